@@ -1,0 +1,17 @@
+//! The PIV vocabulary: SP 800-73-4 and the YubiKey extensions that clients rely on.
+
+pub mod aid;
+pub mod algorithm;
+pub mod ins;
+pub mod key_ref;
+pub mod metadata;
+pub mod object;
+pub mod policy;
+pub mod templates;
+
+pub use algorithm::Algorithm;
+pub use ins::Instruction;
+pub use key_ref::{KeyRef, Slot};
+pub use metadata::Metadata;
+pub use object::ObjectId;
+pub use policy::{PinPolicy, TouchPolicy};
