@@ -27,9 +27,11 @@ BASE_PORT=35963
 NREADERS=$((2 * (EXTRA + 1)))
 PORTS=$(seq "$BASE_PORT" $((BASE_PORT + NREADERS - 1)))
 
+# scdaemon 2.2.40 has no PIV app (it never selects A0 00 00 03 08): gpgsm needs
+# gnupg-pkcs11-scd + opensc-pkcs11 to use a PIV card.
 PKGS=(pcscd libpcsclite1 libpcsclite-dev vsmartcard-vpcd opensc opensc-pkcs11
       yubico-piv-tool pcsc-tools pkg-config openssl gpgsm scdaemon
-      libengine-pkcs11-openssl iproute2 procps)
+      gnupg-pkcs11-scd libengine-pkcs11-openssl iproute2 procps)
 
 die() { echo "pcsc-env: $*" >&2; exit 1; }
 
@@ -92,10 +94,10 @@ alive() {  # zombies (unreaped after kill in containers without init) count as d
 }
 
 kill_wait() {  # TERM, then KILL after 5 s
-    local pid=$1 i
+    local pid=$1
     alive "$pid" || return 0
     kill "$pid" 2>/dev/null || return 0
-    for i in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
+    for _ in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
 }
 
@@ -111,7 +113,7 @@ cmd_start() {
     command -v pcscd >/dev/null || die "pcscd missing; run '$0 install'"
     mkdir -p "$PCSC_ENV_DIR"
     write_conf
-    local pid i p
+    local pid p
     if pid=$(our_pid) && [ "$CONF" -ot "$PIDFILE" ]; then
         echo "pcsc-env: pcscd $pid already running"; return
     fi
@@ -127,7 +129,7 @@ cmd_start() {
     # shellcheck disable=SC2086
     setsid pcscd -f $PCSCD_ARGS >>"$LOG" 2>&1 </dev/null &
     echo $! > "$PIDFILE"
-    for i in $(seq 100); do   # normally ready in < 0.5 s
+    for _ in $(seq 100); do   # normally ready in < 0.5 s
         # ports listen as soon as the driver opens them; the reader list is the real test
         if our_pid >/dev/null && [ "$(cmd_readers 2>/dev/null | grep -c '^Virtual PCD')" -ge "$NREADERS" ]; then
             echo "pcsc-env: pcscd $(cat "$PIDFILE") ready, $NREADERS readers on ports $BASE_PORT..$((BASE_PORT + NREADERS - 1)), log $LOG"

@@ -114,6 +114,12 @@ impl CommandApdu {
     }
 }
 
+/// Whether the bytes of a well-formed command APDU use extended length fields (the body
+/// starts with a 00 marker and is longer than a lone Le byte).
+pub fn uses_extended_length(bytes: &[u8]) -> bool {
+    bytes.len() >= 7 && bytes[4] == 0
+}
+
 /// Splits an APDU body into its data field and Ne.
 fn parse_body(body: &[u8]) -> Result<(&[u8], Option<usize>), ApduError> {
     let mismatch = || ApduError::LengthMismatch(body.len());

@@ -1,1 +1,25 @@
-pub mod placeholder {}
+//! A virtual PIV smart card that behaves like a YubiKey 5.7 PIV applet.
+//!
+//! [`Card`] is a value: [`Card::transmit`] takes the bytes of one command APDU and returns
+//! the bytes of its response; [`Card::power_on`], [`Card::power_off`] and [`Card::reset`]
+//! model the reader's power events. The card saves its state through a [`StateStore`]
+//! (a file, or nothing for an in-memory card) and does no other I/O.
+//!
+//! Touch policies are recorded and reported (metadata, attestation) but simulated: a
+//! virtual card has no button, so an operation that would wait for a touch proceeds at once.
+
+pub mod atr;
+pub mod attestation;
+pub mod card;
+mod commands;
+pub mod keys;
+pub mod mgmt_key;
+pub mod objects;
+pub mod pin;
+pub mod session;
+pub mod state;
+pub mod store;
+
+pub use card::Card;
+pub use state::{CardConfig, CardState};
+pub use store::{FileStore, MemoryStore, StateStore, StoreError};

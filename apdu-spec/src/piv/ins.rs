@@ -58,3 +58,21 @@ instructions! {
     /// YubiKey 5.7: move a key between slots, or delete it (P1 = FF).
     MoveKey = 0xF6, "MOVE KEY";
 }
+
+impl Instruction {
+    /// Whether this is one of YubiKey's private instructions rather than SP 800-73-4's.
+    pub fn is_yubikey_extension(self) -> bool {
+        matches!(
+            self,
+            Self::GetVersion
+                | Self::GetSerial
+                | Self::GetMetadata
+                | Self::Attest
+                | Self::ImportKey
+                | Self::SetManagementKey
+                | Self::Reset
+                | Self::SetPinRetries
+                | Self::MoveKey
+        )
+    }
+}

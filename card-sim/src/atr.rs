@@ -1,0 +1,23 @@
+//! The answer to reset.
+//!
+//! `3B 8B 80 01 80 F9 A0 00 00 03 08 00 00 10 00 C8`: direct convention; TD1 = 80 and
+//! TD2 = 01 offer T=1 (an `3B 8x 80 01` ATR is how virtual and contactless cards present
+//! themselves); then eleven historical bytes in compact-TLV form (category 80) holding
+//! one object, tag F "application identifier" with the PIV AID's first nine bytes; TCK
+//! last. The ATR names the PIV application and claims to be no particular product, so
+//! OpenSC detects a PIV card by its standard probes.
+
+pub const ATR: [u8; 16] = [0x3B, 0x8B, 0x80, 0x01, 0x80, 0xF9, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0xC8];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_byte_makes_the_xor_zero() {
+        // With T=1 offered, the XOR of T0 through TCK must be zero (ISO 7816-3 §8.2.5).
+        assert_eq!(ATR[1..].iter().fold(0u8, |acc, b| acc ^ b), 0);
+        // T0's low nibble counts the historical bytes.
+        assert_eq!((ATR[1] & 0x0F) as usize, ATR.len() - 5);
+    }
+}

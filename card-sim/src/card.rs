@@ -1,0 +1,202 @@
+//! The card as a value: bytes of a command APDU in, bytes of the response out, with
+//! command chaining, response chaining (61xx / GET RESPONSE) and power events. No I/O
+//! beyond the state store it is given.
+
+use std::path::Path;
+
+use apdu_spec::apdu::{self, CommandApdu, EXTENDED_MAX_LE, SHORT_MAX_LE};
+use apdu_spec::piv::Instruction;
+use apdu_spec::{Response, StatusWord};
+
+use crate::atr::ATR;
+use crate::commands;
+use crate::session::Session;
+use crate::state::{CardConfig, CardState, CreateError};
+use crate::store::{FileStore, MemoryStore, StateStore, StoreError};
+
+/// The most command data a chain may gather: room for the largest object or RSA-4096
+/// import with their framing.
+const MAX_CHAINED_DATA: usize = 16 * 1024;
+
+/// The PIV application: persistent state, the session, and where to save.
+pub struct Piv {
+    pub state: CardState,
+    pub session: Session,
+    store: Box<dyn StateStore>,
+}
+
+impl Piv {
+    /// Persists the state; a card that cannot write answers 6581 (memory failure).
+    pub fn save(&mut self) -> Result<(), StatusWord> {
+        self.store.save(&self.state).map_err(|_| StatusWord::MEMORY_FAILURE)
+    }
+}
+
+/// Blocks of a chained command gathered so far.
+struct Chain {
+    header: (u8, u8, u8),
+    data: Vec<u8>,
+}
+
+/// Response bytes waiting for GET RESPONSE.
+struct Pending {
+    data: Vec<u8>,
+    offset: usize,
+}
+
+/// A virtual PIV card.
+pub struct Card {
+    piv: Piv,
+    chain: Option<Chain>,
+    pending: Option<Pending>,
+}
+
+impl Card {
+    /// A card over `state`, saving through `store`; powered on.
+    pub fn new(state: CardState, store: impl StateStore + 'static) -> Self {
+        Self { piv: Piv { state, session: Session::power_on(), store: Box::new(store) }, chain: None, pending: None }
+    }
+
+    /// A factory-fresh card that lives in memory only.
+    pub fn in_memory(config: &CardConfig) -> Result<Self, CreateError> {
+        Ok(Self::new(CardState::factory_new(config)?, MemoryStore))
+    }
+
+    /// The card whose state is in `path`, created factory-fresh with `config` when the file
+    /// does not exist. A file that exists but cannot be read is an error, never a reset.
+    pub fn open(path: &Path, config: &CardConfig) -> Result<Self, StoreError> {
+        let store = FileStore::new(path);
+        let (state, _created) = store.load_or_create(config)?;
+        Ok(Self::new(state, store))
+    }
+
+    pub fn atr(&self) -> &'static [u8] {
+        &ATR
+    }
+
+    /// Cold start: the session begins anew. Returns the ATR.
+    pub fn power_on(&mut self) -> &'static [u8] {
+        self.clear_volatile();
+        &ATR
+    }
+
+    /// Power off: every login is lost.
+    pub fn power_off(&mut self) {
+        self.clear_volatile();
+    }
+
+    /// Warm reset: as power off then on. Returns the ATR.
+    pub fn reset(&mut self) -> &'static [u8] {
+        self.power_on()
+    }
+
+    fn clear_volatile(&mut self) {
+        self.piv.session = Session::power_on();
+        self.chain = None;
+        self.pending = None;
+    }
+
+    /// The persistent state (for inspection; secrets stay behind their types).
+    pub fn state(&self) -> &CardState {
+        &self.piv.state
+    }
+
+    /// Whether the PIN is verified in the current session.
+    pub fn pin_verified(&self) -> bool {
+        self.piv.session.pin_verified
+    }
+
+    /// Processes one command APDU and returns the response APDU.
+    pub fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        self.process(command).encode()
+    }
+
+    fn process(&mut self, bytes: &[u8]) -> Response {
+        let cmd = match CommandApdu::parse(bytes) {
+            Ok(cmd) => cmd,
+            Err(_) => {
+                self.chain = None;
+                self.pending = None;
+                return StatusWord::WRONG_LENGTH.into();
+            }
+        };
+        let extended = apdu::uses_extended_length(bytes);
+        if cmd.cla & !apdu::CLA_CHAINING != 0 {
+            self.chain = None;
+            self.pending = None;
+            return StatusWord::CLA_NOT_SUPPORTED.into();
+        }
+        if cmd.ins == Instruction::GetResponse as u8 && !cmd.is_chained() {
+            return self.get_response(&cmd);
+        }
+        self.pending = None;
+        let Some(cmd) = self.gather_chain(cmd) else {
+            return Response::ok_empty();
+        };
+        let cmd = match cmd {
+            Ok(cmd) => cmd,
+            Err(sw) => return sw.into(),
+        };
+        match commands::dispatch(&mut self.piv, &cmd) {
+            Ok(data) => self.respond(data, cmd.le, extended),
+            Err(sw) => sw.into(),
+        }
+    }
+
+    /// Adds a block to the chain. `None`: more blocks are expected (answer 9000). Otherwise
+    /// the whole command, or the error that ends the chain.
+    fn gather_chain(&mut self, cmd: CommandApdu) -> Option<Result<CommandApdu, StatusWord>> {
+        let header = (cmd.ins, cmd.p1, cmd.p2);
+        let mut chain = match self.chain.take() {
+            Some(chain) if chain.header == header => chain,
+            // A block of another command abandons the chain, as a card that was reset would.
+            _ => Chain { header, data: Vec::new() },
+        };
+        if chain.data.len() + cmd.data.len() > MAX_CHAINED_DATA {
+            return Some(Err(StatusWord::WRONG_LENGTH));
+        }
+        chain.data.extend_from_slice(&cmd.data);
+        if cmd.is_chained() {
+            self.chain = Some(chain);
+            return None;
+        }
+        Some(Ok(CommandApdu { cla: cmd.cla, data: chain.data, ..cmd }))
+    }
+
+    /// Sends as much of `data` as the command's Le allows, keeping the rest for GET RESPONSE.
+    /// A command without Le still gets its data (as a YubiKey answers), up to 256 bytes in
+    /// a short APDU and 65536 in an extended one.
+    fn respond(&mut self, data: Vec<u8>, le: Option<usize>, extended: bool) -> Response {
+        let limit = if extended { EXTENDED_MAX_LE } else { SHORT_MAX_LE };
+        let chunk = le.unwrap_or(limit).min(limit);
+        self.pending = Some(Pending { data, offset: 0 });
+        self.next_chunk(chunk)
+    }
+
+    fn get_response(&mut self, cmd: &CommandApdu) -> Response {
+        if cmd.p1 != 0 || cmd.p2 != 0 {
+            return StatusWord::INCORRECT_P1P2.into();
+        }
+        if self.pending.is_none() {
+            return StatusWord::INCORRECT_DATA.into();
+        }
+        self.next_chunk(cmd.le.unwrap_or(SHORT_MAX_LE))
+    }
+
+    fn next_chunk(&mut self, chunk: usize) -> Response {
+        let Some(pending) = self.pending.as_mut() else {
+            return StatusWord::INCORRECT_DATA.into();
+        };
+        let rest = &pending.data[pending.offset..];
+        let n = rest.len().min(chunk);
+        let out = rest[..n].to_vec();
+        pending.offset += n;
+        let left = pending.data.len() - pending.offset;
+        if left == 0 {
+            self.pending = None;
+            Response::ok(out)
+        } else {
+            Response::new(out, StatusWord::bytes_available(left))
+        }
+    }
+}

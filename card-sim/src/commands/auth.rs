@@ -1,0 +1,128 @@
+//! GENERAL AUTHENTICATE (87): management-key challenge-response (P2 9B), and the
+//! private-key operations of the key slots (sign, decrypt, key agreement).
+
+use apdu_spec::piv::templates::DynamicAuth;
+use apdu_spec::piv::{Algorithm, KeyRef, PinPolicy, Slot};
+use apdu_spec::{CommandApdu, StatusWord};
+use subtle::ConstantTimeEq;
+
+use super::random;
+use crate::card::Piv;
+use crate::keys::{KeyError, PrivateKey};
+use crate::session::Challenge;
+
+pub fn general_authenticate(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    let algorithm = Algorithm::from_byte(cmd.p1).ok_or(StatusWord::INCORRECT_P1P2)?;
+    let request = DynamicAuth::parse(&cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
+    if KeyRef(cmd.p2) == KeyRef::MANAGEMENT {
+        return management(piv, algorithm, request);
+    }
+    match Slot::from_byte(cmd.p2) {
+        // The attestation key signs attestation certificates and nothing else.
+        Some(Slot::Attestation) | None => Err(StatusWord::INCORRECT_P1P2),
+        Some(slot) => private_key_operation(piv, algorithm, slot, request),
+    }
+}
+
+/// `82 00`-style field: present and empty, i.e. a request for that item.
+fn is_request(field: &Option<Vec<u8>>) -> bool {
+    field.as_ref().is_some_and(Vec::is_empty)
+}
+
+/// A field that carries a value.
+fn given(field: &Option<Vec<u8>>) -> Option<&Vec<u8>> {
+    field.as_ref().filter(|v| !v.is_empty())
+}
+
+/// Which step of which management-key protocol a request is.
+fn management(piv: &mut Piv, algorithm: Algorithm, req: DynamicAuth) -> Result<Vec<u8>, StatusWord> {
+    let key = piv.state.management_key.clone();
+    if algorithm != key.algorithm() {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
+    let block = key.block_size();
+    // Any new request replaces, and every answer consumes, the pending challenge.
+    let pending = piv.session.challenge.take();
+
+    if is_request(&req.witness) {
+        // Mutual, step 1: the card sends an encrypted witness.
+        let witness = random(block)?;
+        let encrypted = key.encrypt(&witness).ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?;
+        piv.session.challenge = Some(Challenge::Mutual { witness });
+        return Ok(DynamicAuth { witness: Some(encrypted), ..Default::default() }.encode());
+    }
+    if is_request(&req.challenge) && req.witness.is_none() {
+        // Single, step 1: the card sends a challenge for the host to encrypt.
+        let challenge = random(block)?;
+        let expected = zeroize::Zeroizing::new(key.encrypt(&challenge).ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?);
+        piv.session.challenge = Some(Challenge::Single { expected });
+        return Ok(DynamicAuth { challenge: Some(challenge.to_vec()), ..Default::default() }.encode());
+    }
+    piv.session.management_authenticated = false;
+    if let (Some(witness), Some(host_challenge)) = (given(&req.witness), given(&req.challenge)) {
+        // Mutual, step 2: the decrypted witness proves the host; we answer its challenge.
+        let Some(Challenge::Mutual { witness: expected }) = pending else {
+            return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        };
+        if host_challenge.len() != block || !bool::from(witness.ct_eq(&expected)) {
+            return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        }
+        let answer = key.encrypt(host_challenge).ok_or(StatusWord::INCORRECT_DATA)?;
+        piv.session.management_authenticated = true;
+        return Ok(DynamicAuth { response: Some(answer), ..Default::default() }.encode());
+    }
+    if let Some(response) = given(&req.response) {
+        // Single, step 2: the host's encryption of our challenge.
+        let Some(Challenge::Single { expected }) = pending else {
+            return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        };
+        if !bool::from(response.ct_eq(&expected)) {
+            return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        }
+        piv.session.management_authenticated = true;
+        return Ok(Vec::new());
+    }
+    Err(StatusWord::INCORRECT_DATA)
+}
+
+fn private_key_operation(piv: &mut Piv, algorithm: Algorithm, slot: Slot, req: DynamicAuth) -> Result<Vec<u8>, StatusWord> {
+    let slot_key = piv.state.keys.get(&slot).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    if slot_key.key.algorithm() != algorithm {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
+    let policy = slot_key.effective_pin_policy(slot);
+    let session = &piv.session;
+    let pin_ok = match policy {
+        PinPolicy::Never => true,
+        PinPolicy::Always | PinPolicy::MatchAlways => session.pin_verified && session.pin_fresh,
+        _ => session.pin_verified,
+    };
+    if !pin_ok {
+        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    }
+    // Touch is simulated: a virtual card has no button, so a touch policy never blocks.
+    if req.response.as_ref().is_none_or(|r| !r.is_empty()) {
+        return Err(StatusWord::INCORRECT_DATA);
+    }
+    let result = match (&req.challenge, &req.exponentiation) {
+        (Some(input), None) => sign_or_decrypt(&slot_key.key, input),
+        (None, Some(peer)) => slot_key.key.agree(peer),
+        _ => return Err(StatusWord::INCORRECT_DATA),
+    }
+    .map_err(|_: KeyError| StatusWord::INCORRECT_DATA)?;
+    if matches!(policy, PinPolicy::Always | PinPolicy::MatchAlways) {
+        piv.session.pin_fresh = false;
+    }
+    Ok(DynamicAuth { response: Some(result), ..Default::default() }.encode())
+}
+
+/// RSA: the raw private operation on a padded block (signature or decryption alike);
+/// ECDSA: a signature over the given hash; Ed25519: a signature over the message.
+fn sign_or_decrypt(key: &PrivateKey, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+    match key {
+        PrivateKey::Rsa(_) => key.rsa_private(input),
+        PrivateKey::P256(_) | PrivateKey::P384(_) => key.sign_prehash(input),
+        PrivateKey::Ed25519(_) => key.sign_message(input),
+        PrivateKey::X25519(_) => Err(KeyError::Unsupported(Algorithm::X25519)),
+    }
+}

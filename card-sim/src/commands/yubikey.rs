@@ -1,0 +1,132 @@
+//! YubiKey's private instructions: GET VERSION (FD), GET SERIAL (F8), GET METADATA (F7),
+//! ATTEST (F9), SET MANAGEMENT KEY (FF), RESET (FB) and SET PIN RETRIES (FA).
+
+use apdu_spec::piv::metadata::{Metadata, Origin};
+use apdu_spec::piv::object::CertificateObject;
+use apdu_spec::piv::templates::ManagementKeyData;
+use apdu_spec::piv::{Algorithm, KeyRef, ObjectId, Slot, TouchPolicy};
+use apdu_spec::tlv::Tlv;
+use apdu_spec::{CommandApdu, StatusWord};
+
+use super::{expect_p1p2, require_management};
+use crate::attestation;
+use crate::card::Piv;
+use crate::mgmt_key::ManagementKey;
+use crate::pin::Pin;
+use crate::session::Session;
+
+pub fn version(piv: &mut Piv, _cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    Ok(piv.state.firmware.to_vec())
+}
+
+pub fn serial(piv: &mut Piv, _cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    Ok(piv.state.serial.to_be_bytes().to_vec())
+}
+
+fn pin_metadata(pin: &Pin) -> Metadata {
+    Metadata {
+        algorithm: Some(Algorithm::PinPuk.to_byte()),
+        is_default: Some(pin.is_default()),
+        retries: Some((pin.max_tries, pin.tries_left)),
+        ..Default::default()
+    }
+}
+
+pub fn metadata(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    if cmd.p1 != 0x00 {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
+    let state = &piv.state;
+    let meta = match KeyRef(cmd.p2) {
+        KeyRef::PIN => pin_metadata(&state.pin),
+        KeyRef::PUK => pin_metadata(&state.puk),
+        KeyRef::MANAGEMENT => {
+            let mk = &state.management_key;
+            let touch = if mk.touch_required { TouchPolicy::Always } else { TouchPolicy::Never };
+            Metadata {
+                algorithm: Some(mk.algorithm().to_byte()),
+                policy: Some((0x00, touch as u8)),
+                is_default: Some(mk.is_default()),
+                ..Default::default()
+            }
+        }
+        KeyRef(b) => {
+            let slot = Slot::from_byte(b).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+            let key = state.keys.get(&slot).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+            Metadata {
+                algorithm: Some(key.key.algorithm().to_byte()),
+                policy: Some((key.effective_pin_policy(slot) as u8, key.effective_touch_policy() as u8)),
+                origin: Some(key.origin),
+                public_key: Some(key.key.public_key().encode_content()),
+                ..Default::default()
+            }
+        }
+    };
+    Ok(meta.encode())
+}
+
+pub fn attest(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    if cmd.p2 != 0x00 {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
+    let slot = Slot::from_byte(cmd.p1).ok_or(StatusWord::INCORRECT_P1P2)?;
+    let state = &piv.state;
+    let key = match state.keys.get(&slot) {
+        Some(k) if k.origin == Origin::Generated && slot != Slot::Attestation => k,
+        // Nothing to attest: an empty slot, an imported key, or the attestation key itself.
+        _ => return Err(StatusWord::INCORRECT_DATA),
+    };
+    let attestation_key = state.keys.get(&Slot::Attestation).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    let cert_object = state.objects.get(ObjectId::YUBICO_ATTESTATION_CERT).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    let issuer = Tlv::parse_exact(cert_object)
+        .ok()
+        .and_then(|t| CertificateObject::parse(t.value).ok())
+        .filter(|c| !c.compressed)
+        .ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
+    let policy = (key.effective_pin_policy(slot) as u8, key.effective_touch_policy() as u8);
+    attestation::attest(&attestation_key.key, &issuer.certificate, slot, &key.key, policy, &state.facts())
+        .map_err(|_| StatusWord::REFERENCE_DATA_NOT_USABLE)
+}
+
+/// P1 FF; P2 FF (no touch) or FE (touch required).
+pub fn set_management_key(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    if cmd.p1 != 0xFF || !matches!(cmd.p2, 0xFF | 0xFE) {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
+    require_management(piv)?;
+    let data = ManagementKeyData::parse(&cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
+    let algorithm = Algorithm::from_byte(data.algorithm).ok_or(StatusWord::INCORRECT_DATA)?;
+    let mut key = ManagementKey::new(algorithm, &data.key).ok_or(StatusWord::INCORRECT_DATA)?;
+    key.touch_required = cmd.p2 == 0xFE;
+    piv.state.management_key = key;
+    piv.save()?;
+    Ok(Vec::new())
+}
+
+/// Only a card whose PIN and PUK are both blocked may be reset.
+pub fn reset(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    expect_p1p2(cmd, 0x00, 0x00)?;
+    if !(piv.state.pin.is_blocked() && piv.state.puk.is_blocked()) {
+        return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
+    }
+    piv.state.reset_to_factory().map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
+    piv.session = Session::power_on();
+    piv.save()?;
+    Ok(Vec::new())
+}
+
+/// P1 PIN tries, P2 PUK tries (1–255). Needs the management key and the PIN; both
+/// values go back to their defaults.
+pub fn set_pin_retries(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    if cmd.p1 == 0 || cmd.p2 == 0 {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
+    require_management(piv)?;
+    if !piv.session.pin_verified {
+        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    }
+    piv.state.pin.reset(cmd.p1);
+    piv.state.puk.reset(cmd.p2);
+    piv.save()?;
+    Ok(Vec::new())
+}

@@ -1,0 +1,201 @@
+//! What the card remembers across power cycles: serial, PIN and PUK with their counters,
+//! the management key, the keys in their slots and the data objects.
+
+use std::collections::BTreeMap;
+
+use apdu_spec::piv::metadata::Origin;
+use apdu_spec::piv::object::CertificateObject;
+use apdu_spec::piv::templates::ApplicationTemplate;
+use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::tlv::{self, Tag};
+
+use crate::attestation::{self, AttestationError, CardFacts};
+use crate::keys::PrivateKey;
+use crate::mgmt_key::ManagementKey;
+use crate::objects::ObjectStore;
+use crate::pin::{self, Pin};
+
+/// The firmware version the card reports: a YubiKey 5.7 PIV applet.
+pub const FIRMWARE: [u8; 3] = [5, 7, 1];
+
+/// Choices made when a card is created.
+#[derive(Debug, Clone)]
+pub struct CardConfig {
+    /// The serial number; random when `None`.
+    pub serial: Option<u32>,
+    /// The management key's algorithm, kept across RESET. 3DES by default: the PIV tools
+    /// in Debian (yubico-piv-tool 2.2, OpenSC's piv-tool) authenticate with 3DES only.
+    pub management_algorithm: Algorithm,
+    pub pin_tries: u8,
+    pub puk_tries: u8,
+    /// Whether the card answers YubiKey's private instructions (version, serial, metadata,
+    /// attestation, import, …); without them it is a plain SP 800-73-4 card.
+    pub yubikey_extensions: bool,
+}
+
+impl Default for CardConfig {
+    fn default() -> Self {
+        Self {
+            serial: None,
+            management_algorithm: Algorithm::Tdes,
+            pin_tries: pin::DEFAULT_TRIES,
+            puk_tries: pin::DEFAULT_TRIES,
+            yubikey_extensions: true,
+        }
+    }
+}
+
+/// A key in a slot, with its policies and origin.
+#[derive(Debug)]
+pub struct SlotKey {
+    pub key: PrivateKey,
+    pub pin_policy: PinPolicy,
+    pub touch_policy: TouchPolicy,
+    pub origin: Origin,
+}
+
+impl SlotKey {
+    /// The PIN policy in force: the key's own, or the slot's default (9C always, 9E never,
+    /// the others once).
+    pub fn effective_pin_policy(&self, slot: Slot) -> PinPolicy {
+        match (self.pin_policy, slot) {
+            (PinPolicy::Default, Slot::Signature) => PinPolicy::Always,
+            (PinPolicy::Default, Slot::CardAuthentication | Slot::Attestation) => PinPolicy::Never,
+            (PinPolicy::Default, _) => PinPolicy::Once,
+            (policy, _) => policy,
+        }
+    }
+
+    /// The touch policy in force (never, unless the key asked for touch). A virtual card
+    /// has no button: operations proceed as if touched at once.
+    pub fn effective_touch_policy(&self) -> TouchPolicy {
+        match self.touch_policy {
+            TouchPolicy::Default => TouchPolicy::Never,
+            policy => policy,
+        }
+    }
+}
+
+/// The card's persistent state.
+#[derive(Debug)]
+pub struct CardState {
+    pub serial: u32,
+    pub firmware: [u8; 3],
+    pub yubikey_extensions: bool,
+    pub pin: Pin,
+    pub puk: Pin,
+    pub management_key: ManagementKey,
+    /// The algorithm RESET restores the management key to.
+    pub factory_management_algorithm: Algorithm,
+    pub keys: BTreeMap<Slot, SlotKey>,
+    pub objects: ObjectStore,
+}
+
+/// The discovery object of a YubiKey: the PIV AID and PIN usage policy 4000 (PIV PIN only).
+const DISCOVERY: [u8; 20] = [
+    0x7E, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x5F, 0x2F, 0x02, 0x40,
+    0x00,
+];
+
+/// The FASC-N a CHUID carries when the card belongs to no federal agency (all nines).
+const FASC_N_NON_FEDERAL: [u8; 25] = [
+    0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68, 0x58, 0x21, 0x08, 0x42, 0x10, 0x84,
+    0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
+];
+
+/// A CHUID with a fresh random GUID (SP 800-73-4 Part 1, Table 9).
+fn new_chuid() -> Result<Vec<u8>, getrandom::Error> {
+    let mut guid = [0u8; 16];
+    getrandom::fill(&mut guid)?;
+    let mut content = Vec::new();
+    tlv::write(&mut content, Tag(0x30), &FASC_N_NON_FEDERAL);
+    tlv::write(&mut content, Tag(0x34), &guid);
+    tlv::write(&mut content, Tag(0x35), b"20991231");
+    tlv::write(&mut content, Tag(0x3E), &[]);
+    tlv::write(&mut content, Tag(0xFE), &[]);
+    Ok(tlv::encode(ObjectId::CHUID.content_tag(), &content))
+}
+
+/// Why a card could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("{0} is not a management key algorithm (3DES, AES-128, AES-192, AES-256)")]
+    NotAManagementAlgorithm(Algorithm),
+    #[error("retry counts must be 1 to 255")]
+    ZeroTries,
+    #[error("the system random number generator failed: {0}")]
+    Random(#[from] getrandom::Error),
+    #[error("making the attestation certificate failed: {0}")]
+    Attestation(#[from] AttestationError),
+}
+
+impl CardState {
+    /// A factory-fresh card: default PIN, PUK and management key, a unique serial and
+    /// CHUID GUID, the discovery object, and an attestation key with its certificate.
+    pub fn factory_new(config: &CardConfig) -> Result<Self, CreateError> {
+        let management_key = ManagementKey::factory(config.management_algorithm)
+            .ok_or(CreateError::NotAManagementAlgorithm(config.management_algorithm))?;
+        if config.pin_tries == 0 || config.puk_tries == 0 {
+            return Err(CreateError::ZeroTries);
+        }
+        let serial = match config.serial {
+            Some(s) => s,
+            // Keep clear of the top bit so every serial prints as a positive number.
+            None => getrandom::u32()? & 0x7FFF_FFFF,
+        };
+        let mut state = Self {
+            serial,
+            firmware: FIRMWARE,
+            yubikey_extensions: config.yubikey_extensions,
+            pin: Pin::new_pin(config.pin_tries),
+            puk: Pin::new_puk(config.puk_tries),
+            management_key,
+            factory_management_algorithm: config.management_algorithm,
+            keys: BTreeMap::new(),
+            objects: ObjectStore::default(),
+        };
+        state.install_factory_objects()?;
+        let (key, cert) = attestation::new_attestation_identity(&state.facts())?;
+        state.keys.insert(
+            Slot::Attestation,
+            SlotKey { key, pin_policy: PinPolicy::Never, touch_policy: TouchPolicy::Never, origin: Origin::Generated },
+        );
+        let cert_object = tlv::encode(ObjectId::YUBICO_ATTESTATION_CERT.content_tag(), &CertificateObject::new(cert).encode());
+        // A P-256 certificate is far below the object size limit.
+        let _ = state.objects.put(ObjectId::YUBICO_ATTESTATION_CERT, cert_object);
+        Ok(state)
+    }
+
+    /// The objects every fresh card has: discovery and a CHUID with a new GUID.
+    fn install_factory_objects(&mut self) -> Result<(), getrandom::Error> {
+        // Both are small constants; they always fit.
+        let _ = self.objects.put(ObjectId::DISCOVERY, DISCOVERY.to_vec());
+        let _ = self.objects.put(ObjectId::CHUID, new_chuid()?);
+        Ok(())
+    }
+
+    /// What RESET does: every key and object but the attestation key and certificate
+    /// erased, PIN, PUK and management key back to factory values and tries.
+    pub fn reset_to_factory(&mut self) -> Result<(), getrandom::Error> {
+        self.keys.retain(|slot, _| *slot == Slot::Attestation);
+        self.objects.retain(|id| id == ObjectId::YUBICO_ATTESTATION_CERT);
+        self.install_factory_objects()?;
+        self.pin.reset(pin::DEFAULT_TRIES);
+        self.puk.reset(pin::DEFAULT_TRIES);
+        if let Some(key) = ManagementKey::factory(self.factory_management_algorithm) {
+            self.management_key = key;
+        }
+        Ok(())
+    }
+
+    pub fn facts(&self) -> CardFacts {
+        CardFacts { serial: self.serial, firmware: self.firmware }
+    }
+
+    /// SELECT's answer: the APT with a label and the algorithms the card offers.
+    pub fn application_template(&self) -> Vec<u8> {
+        let mut algorithms: Vec<Algorithm> = Algorithm::ASYMMETRIC.to_vec();
+        algorithms.push(self.management_key.algorithm());
+        ApplicationTemplate::piv("card-sim PIV", &algorithms).encode()
+    }
+}

@@ -1,0 +1,322 @@
+//! Where the card's state lives between power cycles.
+//!
+//! # The state file (format version 1)
+//!
+//! One JSON document per card, mode 0600, replaced atomically on every change (written
+//! to a temporary file in the same directory, fsynced, renamed over the old file, and the
+//! directory fsynced), so a crash leaves either the old or the new state, never a mix.
+//!
+//! ```json
+//! {
+//!   "format": "card-sim PIV state",
+//!   "version": 1,
+//!   "serial": 12345678,
+//!   "firmware": "5.7.1",
+//!   "yubikey_extensions": true,
+//!   "pin": { "value": "313233343536ffff", "max_tries": 3, "tries_left": 3 },
+//!   "puk": { "value": "3132333435363738", "max_tries": 3, "tries_left": 3 },
+//!   "management_key": { "algorithm": "3DES", "key": "0102…", "touch_required": false },
+//!   "factory_management_algorithm": "3DES",
+//!   "keys": { "9a": { "algorithm": "ECC P-256", "pin_policy": "default",
+//!                     "touch_policy": "default", "origin": "generated", "secret": "…" } },
+//!   "objects": { "5FC102": "5319…" }
+//! }
+//! ```
+//!
+//! PIN, PUK and management key are the padded reference values in hex. A key's `secret`
+//! is hex of PKCS#1 `RSAPrivateKey` DER for RSA, the private scalar for P-256/P-384, and
+//! the 32-byte seed or secret for Ed25519/X25519. An object is the whole TLV GET DATA
+//! returns. The file holds every secret of the card, which is why it is private to its
+//! owner. Unknown fields or a newer `version` are refused rather than guessed at.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use apdu_spec::piv::metadata::Origin;
+use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::keys::PrivateKey;
+use crate::mgmt_key::ManagementKey;
+use crate::objects::ObjectStore;
+use crate::pin::{PADDED_LEN, Pin};
+use crate::state::{CardConfig, CardState, CreateError, SlotKey};
+
+pub const FORMAT_NAME: &str = "card-sim PIV state";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why the state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot read card state {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write card state {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("card state {path} is corrupt: {reason}; restore it from a backup or delete it to start with a factory-fresh card")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("card state {path} has format version {found}; this card-sim reads version {FORMAT_VERSION}")]
+    UnsupportedVersion { path: PathBuf, found: u32 },
+    #[error(transparent)]
+    Create(#[from] CreateError),
+}
+
+/// Persists the card's state after every change.
+pub trait StateStore: Send {
+    fn save(&mut self, state: &CardState) -> Result<(), StoreError>;
+}
+
+/// Keeps nothing: a card that lives as long as the process.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MemoryStore;
+
+impl StateStore for MemoryStore {
+    fn save(&mut self, _state: &CardState) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// A state file on disk.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Loads the state; a missing file is an error here (see [`Self::load_or_create`]).
+    pub fn load(&self) -> Result<CardState, StoreError> {
+        let bytes = fs::read(&self.path).map_err(|source| StoreError::Read { path: self.path.clone(), source })?;
+        let corrupt = |reason: String| StoreError::Corrupt { path: self.path.clone(), reason };
+        let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if file.format != FORMAT_NAME {
+            return Err(corrupt(format!("not a card-sim state file (format \"{}\")", file.format)));
+        }
+        if file.version != FORMAT_VERSION {
+            return Err(StoreError::UnsupportedVersion { path: self.path.clone(), found: file.version });
+        }
+        file.into_state().map_err(corrupt)
+    }
+
+    /// Loads the state, or creates a factory-fresh card with `config` when no file exists
+    /// (and saves it at once, so its serial and keys are stable).
+    pub fn load_or_create(&self, config: &CardConfig) -> Result<(CardState, bool), StoreError> {
+        match self.load() {
+            Err(StoreError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                let state = CardState::factory_new(config)?;
+                self.write(&state)?;
+                Ok((state, true))
+            }
+            other => other.map(|s| (s, false)),
+        }
+    }
+
+    /// Replaces the file atomically with `state`.
+    pub fn write(&self, state: &CardState) -> Result<(), StoreError> {
+        let err = |source| StoreError::Write { path: self.path.clone(), source };
+        let json = Zeroizing::new(
+            serde_json::to_vec_pretty(&StateFile::from_state(state)).map_err(|e| err(std::io::Error::other(e)))?,
+        );
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let result = (|| {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &self.path)?;
+            File::open(&dir)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(err)
+    }
+}
+
+impl StateStore for FileStore {
+    fn save(&mut self, state: &CardState) -> Result<(), StoreError> {
+        self.write(state)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format: String,
+    version: u32,
+    serial: u32,
+    firmware: String,
+    yubikey_extensions: bool,
+    pin: StoredPin,
+    puk: StoredPin,
+    management_key: StoredManagementKey,
+    factory_management_algorithm: String,
+    keys: BTreeMap<String, StoredKey>,
+    objects: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredPin {
+    value: Zeroizing<String>,
+    max_tries: u8,
+    tries_left: u8,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredManagementKey {
+    algorithm: String,
+    key: Zeroizing<String>,
+    touch_required: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredKey {
+    algorithm: String,
+    pin_policy: String,
+    touch_policy: String,
+    origin: String,
+    secret: Zeroizing<String>,
+}
+
+impl StoredPin {
+    fn from_pin(pin: &Pin) -> Self {
+        Self { value: Zeroizing::new(hex::encode(pin.value())), max_tries: pin.max_tries, tries_left: pin.tries_left }
+    }
+
+    fn restore_into(&self, pin: &mut Pin, what: &str) -> Result<(), String> {
+        let bytes = Zeroizing::new(hex::decode(self.value.as_bytes()).map_err(|e| format!("{what} value: {e}"))?);
+        let value: [u8; PADDED_LEN] = bytes.as_slice().try_into().map_err(|_| format!("{what} value is not 8 bytes"))?;
+        if self.max_tries == 0 {
+            return Err(format!("{what} max_tries is 0"));
+        }
+        pin.restore(value, self.max_tries, self.tries_left);
+        Ok(())
+    }
+}
+
+fn origin_name(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Generated => "generated",
+        Origin::Imported => "imported",
+    }
+}
+
+impl StateFile {
+    fn from_state(s: &CardState) -> Self {
+        let keys = s
+            .keys
+            .iter()
+            .map(|(slot, k)| {
+                let stored = StoredKey {
+                    algorithm: k.key.algorithm().name().into(),
+                    pin_policy: k.pin_policy.name().into(),
+                    touch_policy: k.touch_policy.name().into(),
+                    origin: origin_name(k.origin).into(),
+                    secret: Zeroizing::new(hex::encode(&*k.key.secret_bytes())),
+                };
+                (slot.to_string(), stored)
+            })
+            .collect();
+        let objects = s.objects.iter().map(|(id, v)| (id.to_string(), hex::encode(v))).collect();
+        let [a, b, c] = s.firmware;
+        Self {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            serial: s.serial,
+            firmware: format!("{a}.{b}.{c}"),
+            yubikey_extensions: s.yubikey_extensions,
+            pin: StoredPin::from_pin(&s.pin),
+            puk: StoredPin::from_pin(&s.puk),
+            management_key: StoredManagementKey {
+                algorithm: s.management_key.algorithm().name().into(),
+                key: Zeroizing::new(hex::encode(s.management_key.key_bytes())),
+                touch_required: s.management_key.touch_required,
+            },
+            factory_management_algorithm: s.factory_management_algorithm.name().into(),
+            keys,
+            objects,
+        }
+    }
+
+    fn into_state(self) -> Result<CardState, String> {
+        let firmware = parse_firmware(&self.firmware)?;
+        let mut pin = Pin::new_pin(1);
+        self.pin.restore_into(&mut pin, "PIN")?;
+        let mut puk = Pin::new_puk(1);
+        self.puk.restore_into(&mut puk, "PUK")?;
+
+        let mk_alg: Algorithm = self.management_key.algorithm.parse()?;
+        let mk_bytes = Zeroizing::new(hex::decode(self.management_key.key.as_bytes()).map_err(|e| format!("management key: {e}"))?);
+        let mut management_key = ManagementKey::new(mk_alg, &mk_bytes)
+            .ok_or_else(|| format!("management key is not a valid {mk_alg} key"))?;
+        management_key.touch_required = self.management_key.touch_required;
+        let factory_management_algorithm: Algorithm = self.factory_management_algorithm.parse()?;
+        if !factory_management_algorithm.is_symmetric() {
+            return Err("factory_management_algorithm is not a management key algorithm".into());
+        }
+
+        let mut keys = BTreeMap::new();
+        for (slot_name, stored) in self.keys {
+            let slot: Slot = slot_name.parse()?;
+            let algorithm: Algorithm = stored.algorithm.parse()?;
+            let secret = Zeroizing::new(hex::decode(stored.secret.as_bytes()).map_err(|e| format!("key {slot}: {e}"))?);
+            let key = PrivateKey::from_secret_bytes(algorithm, &secret).map_err(|e| format!("key {slot}: {e}"))?;
+            let origin = match stored.origin.as_str() {
+                "generated" => Origin::Generated,
+                "imported" => Origin::Imported,
+                other => return Err(format!("key {slot}: unknown origin \"{other}\"")),
+            };
+            let slot_key = SlotKey {
+                key,
+                pin_policy: stored.pin_policy.parse::<PinPolicy>()?,
+                touch_policy: stored.touch_policy.parse::<TouchPolicy>()?,
+                origin,
+            };
+            keys.insert(slot, slot_key);
+        }
+
+        let mut objects = ObjectStore::default();
+        for (id_hex, value_hex) in self.objects {
+            let id = u32::from_str_radix(&id_hex, 16).map(ObjectId).map_err(|_| format!("object ID \"{id_hex}\""))?;
+            if !id.is_valid() {
+                return Err(format!("object ID {id} is not a PIV object"));
+            }
+            let value = hex::decode(&value_hex).map_err(|e| format!("object {id}: {e}"))?;
+            objects.put(id, value).map_err(|_| format!("object {id} exceeds the card's storage"))?;
+        }
+
+        Ok(CardState {
+            serial: self.serial,
+            firmware,
+            yubikey_extensions: self.yubikey_extensions,
+            pin,
+            puk,
+            management_key,
+            factory_management_algorithm,
+            keys,
+            objects,
+        })
+    }
+}
+
+fn parse_firmware(s: &str) -> Result<[u8; 3], String> {
+    let parts: Vec<u8> = s.split('.').map(str::parse).collect::<Result<_, _>>().map_err(|_| format!("firmware \"{s}\""))?;
+    parts.try_into().map_err(|_| format!("firmware \"{s}\" is not major.minor.patch"))
+}
