@@ -101,8 +101,18 @@ mod tests {
         let key = ManagementKey::factory(Algorithm::Tdes).unwrap();
         assert!(key.is_default());
         let ct = key.encrypt(&[0; 8]).unwrap();
+        // openssl enc -des-ede3 -K 0102…08 (x3) -nopad on eight zero bytes.
+        assert_eq!(ct, [0xb0, 0x73, 0xdc, 0x3f, 0xb2, 0x09, 0x53, 0x6d]);
         assert_eq!(key.decrypt(&ct).unwrap(), vec![0; 8]);
         assert_eq!(key.encrypt(&[0; 7]), None);
+    }
+
+    #[test]
+    fn aes192_default_key_matches_known_answer() {
+        let key = ManagementKey::factory(Algorithm::Aes192).unwrap();
+        let ct = key.encrypt(&[0; 16]).unwrap();
+        // openssl enc -aes-192-ecb -K 0102…08 (x3) -nopad on sixteen zero bytes.
+        assert_eq!(hex::encode(ct), "5c8153e77589b223422406bf22908e22");
     }
 
     #[test]

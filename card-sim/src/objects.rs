@@ -58,7 +58,7 @@ mod tests {
     fn limits_are_enforced_and_replacing_frees_space() {
         let mut store = ObjectStore::default();
         assert_eq!(store.put(ObjectId::CHUID, vec![0; MAX_OBJECT_SIZE + 1]), Err(StatusWord::NOT_ENOUGH_MEMORY));
-        for n in 1..=16 {
+        for n in 1..=17 {
             store.put(ObjectId::retired_certificate(n).unwrap(), vec![0; 3000]).unwrap();
         }
         assert_eq!(store.put(ObjectId::CHUID, vec![0; 3000]), Err(StatusWord::NOT_ENOUGH_MEMORY));

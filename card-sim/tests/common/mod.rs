@@ -1,0 +1,131 @@
+//! A minimal host for driving the card in tests: chaining, GET RESPONSE, and the usual
+//! PIV steps, built on apdu-spec's encoders.
+#![allow(dead_code)]
+
+use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::templates::{DynamicAuth, GenerateRequest, PublicKeyTemplate};
+use apdu_spec::piv::{Algorithm, Instruction, KeyRef, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::{CommandApdu, Response, StatusWord};
+use card_sim::mgmt_key::ManagementKey;
+use card_sim::{Card, CardConfig};
+
+pub fn fresh() -> Card {
+    Card::in_memory(&CardConfig { serial: Some(1234567), ..CardConfig::default() }).unwrap()
+}
+
+pub fn fresh_with(config: CardConfig) -> Card {
+    Card::in_memory(&config).unwrap()
+}
+
+pub fn cmd(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
+    CommandApdu::new(0x00, ins as u8, p1, p2).with_data(data)
+}
+
+/// One exchange, no chaining or GET RESPONSE.
+pub fn exchange(card: &mut Card, apdu: &CommandApdu) -> Response {
+    Response::parse(&card.transmit(&apdu.encode().unwrap())).expect("a response has a status word")
+}
+
+/// Sends like a host does: command chaining in 255-byte blocks, then GET RESPONSE while
+/// the card says 61xx.
+pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
+    let blocks: Vec<&[u8]> = if apdu.data.is_empty() { vec![&[]] } else { apdu.data.chunks(255).collect() };
+    let mut response = None;
+    for (i, block) in blocks.iter().enumerate() {
+        let last = i + 1 == blocks.len();
+        let cla = if last { apdu.cla } else { apdu.cla | 0x10 };
+        let part = CommandApdu { cla, data: block.to_vec(), le: if last { apdu.le } else { None }, ..apdu.clone() };
+        let r = exchange(card, &part);
+        if !last {
+            assert_eq!(r.sw, StatusWord::SUCCESS, "middle block of a chain");
+        }
+        response = Some(r);
+    }
+    let mut r = response.unwrap();
+    let mut data = std::mem::take(&mut r.data);
+    while r.sw.remaining().is_some() {
+        r = exchange(card, &CommandApdu::new(0, Instruction::GetResponse as u8, 0, 0).with_le(256));
+        data.extend_from_slice(&r.data);
+    }
+    Response::new(data, r.sw)
+}
+
+pub fn ok(r: Response) -> Vec<u8> {
+    assert_eq!(r.sw, StatusWord::SUCCESS, "expected 9000, got {}", r.sw);
+    r.data
+}
+
+pub fn select(card: &mut Card) -> Response {
+    send(card, cmd(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))
+}
+
+pub fn padded(pin: &[u8]) -> Vec<u8> {
+    let mut v = pin.to_vec();
+    v.resize(8, 0xFF);
+    v
+}
+
+pub fn verify_pin(card: &mut Card, pin: &[u8]) -> StatusWord {
+    send(card, cmd(Instruction::Verify, 0x00, 0x80, padded(pin))).sw
+}
+
+/// Mutual authentication with `key`; returns the final status.
+pub fn authenticate_with(card: &mut Card, key: &ManagementKey) -> StatusWord {
+    let alg = key.algorithm().to_byte();
+    let step1 = DynamicAuth { witness: Some(vec![]), ..Default::default() };
+    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step1.encode()));
+    if r.sw != StatusWord::SUCCESS {
+        return r.sw;
+    }
+    let witness = DynamicAuth::parse(&r.data).unwrap().witness.unwrap();
+    let challenge = vec![0x5A; key.block_size()];
+    let step2 = DynamicAuth {
+        witness: Some(key.decrypt(&witness).unwrap()),
+        challenge: Some(challenge.clone()),
+        ..Default::default()
+    };
+    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step2.encode()));
+    if r.sw == StatusWord::SUCCESS {
+        let answer = DynamicAuth::parse(&r.data).unwrap().response.unwrap();
+        assert_eq!(answer, key.encrypt(&challenge).unwrap(), "the card proves it holds the key");
+    }
+    r.sw
+}
+
+pub fn authenticate(card: &mut Card) -> StatusWord {
+    let alg = card.state().management_key.algorithm();
+    authenticate_with(card, &ManagementKey::factory(alg).unwrap())
+}
+
+pub fn generate_with(card: &mut Card, slot: Slot, alg: Algorithm, pin: Option<PinPolicy>, touch: Option<TouchPolicy>) -> Response {
+    let req = GenerateRequest { algorithm: alg.to_byte(), pin_policy: pin.map(|p| p as u8), touch_policy: touch.map(|t| t as u8) };
+    send(card, cmd(Instruction::GenerateAsymmetricKeyPair, 0x00, slot.to_byte(), req.encode()))
+}
+
+pub fn generate(card: &mut Card, slot: Slot, alg: Algorithm) -> PublicKeyTemplate {
+    PublicKeyTemplate::parse(&ok(generate_with(card, slot, alg, None, None))).unwrap()
+}
+
+/// GENERAL AUTHENTICATE with `81 <input>`; the 82 value on success.
+pub fn private_op(card: &mut Card, slot: Slot, alg: Algorithm, input: &[u8]) -> Result<Vec<u8>, StatusWord> {
+    let req = DynamicAuth { response: Some(vec![]), challenge: Some(input.to_vec()), ..Default::default() };
+    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg.to_byte(), slot.to_byte(), req.encode()));
+    if r.sw != StatusWord::SUCCESS {
+        return Err(r.sw);
+    }
+    Ok(DynamicAuth::parse(&r.data).unwrap().response.unwrap())
+}
+
+/// GENERAL AUTHENTICATE with `85 <peer>`.
+pub fn key_agreement(card: &mut Card, slot: Slot, alg: Algorithm, peer: &[u8]) -> Result<Vec<u8>, StatusWord> {
+    let req = DynamicAuth { response: Some(vec![]), exponentiation: Some(peer.to_vec()), ..Default::default() };
+    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg.to_byte(), slot.to_byte(), req.encode()));
+    if r.sw != StatusWord::SUCCESS {
+        return Err(r.sw);
+    }
+    Ok(DynamicAuth::parse(&r.data).unwrap().response.unwrap())
+}
+
+pub fn metadata(card: &mut Card, key_ref: KeyRef) -> Response {
+    send(card, cmd(Instruction::GetMetadata, 0x00, key_ref.0, vec![]))
+}
