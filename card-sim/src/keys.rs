@@ -86,10 +86,10 @@ impl PrivateKey {
                 }
                 Self::Rsa(Box::new(key))
             }
-            (Algorithm::EccP256, ImportedKey::Ecc(s)) => {
+            (Algorithm::EccP256, ImportedKey::Ecc(s)) if s.len() == 32 => {
                 Self::P256(p256::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
             }
-            (Algorithm::EccP384, ImportedKey::Ecc(s)) => {
+            (Algorithm::EccP384, ImportedKey::Ecc(s)) if s.len() == 48 => {
                 Self::P384(p384::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
             }
             (Algorithm::Ed25519, ImportedKey::Ed25519(s)) => {
