@@ -45,7 +45,14 @@ pub struct CommandApdu {
 impl CommandApdu {
     /// A case 1 command (no data, no Le); add parts with the builder methods.
     pub fn new(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
-        Self { cla, ins, p1, p2, data: Vec::new(), le: None }
+        Self {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: Vec::new(),
+            le: None,
+        }
     }
 
     pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
@@ -75,7 +82,14 @@ impl CommandApdu {
         };
         let [cla, ins, p1, p2] = *header;
         let (data, le) = parse_body(body)?;
-        Ok(Self { cla, ins, p1, p2, data: data.to_vec(), le })
+        Ok(Self {
+            cla,
+            ins,
+            p1,
+            p2,
+            data: data.to_vec(),
+            le,
+        })
     }
 
     /// Encodes with short lengths where they suffice, extended lengths otherwise.
@@ -141,7 +155,12 @@ fn parse_body(body: &[u8]) -> Result<(&[u8], Option<usize>), ApduError> {
             }
             match after.len().checked_sub(n) {
                 Some(0) => Ok((after, None)),
-                Some(2) => Ok((&after[..n], Some(extended_le(u16::from_be_bytes([after[n], after[n + 1]]) as usize)))),
+                Some(2) => Ok((
+                    &after[..n],
+                    Some(extended_le(
+                        u16::from_be_bytes([after[n], after[n + 1]]) as usize
+                    )),
+                )),
                 _ => Err(mismatch()),
             }
         }
@@ -196,15 +215,29 @@ mod tests {
     #[test]
     fn rejects_malformed_lengths() {
         assert_eq!(parse_hex("00 A4 04"), Err(ApduError::TooShort(3)));
-        assert!(matches!(parse_hex("00 A4 04 00 05 A0 00"), Err(ApduError::LengthMismatch(_))));
-        assert!(matches!(parse_hex("00 A4 04 00 02 A0 00 00 00"), Err(ApduError::LengthMismatch(_))));
-        assert_eq!(parse_hex("00 A4 04 00 00 00 00 AA"), Err(ApduError::ZeroExtendedLc));
+        assert!(matches!(
+            parse_hex("00 A4 04 00 05 A0 00"),
+            Err(ApduError::LengthMismatch(_))
+        ));
+        assert!(matches!(
+            parse_hex("00 A4 04 00 02 A0 00 00 00"),
+            Err(ApduError::LengthMismatch(_))
+        ));
+        assert_eq!(
+            parse_hex("00 A4 04 00 00 00 00 AA"),
+            Err(ApduError::ZeroExtendedLc)
+        );
     }
 
     #[test]
     fn encodes_short_until_it_cannot() {
-        let short = CommandApdu::new(0, 0xCB, 0x3F, 0xFF).with_data(vec![0x5C, 1, 0x7E]).with_le(256);
-        assert_eq!(short.encode().unwrap(), hex::decode("00CB3FFF035C017E00").unwrap());
+        let short = CommandApdu::new(0, 0xCB, 0x3F, 0xFF)
+            .with_data(vec![0x5C, 1, 0x7E])
+            .with_le(256);
+        assert_eq!(
+            short.encode().unwrap(),
+            hex::decode("00CB3FFF035C017E00").unwrap()
+        );
         let long = CommandApdu::new(0, 0xDB, 0x3F, 0xFF).with_data(vec![1; 300]);
         let bytes = long.encode().unwrap();
         assert_eq!(&bytes[4..7], &[0, 0x01, 0x2C]);

@@ -6,6 +6,7 @@
 //! a TLV or an APDU by hand.
 
 pub mod apdu;
+pub mod describe;
 pub mod piv;
 pub mod response;
 pub mod status;

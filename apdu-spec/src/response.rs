@@ -32,7 +32,10 @@ impl Response {
     /// Splits the trailer off; `None` when fewer than two bytes arrived.
     pub fn parse(bytes: &[u8]) -> Option<Self> {
         let (data, sw) = bytes.split_last_chunk::<2>()?;
-        Some(Self::new(data.to_vec(), StatusWord::from_bytes(sw[0], sw[1])))
+        Some(Self::new(
+            data.to_vec(),
+            StatusWord::from_bytes(sw[0], sw[1]),
+        ))
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -44,7 +47,11 @@ impl Response {
 
     /// The data on 9000, the status word otherwise.
     pub fn into_result(self) -> Result<Vec<u8>, StatusWord> {
-        if self.sw.is_success() { Ok(self.data) } else { Err(self.sw) }
+        if self.sw.is_success() {
+            Ok(self.data)
+        } else {
+            Err(self.sw)
+        }
     }
 }
 

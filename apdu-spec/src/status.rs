@@ -94,7 +94,11 @@ impl StatusWord {
 
     /// For `63Cx`, the tries left.
     pub const fn tries_left(self) -> Option<u8> {
-        if self.sw1() == 0x63 && self.sw2() & 0xF0 == 0xC0 { Some(self.sw2() & 0x0F) } else { None }
+        if self.sw1() == 0x63 && self.sw2() & 0xF0 == 0xC0 {
+            Some(self.sw2() & 0x0F)
+        } else {
+            None
+        }
     }
 
     /// What the status word means, in words.
@@ -167,7 +171,13 @@ mod tests {
 
     #[test]
     fn displays_with_meaning() {
-        assert_eq!(StatusWord(0x6982).to_string(), "6982 (security status not satisfied)");
-        assert_eq!(StatusWord(0x63C1).to_string(), "63C1 (verification failed, 1 tries left)");
+        assert_eq!(
+            StatusWord(0x6982).to_string(),
+            "6982 (security status not satisfied)"
+        );
+        assert_eq!(
+            StatusWord(0x63C1).to_string(),
+            "63C1 (verification failed, 1 tries left)"
+        );
     }
 }

@@ -111,7 +111,9 @@ fn read_length(input: &[u8]) -> Result<(usize, &[u8]), TlvError> {
     if rest.len() < n {
         return Err(TlvError::Truncated);
     }
-    let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+    let len = rest[..n]
+        .iter()
+        .fold(0usize, |acc, &b| (acc << 8) | b as usize);
     Ok((len, &rest[n..]))
 }
 
@@ -166,7 +168,10 @@ pub fn parse_all(mut input: &[u8]) -> Result<Vec<Tlv<'_>>, TlvError> {
 
 /// The value of the first TLV with `tag` in a concatenation.
 pub fn find(input: &[u8], tag: Tag) -> Result<Option<&[u8]>, TlvError> {
-    Ok(parse_all(input)?.into_iter().find(|t| t.tag == tag).map(|t| t.value))
+    Ok(parse_all(input)?
+        .into_iter()
+        .find(|t| t.tag == tag)
+        .map(|t| t.value))
 }
 
 /// Appends tag, length and value to `out`.
@@ -215,6 +220,9 @@ mod tests {
         assert_eq!(Tlv::parse(&[0x53, 0x05, 1, 2]), Err(TlvError::Truncated));
         assert_eq!(Tlv::parse(&[0x53, 0x80]), Err(TlvError::BadLength(0x80)));
         assert_eq!(Tlv::parse(&[0x5F, 0xC1]), Err(TlvError::Truncated));
-        assert_eq!(Tlv::parse(&[0x5F, 0xC1, 0x85, 0x81, 0x01]), Err(TlvError::TagTooLong));
+        assert_eq!(
+            Tlv::parse(&[0x5F, 0xC1, 0x85, 0x81, 0x01]),
+            Err(TlvError::TagTooLong)
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Every APDU and TLV we encode parses back to itself, and no byte string panics a parser.
 
-use apdu_spec::piv::templates::{ApplicationTemplate, DynamicAuth, GenerateRequest, PublicKeyTemplate};
+use apdu_spec::piv::templates::{
+    ApplicationTemplate, DynamicAuth, GenerateRequest, PublicKeyTemplate,
+};
 use apdu_spec::piv::{Metadata, ObjectId};
 use apdu_spec::tlv::{self, Tag, Tlv};
 use apdu_spec::{CommandApdu, Response};
@@ -9,21 +11,39 @@ use proptest::prelude::*;
 fn any_apdu() -> impl Strategy<Value = CommandApdu> {
     (
         any::<[u8; 4]>(),
-        prop_oneof![proptest::collection::vec(any::<u8>(), 0..300), proptest::collection::vec(any::<u8>(), 0..70_000)],
-        prop_oneof![Just(None), (1usize..=256).prop_map(Some), (1usize..=65_536).prop_map(Some)],
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300),
+            proptest::collection::vec(any::<u8>(), 0..70_000)
+        ],
+        prop_oneof![
+            Just(None),
+            (1usize..=256).prop_map(Some),
+            (1usize..=65_536).prop_map(Some)
+        ],
     )
-        .prop_filter("data fits an extended APDU", |(_, data, _)| data.len() <= 65_535)
-        .prop_map(|([cla, ins, p1, p2], data, le)| CommandApdu { cla, ins, p1, p2, data, le })
+        .prop_filter("data fits an extended APDU", |(_, data, _)| {
+            data.len() <= 65_535
+        })
+        .prop_map(|([cla, ins, p1, p2], data, le)| CommandApdu {
+            cla,
+            ins,
+            p1,
+            p2,
+            data,
+            le,
+        })
 }
 
 fn any_tag() -> impl Strategy<Value = Tag> {
     prop_oneof![
         (0u32..=0xFF).prop_filter("single byte tag", |t| t & 0x1F != 0x1F),
-        (0x1Fu32..=0xFF).prop_filter("multi-byte first", |t| t & 0x1F == 0x1F).prop_flat_map(|first| (0u32..0x80)
-            .prop_map(move |second| (first << 8) | second)),
         (0x1Fu32..=0xFF)
             .prop_filter("multi-byte first", |t| t & 0x1F == 0x1F)
-            .prop_flat_map(|first| (0x80u32..=0xFF, 0u32..0x80).prop_map(move |(a, b)| (first << 16) | (a << 8) | b)),
+            .prop_flat_map(|first| (0u32..0x80).prop_map(move |second| (first << 8) | second)),
+        (0x1Fu32..=0xFF)
+            .prop_filter("multi-byte first", |t| t & 0x1F == 0x1F)
+            .prop_flat_map(|first| (0x80u32..=0xFF, 0u32..0x80)
+                .prop_map(move |(a, b)| (first << 16) | (a << 8) | b)),
     ]
     .prop_map(Tag)
 }

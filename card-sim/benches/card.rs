@@ -19,18 +19,43 @@ fn apdu(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
 fn authenticated_card() -> Card {
     let mut card = Card::in_memory(&CardConfig::default()).unwrap();
     let key = ManagementKey::factory(Algorithm::Tdes).unwrap();
-    let step1 = DynamicAuth { witness: Some(vec![]), ..Default::default() };
-    let r = transmit(&mut card, &apdu(Instruction::GeneralAuthenticate, 0x03, 0x9B, step1.encode()));
+    let step1 = DynamicAuth {
+        witness: Some(vec![]),
+        ..Default::default()
+    };
+    let r = transmit(
+        &mut card,
+        &apdu(Instruction::GeneralAuthenticate, 0x03, 0x9B, step1.encode()),
+    );
     let witness = DynamicAuth::parse(&r.data).unwrap().witness.unwrap();
-    let step2 = DynamicAuth { witness: key.decrypt(&witness), challenge: Some(vec![1; 8]), ..Default::default() };
-    let r = transmit(&mut card, &apdu(Instruction::GeneralAuthenticate, 0x03, 0x9B, step2.encode()));
+    let step2 = DynamicAuth {
+        witness: key.decrypt(&witness),
+        challenge: Some(vec![1; 8]),
+        ..Default::default()
+    };
+    let r = transmit(
+        &mut card,
+        &apdu(Instruction::GeneralAuthenticate, 0x03, 0x9B, step2.encode()),
+    );
     assert_eq!(r.sw, StatusWord::SUCCESS);
     card
 }
 
 fn generate(card: &mut Card, slot: Slot, alg: Algorithm) {
-    let req = GenerateRequest { algorithm: alg.to_byte(), pin_policy: None, touch_policy: None };
-    let r = transmit(card, &apdu(Instruction::GenerateAsymmetricKeyPair, 0, slot.to_byte(), req.encode()));
+    let req = GenerateRequest {
+        algorithm: alg.to_byte(),
+        pin_policy: None,
+        touch_policy: None,
+    };
+    let r = transmit(
+        card,
+        &apdu(
+            Instruction::GenerateAsymmetricKeyPair,
+            0,
+            slot.to_byte(),
+            req.encode(),
+        ),
+    );
     // An RSA-2048 public key (270 bytes) arrives in two parts: 256 bytes and 61xx.
     assert!(r.sw.is_success() || r.sw.remaining().is_some(), "{}", r.sw);
 }
@@ -47,15 +72,26 @@ fn bench(c: &mut Criterion) {
     assert_eq!(transmit(&mut card, &verify).sw, StatusWord::SUCCESS);
 
     let get_chuid = apdu(Instruction::GetData, 0x3F, 0xFF, ObjectId::CHUID.tag_list());
-    c.bench_function("get_data_chuid", |b| b.iter(|| transmit(&mut card, &get_chuid)));
+    c.bench_function("get_data_chuid", |b| {
+        b.iter(|| transmit(&mut card, &get_chuid))
+    });
     c.bench_function("verify_pin", |b| b.iter(|| transmit(&mut card, &verify)));
 
     let mut block = vec![0x00, 0x01];
     block.resize(256 - 52, 0xFF);
     block.push(0);
     block.extend_from_slice(&[0x42; 51]);
-    let rsa = DynamicAuth { response: Some(vec![]), challenge: Some(block), ..Default::default() };
-    let rsa_sign = apdu(Instruction::GeneralAuthenticate, Algorithm::Rsa2048.to_byte(), 0x9A, rsa.encode());
+    let rsa = DynamicAuth {
+        response: Some(vec![]),
+        challenge: Some(block),
+        ..Default::default()
+    };
+    let rsa_sign = apdu(
+        Instruction::GeneralAuthenticate,
+        Algorithm::Rsa2048.to_byte(),
+        0x9A,
+        rsa.encode(),
+    );
     c.bench_function("sign_rsa2048", |b| {
         b.iter(|| {
             let r = transmit(&mut card, &rsa_sign);
@@ -64,8 +100,17 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let ec = DynamicAuth { response: Some(vec![]), challenge: Some(vec![0x42; 32]), ..Default::default() };
-    let ec_sign = apdu(Instruction::GeneralAuthenticate, Algorithm::EccP256.to_byte(), 0x9D, ec.encode());
+    let ec = DynamicAuth {
+        response: Some(vec![]),
+        challenge: Some(vec![0x42; 32]),
+        ..Default::default()
+    };
+    let ec_sign = apdu(
+        Instruction::GeneralAuthenticate,
+        Algorithm::EccP256.to_byte(),
+        0x9D,
+        ec.encode(),
+    );
     c.bench_function("sign_p256", |b| {
         b.iter(|| {
             let r = transmit(&mut card, &ec_sign);

@@ -9,6 +9,7 @@ use apdu_spec::piv::Slot;
 use const_oid::ObjectIdentifier;
 use der::asn1::{GeneralizedTime, OctetString};
 use der::{Decode, Encode};
+use x509_cert::Certificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::ext::Extension;
@@ -17,7 +18,6 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::{Time, Validity};
-use x509_cert::Certificate;
 
 use crate::keys::{KeyError, PrivateKey};
 
@@ -61,8 +61,16 @@ impl BuilderProfile for FixedProfile {
     }
 }
 
-fn extension(oid: ObjectIdentifier, critical: bool, value: Vec<u8>) -> Result<Extension, der::Error> {
-    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value)? })
+fn extension(
+    oid: ObjectIdentifier,
+    critical: bool,
+    value: Vec<u8>,
+) -> Result<Extension, der::Error> {
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value)?,
+    })
 }
 
 fn random_serial() -> Result<SerialNumber, der::Error> {
@@ -88,19 +96,32 @@ pub enum AttestationError {
 
 /// A new attestation key (P-256) and its self-signed CA certificate, valid from now with
 /// no expiry (RFC 5280's 99991231235959Z).
-pub fn new_attestation_identity(card: &CardFacts) -> Result<(PrivateKey, Vec<u8>), AttestationError> {
+pub fn new_attestation_identity(
+    card: &CardFacts,
+) -> Result<(PrivateKey, Vec<u8>), AttestationError> {
     let key = PrivateKey::generate(apdu_spec::piv::Algorithm::EccP256)?;
     let PrivateKey::P256(signer) = &key else {
         return Err(AttestationError::WrongAttestationKey);
     };
-    let name = Name::from_str(&format!("CN=card-sim PIV Attestation,serialNumber={}", card.serial))?;
+    let name = Name::from_str(&format!(
+        "CN=card-sim PIV Attestation,serialNumber={}",
+        card.serial
+    ))?;
     let mut ku = KeyUsage(KeyUsages::KeyCertSign.into());
     ku.0 |= KeyUsages::CRLSign;
     let profile = FixedProfile {
         issuer: name.clone(),
         subject: name,
         extensions: vec![
-            extension(const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS, true, BasicConstraints { ca: true, path_len_constraint: Some(0) }.to_der()?)?,
+            extension(
+                const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS,
+                true,
+                BasicConstraints {
+                    ca: true,
+                    path_len_constraint: Some(0),
+                }
+                .to_der()?,
+            )?,
             extension(const_oid::db::rfc5280::ID_CE_KEY_USAGE, true, ku.to_der()?)?,
             extension(OID_FIRMWARE, false, card.firmware.to_vec())?,
             extension(OID_SERIAL, false, card.serial.to_der()?)?,
@@ -108,7 +129,9 @@ pub fn new_attestation_identity(card: &CardFacts) -> Result<(PrivateKey, Vec<u8>
     };
     let validity = Validity::new(
         Time::try_from(SystemTime::now() - Duration::from_secs(60))?,
-        Time::GeneralTime(GeneralizedTime::from_date_time(der::DateTime::new(9999, 12, 31, 23, 59, 59)?)),
+        Time::GeneralTime(GeneralizedTime::from_date_time(der::DateTime::new(
+            9999, 12, 31, 23, 59, 59,
+        )?)),
     );
     let spki = SubjectPublicKeyInfoOwned::from_der(&key.spki_der()?)?;
     let cert = CertificateBuilder::new(profile, random_serial()?, validity, spki)?

@@ -28,7 +28,9 @@ pub struct Piv {
 impl Piv {
     /// Persists the state; a card that cannot write answers 6581 (memory failure).
     pub fn save(&mut self) -> Result<(), StatusWord> {
-        self.store.save(&self.state).map_err(|_| StatusWord::MEMORY_FAILURE)
+        self.store
+            .save(&self.state)
+            .map_err(|_| StatusWord::MEMORY_FAILURE)
     }
 }
 
@@ -54,7 +56,15 @@ pub struct Card {
 impl Card {
     /// A card over `state`, saving through `store`; powered on.
     pub fn new(state: CardState, store: impl StateStore + 'static) -> Self {
-        Self { piv: Piv { state, session: Session::power_on(), store: Box::new(store) }, chain: None, pending: None }
+        Self {
+            piv: Piv {
+                state,
+                session: Session::power_on(),
+                store: Box::new(store),
+            },
+            chain: None,
+            pending: None,
+        }
     }
 
     /// A factory-fresh card that lives in memory only.
@@ -99,6 +109,12 @@ impl Card {
     /// The persistent state (for inspection; secrets stay behind their types).
     pub fn state(&self) -> &CardState {
         &self.piv.state
+    }
+
+    /// Writes the state through the store once more (every change is already saved as it
+    /// happens; this is for a clean exit).
+    pub fn save(&mut self) -> Result<(), StatusWord> {
+        self.piv.save()
     }
 
     /// Whether the PIN is verified in the current session.
@@ -150,7 +166,10 @@ impl Card {
         let mut chain = match self.chain.take() {
             Some(chain) if chain.header == header => chain,
             // A block of another command abandons the chain, as a card that was reset would.
-            _ => Chain { header, data: Vec::new() },
+            _ => Chain {
+                header,
+                data: Vec::new(),
+            },
         };
         if chain.data.len() + cmd.data.len() > MAX_CHAINED_DATA {
             return Some(Err(StatusWord::WRONG_LENGTH));
@@ -160,14 +179,22 @@ impl Card {
             self.chain = Some(chain);
             return None;
         }
-        Some(Ok(CommandApdu { cla: cmd.cla, data: chain.data, ..cmd }))
+        Some(Ok(CommandApdu {
+            cla: cmd.cla,
+            data: chain.data,
+            ..cmd
+        }))
     }
 
     /// Sends as much of `data` as the command's Le allows, keeping the rest for GET RESPONSE.
     /// A command without Le still gets its data (as a YubiKey answers), up to 256 bytes in
     /// a short APDU and 65536 in an extended one.
     fn respond(&mut self, data: Vec<u8>, le: Option<usize>, extended: bool) -> Response {
-        let limit = if extended { EXTENDED_MAX_LE } else { SHORT_MAX_LE };
+        let limit = if extended {
+            EXTENDED_MAX_LE
+        } else {
+            SHORT_MAX_LE
+        };
         let chunk = le.unwrap_or(limit).min(limit);
         self.pending = Some(Pending { data, offset: 0 });
         self.next_chunk(chunk)

@@ -2,8 +2,8 @@
 //! with them. Keys are parsed once, when generated, imported or loaded, never per
 //! operation; their secret parts leave this module only towards the state file.
 
-use apdu_spec::piv::templates::{ImportedKey, PublicKeyTemplate};
 use apdu_spec::piv::Algorithm;
+use apdu_spec::piv::templates::{ImportedKey, PublicKeyTemplate};
 use getrandom::SysRng;
 use rand_core::UnwrapErr;
 use rsa::traits::PublicKeyParts;
@@ -58,12 +58,19 @@ impl PrivateKey {
         Ok(match algorithm {
             a if a.is_rsa() => {
                 let bits = a.rsa_bits().unwrap_or(2048);
-                let key = rsa::PrivateKey::new(&mut rng(), bits).map_err(|_| KeyError::Generation)?;
+                let key =
+                    rsa::PrivateKey::new(&mut rng(), bits).map_err(|_| KeyError::Generation)?;
                 Self::Rsa(Box::new(key))
             }
-            Algorithm::EccP256 => Self::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng())),
-            Algorithm::EccP384 => Self::P384(p384::ecdsa::SigningKey::generate_from_rng(&mut rng())),
-            Algorithm::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&*random_bytes()?)),
+            Algorithm::EccP256 => {
+                Self::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()))
+            }
+            Algorithm::EccP384 => {
+                Self::P384(p384::ecdsa::SigningKey::generate_from_rng(&mut rng()))
+            }
+            Algorithm::Ed25519 => {
+                Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&*random_bytes()?))
+            }
             Algorithm::X25519 => Self::X25519(x25519_dalek::StaticSecret::from(*random_bytes()?)),
             other => return Err(KeyError::NotAsymmetric(other)),
         })
@@ -78,9 +85,12 @@ impl PrivateKey {
                 if p.len() != bits / 16 || q.len() != bits / 16 {
                     return Err(invalid());
                 }
-                let prime = |b: &[u8]| BoxedUint::from_be_slice(b, (bits / 2) as u32).map_err(|_| invalid());
-                let key = rsa::PrivateKey::from_p_q(prime(p)?, prime(q)?, BoxedUint::from(RSA_EXPONENT))
-                    .map_err(|_| invalid())?;
+                let prime = |b: &[u8]| {
+                    BoxedUint::from_be_slice(b, (bits / 2) as u32).map_err(|_| invalid())
+                };
+                let key =
+                    rsa::PrivateKey::from_p_q(prime(p)?, prime(q)?, BoxedUint::from(RSA_EXPONENT))
+                        .map_err(|_| invalid())?;
                 if key.n().bit_width_vartime() as usize != bits {
                     return Err(invalid());
                 }
@@ -92,12 +102,12 @@ impl PrivateKey {
             (Algorithm::EccP384, ImportedKey::Ecc(s)) if s.len() == 48 => {
                 Self::P384(p384::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
             }
-            (Algorithm::Ed25519, ImportedKey::Ed25519(s)) => {
-                Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&array32(s).ok_or_else(invalid)?))
-            }
-            (Algorithm::X25519, ImportedKey::X25519(s)) => {
-                Self::X25519(x25519_dalek::StaticSecret::from(array32(s).ok_or_else(invalid)?))
-            }
+            (Algorithm::Ed25519, ImportedKey::Ed25519(s)) => Self::Ed25519(
+                ed25519_dalek::SigningKey::from_bytes(&array32(s).ok_or_else(invalid)?),
+            ),
+            (Algorithm::X25519, ImportedKey::X25519(s)) => Self::X25519(
+                x25519_dalek::StaticSecret::from(array32(s).ok_or_else(invalid)?),
+            ),
             _ => return Err(invalid()),
         };
         Ok(parsed)
@@ -121,11 +131,16 @@ impl PrivateKey {
     /// The public key as GENERATE returns it.
     pub fn public_key(&self) -> PublicKeyTemplate {
         match self {
-            Self::Rsa(k) => PublicKeyTemplate::Rsa { modulus: k.n_bytes().to_vec(), exponent: k.e_bytes().to_vec() },
+            Self::Rsa(k) => PublicKeyTemplate::Rsa {
+                modulus: k.n_bytes().to_vec(),
+                exponent: k.e_bytes().to_vec(),
+            },
             Self::P256(k) => PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec()),
             Self::P384(k) => PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec()),
             Self::Ed25519(k) => PublicKeyTemplate::Point(k.verifying_key().to_bytes().to_vec()),
-            Self::X25519(k) => PublicKeyTemplate::Point(x25519_dalek::PublicKey::from(k).to_bytes().to_vec()),
+            Self::X25519(k) => {
+                PublicKeyTemplate::Point(x25519_dalek::PublicKey::from(k).to_bytes().to_vec())
+            }
         }
     }
 
@@ -137,9 +152,12 @@ impl PrivateKey {
             Self::Rsa(k) => k.to_public_key().to_public_key_der(),
             Self::P256(k) => k.verifying_key().to_public_key_der(),
             Self::P384(k) => k.verifying_key().to_public_key_der(),
-            Self::Ed25519(k) => return raw_spki(ED25519_OID, k.verifying_key().as_bytes()).map_err(|_| invalid()),
+            Self::Ed25519(k) => {
+                return raw_spki(ED25519_OID, k.verifying_key().as_bytes()).map_err(|_| invalid());
+            }
             Self::X25519(k) => {
-                return raw_spki(X25519_OID, x25519_dalek::PublicKey::from(k).as_bytes()).map_err(|_| invalid());
+                return raw_spki(X25519_OID, x25519_dalek::PublicKey::from(k).as_bytes())
+                    .map_err(|_| invalid());
             }
         };
         der.map(|d| d.as_bytes().to_vec()).map_err(|_| invalid())
@@ -153,9 +171,13 @@ impl PrivateKey {
         };
         let k = key.size();
         if input.len() != k {
-            return Err(KeyError::WrongInputLength { got: input.len(), want: k });
+            return Err(KeyError::WrongInputLength {
+                got: input.len(),
+                want: k,
+            });
         }
-        let c = BoxedUint::from_be_slice(input, key.n_bits_precision()).map_err(|_| KeyError::InvalidInput)?;
+        let c = BoxedUint::from_be_slice(input, key.n_bits_precision())
+            .map_err(|_| KeyError::InvalidInput)?;
         let m = rsa::hazmat::rsa_decrypt_and_check(key.as_ref(), Some(&mut rng()), &c)
             .map_err(|_| KeyError::InvalidInput)?;
         Ok(left_pad(&m.to_be_bytes(), k))
@@ -166,13 +188,15 @@ impl PrivateKey {
     pub fn sign_prehash(&self, hash: &[u8]) -> Result<Vec<u8>, KeyError> {
         match self {
             Self::P256(k) => {
-                let sig: p256::ecdsa::Signature =
-                    k.sign_prehash(&field_sized(hash, 32)).map_err(|_| KeyError::InvalidInput)?;
+                let sig: p256::ecdsa::Signature = k
+                    .sign_prehash(&field_sized(hash, 32))
+                    .map_err(|_| KeyError::InvalidInput)?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             Self::P384(k) => {
-                let sig: p384::ecdsa::Signature =
-                    k.sign_prehash(&field_sized(hash, 48)).map_err(|_| KeyError::InvalidInput)?;
+                let sig: p384::ecdsa::Signature = k
+                    .sign_prehash(&field_sized(hash, 48))
+                    .map_err(|_| KeyError::InvalidInput)?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
             _ => Err(KeyError::Unsupported(self.algorithm())),
@@ -192,17 +216,22 @@ impl PrivateKey {
     pub fn agree(&self, peer: &[u8]) -> Result<Vec<u8>, KeyError> {
         match self {
             Self::P256(k) => {
-                let peer = p256::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::InvalidInput)?;
+                let peer =
+                    p256::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::InvalidInput)?;
                 let shared = p256::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
                 Ok(shared.raw_secret_bytes().to_vec())
             }
             Self::P384(k) => {
-                let peer = p384::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::InvalidInput)?;
+                let peer =
+                    p384::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::InvalidInput)?;
                 let shared = p384::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
                 Ok(shared.raw_secret_bytes().to_vec())
             }
             Self::X25519(k) => {
-                let peer = array32(peer).ok_or(KeyError::WrongInputLength { got: peer.len(), want: 32 })?;
+                let peer = array32(peer).ok_or(KeyError::WrongInputLength {
+                    got: peer.len(),
+                    want: 32,
+                })?;
                 let shared = k.diffie_hellman(&x25519_dalek::PublicKey::from(peer));
                 // A low-order peer point gives an all-zero secret; refuse it.
                 if !shared.was_contributory() {
@@ -218,7 +247,10 @@ impl PrivateKey {
     /// otherwise.
     pub(crate) fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
         Zeroizing::new(match self {
-            Self::Rsa(k) => k.to_pkcs1_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default(),
+            Self::Rsa(k) => k
+                .to_pkcs1_der()
+                .map(|d| d.as_bytes().to_vec())
+                .unwrap_or_default(),
             Self::P256(k) => k.to_bytes().to_vec(),
             Self::P384(k) => k.to_bytes().to_vec(),
             Self::Ed25519(k) => k.to_bytes().to_vec(),
@@ -237,24 +269,37 @@ impl PrivateKey {
                 }
                 key
             }
-            Algorithm::EccP256 => Self::P256(p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?),
-            Algorithm::EccP384 => Self::P384(p384::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?),
-            Algorithm::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&array32(bytes).ok_or_else(invalid)?)),
-            Algorithm::X25519 => Self::X25519(x25519_dalek::StaticSecret::from(array32(bytes).ok_or_else(invalid)?)),
+            Algorithm::EccP256 => {
+                Self::P256(p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
+            }
+            Algorithm::EccP384 => {
+                Self::P384(p384::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
+            }
+            Algorithm::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(
+                &array32(bytes).ok_or_else(invalid)?,
+            )),
+            Algorithm::X25519 => Self::X25519(x25519_dalek::StaticSecret::from(
+                array32(bytes).ok_or_else(invalid)?,
+            )),
             other => return Err(KeyError::NotAsymmetric(other)),
         };
         Ok(key)
     }
 }
 
-const ED25519_OID: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.3.101.112");
-const X25519_OID: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.3.101.110");
+const ED25519_OID: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.101.112");
+const X25519_OID: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.101.110");
 
 /// RFC 8410: an algorithm identifier without parameters and the raw key as the bit string.
 fn raw_spki(oid: const_oid::ObjectIdentifier, key: &[u8]) -> Result<Vec<u8>, der::Error> {
     use der::Encode;
     let spki = spki::SubjectPublicKeyInfoOwned {
-        algorithm: spki::AlgorithmIdentifierOwned { oid, parameters: None },
+        algorithm: spki::AlgorithmIdentifierOwned {
+            oid,
+            parameters: None,
+        },
         subject_public_key: der::asn1::BitString::from_bytes(key)?,
     };
     spki.to_der()
@@ -280,7 +325,11 @@ fn left_pad(bytes: &[u8], len: usize) -> Vec<u8> {
 
 /// The leftmost `len` bytes of a hash, or the hash zero-extended on the left when shorter.
 fn field_sized(hash: &[u8], len: usize) -> Vec<u8> {
-    if hash.len() >= len { hash[..len].to_vec() } else { left_pad(hash, len) }
+    if hash.len() >= len {
+        hash[..len].to_vec()
+    } else {
+        left_pad(hash, len)
+    }
 }
 
 #[cfg(test)]
@@ -291,7 +340,9 @@ mod tests {
     #[test]
     fn ecdsa_signatures_verify_with_the_public_key() {
         let key = PrivateKey::generate(Algorithm::EccP256).unwrap();
-        let PublicKeyTemplate::Point(point) = key.public_key() else { panic!("EC key without a point") };
+        let PublicKeyTemplate::Point(point) = key.public_key() else {
+            panic!("EC key without a point")
+        };
         let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
         let hash = [0x42u8; 32];
         let sig = p256::ecdsa::Signature::from_der(&key.sign_prehash(&hash).unwrap()).unwrap();
@@ -304,7 +355,13 @@ mod tests {
 
     #[test]
     fn secrets_round_trip_through_their_stored_form() {
-        for alg in [Algorithm::EccP256, Algorithm::EccP384, Algorithm::Ed25519, Algorithm::X25519, Algorithm::Rsa1024] {
+        for alg in [
+            Algorithm::EccP256,
+            Algorithm::EccP384,
+            Algorithm::Ed25519,
+            Algorithm::X25519,
+            Algorithm::Rsa1024,
+        ] {
             let key = PrivateKey::generate(alg).unwrap();
             let again = PrivateKey::from_secret_bytes(alg, &key.secret_bytes()).unwrap();
             assert_eq!(again.public_key(), key.public_key(), "{alg}");
@@ -315,11 +372,19 @@ mod tests {
     #[test]
     fn rsa_private_operation_inverts_the_public_one() {
         let key = PrivateKey::generate(Algorithm::Rsa1024).unwrap();
-        let PrivateKey::Rsa(rsa) = &key else { unreachable!() };
+        let PrivateKey::Rsa(rsa) = &key else {
+            unreachable!()
+        };
         let m = BoxedUint::from_be_slice(&[0x11; 128], rsa.n_bits_precision()).unwrap();
         let c = rsa::hazmat::rsa_encrypt(rsa.as_ref(), &m).unwrap();
-        assert_eq!(key.rsa_private(&left_pad(&c.to_be_bytes(), 128)).unwrap(), vec![0x11; 128]);
-        assert!(matches!(key.rsa_private(&[1; 127]), Err(KeyError::WrongInputLength { .. })));
+        assert_eq!(
+            key.rsa_private(&left_pad(&c.to_be_bytes(), 128)).unwrap(),
+            vec![0x11; 128]
+        );
+        assert!(matches!(
+            key.rsa_private(&[1; 127]),
+            Err(KeyError::WrongInputLength { .. })
+        ));
         assert_eq!(key.rsa_private(&[0xFF; 128]), Err(KeyError::InvalidInput));
     }
 }

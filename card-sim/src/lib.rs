@@ -19,6 +19,8 @@ pub mod pin;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod summary;
+pub mod vpcd;
 
 pub use card::Card;
 pub use state::{CardConfig, CardState};

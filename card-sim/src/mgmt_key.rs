@@ -28,8 +28,11 @@ impl std::fmt::Debug for ManagementKey {
 impl ManagementKey {
     /// A key of `algorithm`; `None` when the algorithm is not symmetric or the length is wrong.
     pub fn new(algorithm: Algorithm, key: &[u8]) -> Option<Self> {
-        (algorithm.symmetric_key_len()? == key.len())
-            .then(|| Self { algorithm, key: Zeroizing::new(key.to_vec()), touch_required: false })
+        (algorithm.symmetric_key_len()? == key.len()).then(|| Self {
+            algorithm,
+            key: Zeroizing::new(key.to_vec()),
+            touch_required: false,
+        })
     }
 
     /// The factory key for `algorithm`: the well-known 24 bytes, cut to the key length.

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use apdu_spec::piv::ObjectId;
 use apdu_spec::StatusWord;
+use apdu_spec::piv::ObjectId;
 
 /// The largest object a YubiKey stores, as GET DATA returns it (tag, length and content).
 pub const MAX_OBJECT_SIZE: usize = 3072;
@@ -57,12 +57,22 @@ mod tests {
     #[test]
     fn limits_are_enforced_and_replacing_frees_space() {
         let mut store = ObjectStore::default();
-        assert_eq!(store.put(ObjectId::CHUID, vec![0; MAX_OBJECT_SIZE + 1]), Err(StatusWord::NOT_ENOUGH_MEMORY));
+        assert_eq!(
+            store.put(ObjectId::CHUID, vec![0; MAX_OBJECT_SIZE + 1]),
+            Err(StatusWord::NOT_ENOUGH_MEMORY)
+        );
         for n in 1..=17 {
-            store.put(ObjectId::retired_certificate(n).unwrap(), vec![0; 3000]).unwrap();
+            store
+                .put(ObjectId::retired_certificate(n).unwrap(), vec![0; 3000])
+                .unwrap();
         }
-        assert_eq!(store.put(ObjectId::CHUID, vec![0; 3000]), Err(StatusWord::NOT_ENOUGH_MEMORY));
-        store.put(ObjectId::retired_certificate(1).unwrap(), vec![0; 3072]).unwrap();
+        assert_eq!(
+            store.put(ObjectId::CHUID, vec![0; 3000]),
+            Err(StatusWord::NOT_ENOUGH_MEMORY)
+        );
+        store
+            .put(ObjectId::retired_certificate(1).unwrap(), vec![0; 3072])
+            .unwrap();
         store.remove(ObjectId::retired_certificate(2).unwrap());
         store.put(ObjectId::CHUID, vec![0; 2900]).unwrap();
     }

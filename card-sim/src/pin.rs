@@ -32,7 +32,11 @@ pub struct Pin {
 
 impl std::fmt::Debug for Pin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pin {{ tries: {}/{}, value: redacted }}", self.tries_left, self.max_tries)
+        write!(
+            f,
+            "Pin {{ tries: {}/{}, value: redacted }}",
+            self.tries_left, self.max_tries
+        )
     }
 }
 
@@ -54,7 +58,13 @@ impl Pin {
     }
 
     fn with_default(default: &[u8], tries: u8, ascii_only: bool) -> Self {
-        Self { value: pad(default), default: pad(default), max_tries: tries, tries_left: tries, ascii_only }
+        Self {
+            value: pad(default),
+            default: pad(default),
+            max_tries: tries,
+            tries_left: tries,
+            ascii_only,
+        }
     }
 
     /// Restores a stored value and counters.
@@ -141,11 +151,20 @@ mod tests {
     #[test]
     fn new_values_are_validated() {
         let pin = Pin::new_pin(3);
-        assert_eq!(pin.validate_new(&*pad(b"12345")), Err(BadValue::Unacceptable));
+        assert_eq!(
+            pin.validate_new(&*pad(b"12345")),
+            Err(BadValue::Unacceptable)
+        );
         assert_eq!(pin.validate_new(b"1234"), Err(BadValue::WrongLength));
-        assert_eq!(pin.validate_new(&[b'1', b'2', 0xFF, b'4', b'5', b'6', b'7', b'8']), Err(BadValue::Unacceptable));
+        assert_eq!(
+            pin.validate_new(&[b'1', b'2', 0xFF, b'4', b'5', b'6', b'7', b'8']),
+            Err(BadValue::Unacceptable)
+        );
         assert_eq!(pin.validate_new(&*pad(b"654321")), Ok(()));
         let puk = Pin::new_puk(3);
-        assert_eq!(puk.validate_new(&*pad(b"12345\x80\x81\x82")), Err(BadValue::Unacceptable));
+        assert_eq!(
+            puk.validate_new(&*pad(b"12345\x80\x81\x82")),
+            Err(BadValue::Unacceptable)
+        );
     }
 }

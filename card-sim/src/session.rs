@@ -25,7 +25,10 @@ pub struct Session {
 impl Session {
     /// The session after power-on: PIV is the default application.
     pub fn power_on() -> Self {
-        Self { selected: true, ..Self::default() }
+        Self {
+            selected: true,
+            ..Self::default()
+        }
     }
 
     pub fn log_out_pin(&mut self) {

@@ -93,14 +93,14 @@ pub struct CardState {
 
 /// The discovery object of a YubiKey: the PIV AID and PIN usage policy 4000 (PIV PIN only).
 const DISCOVERY: [u8; 20] = [
-    0x7E, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x5F, 0x2F, 0x02, 0x40,
-    0x00,
+    0x7E, 0x12, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x5F,
+    0x2F, 0x02, 0x40, 0x00,
 ];
 
 /// The FASC-N a CHUID carries when the card belongs to no federal agency (all nines).
 const FASC_N_NON_FEDERAL: [u8; 25] = [
-    0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68, 0x58, 0x21, 0x08, 0x42, 0x10, 0x84,
-    0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
+    0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68, 0x58, 0x21, 0x08,
+    0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
 ];
 
 /// A CHUID with a fresh random GUID (SP 800-73-4 Part 1, Table 9).
@@ -133,8 +133,9 @@ impl CardState {
     /// A factory-fresh card: default PIN, PUK and management key, a unique serial and
     /// CHUID GUID, the discovery object, and an attestation key with its certificate.
     pub fn factory_new(config: &CardConfig) -> Result<Self, CreateError> {
-        let management_key = ManagementKey::factory(config.management_algorithm)
-            .ok_or(CreateError::NotAManagementAlgorithm(config.management_algorithm))?;
+        let management_key = ManagementKey::factory(config.management_algorithm).ok_or(
+            CreateError::NotAManagementAlgorithm(config.management_algorithm),
+        )?;
         if config.pin_tries == 0 || config.puk_tries == 0 {
             return Err(CreateError::ZeroTries);
         }
@@ -158,11 +159,21 @@ impl CardState {
         let (key, cert) = attestation::new_attestation_identity(&state.facts())?;
         state.keys.insert(
             Slot::Attestation,
-            SlotKey { key, pin_policy: PinPolicy::Never, touch_policy: TouchPolicy::Never, origin: Origin::Generated },
+            SlotKey {
+                key,
+                pin_policy: PinPolicy::Never,
+                touch_policy: TouchPolicy::Never,
+                origin: Origin::Generated,
+            },
         );
-        let cert_object = tlv::encode(ObjectId::YUBICO_ATTESTATION_CERT.content_tag(), &CertificateObject::new(cert).encode());
+        let cert_object = tlv::encode(
+            ObjectId::YUBICO_ATTESTATION_CERT.content_tag(),
+            &CertificateObject::new(cert).encode(),
+        );
         // A P-256 certificate is far below the object size limit.
-        let _ = state.objects.put(ObjectId::YUBICO_ATTESTATION_CERT, cert_object);
+        let _ = state
+            .objects
+            .put(ObjectId::YUBICO_ATTESTATION_CERT, cert_object);
         Ok(state)
     }
 
@@ -178,7 +189,8 @@ impl CardState {
     /// erased, PIN, PUK and management key back to factory values and tries.
     pub fn reset_to_factory(&mut self) -> Result<(), getrandom::Error> {
         self.keys.retain(|slot, _| *slot == Slot::Attestation);
-        self.objects.retain(|id| id == ObjectId::YUBICO_ATTESTATION_CERT);
+        self.objects
+            .retain(|id| id == ObjectId::YUBICO_ATTESTATION_CERT);
         self.install_factory_objects()?;
         self.pin.reset(pin::DEFAULT_TRIES);
         self.puk.reset(pin::DEFAULT_TRIES);
@@ -189,7 +201,10 @@ impl CardState {
     }
 
     pub fn facts(&self) -> CardFacts {
-        CardFacts { serial: self.serial, firmware: self.firmware }
+        CardFacts {
+            serial: self.serial,
+            firmware: self.firmware,
+        }
     }
 
     /// SELECT's answer: the APT with a label and the algorithms the card offers.

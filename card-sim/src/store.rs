@@ -53,12 +53,22 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot read card state {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write card state {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("card state {path} is corrupt: {reason}; restore it from a backup or delete it to start with a factory-fresh card")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "card state {path} is corrupt: {reason}; restore it from a backup or delete it to start with a factory-fresh card"
+    )]
     Corrupt { path: PathBuf, reason: String },
-    #[error("card state {path} has format version {found}; this card-sim reads version {FORMAT_VERSION}")]
+    #[error(
+        "card state {path} has format version {found}; this card-sim reads version {FORMAT_VERSION}"
+    )]
     UnsupportedVersion { path: PathBuf, found: u32 },
     #[error(transparent)]
     Create(#[from] CreateError),
@@ -96,14 +106,26 @@ impl FileStore {
 
     /// Loads the state; a missing file is an error here (see [`Self::load_or_create`]).
     pub fn load(&self) -> Result<CardState, StoreError> {
-        let bytes = fs::read(&self.path).map_err(|source| StoreError::Read { path: self.path.clone(), source })?;
-        let corrupt = |reason: String| StoreError::Corrupt { path: self.path.clone(), reason };
+        let bytes = fs::read(&self.path).map_err(|source| StoreError::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
         let file: StateFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         if file.format != FORMAT_NAME {
-            return Err(corrupt(format!("not a card-sim state file (format \"{}\")", file.format)));
+            return Err(corrupt(format!(
+                "not a card-sim state file (format \"{}\")",
+                file.format
+            )));
         }
         if file.version != FORMAT_VERSION {
-            return Err(StoreError::UnsupportedVersion { path: self.path.clone(), found: file.version });
+            return Err(StoreError::UnsupportedVersion {
+                path: self.path.clone(),
+                found: file.version,
+            });
         }
         file.into_state().map_err(corrupt)
     }
@@ -112,7 +134,9 @@ impl FileStore {
     /// (and saves it at once, so its serial and keys are stable).
     pub fn load_or_create(&self, config: &CardConfig) -> Result<(CardState, bool), StoreError> {
         match self.load() {
-            Err(StoreError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(StoreError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 let state = CardState::factory_new(config)?;
                 self.write(&state)?;
                 Ok((state, true))
@@ -123,18 +147,31 @@ impl FileStore {
 
     /// Replaces the file atomically with `state`.
     pub fn write(&self, state: &CardState) -> Result<(), StoreError> {
-        let err = |source| StoreError::Write { path: self.path.clone(), source };
+        let err = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
         let json = Zeroizing::new(
-            serde_json::to_vec_pretty(&StateFile::from_state(state)).map_err(|e| err(std::io::Error::other(e)))?,
+            serde_json::to_vec_pretty(&StateFile::from_state(state))
+                .map_err(|e| err(std::io::Error::other(e)))?,
         );
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let result = (|| {
-            let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
             f.write_all(&json)?;
             f.sync_all()?;
             fs::rename(&tmp, &self.path)?;
@@ -197,12 +234,21 @@ struct StoredKey {
 
 impl StoredPin {
     fn from_pin(pin: &Pin) -> Self {
-        Self { value: Zeroizing::new(hex::encode(pin.value())), max_tries: pin.max_tries, tries_left: pin.tries_left }
+        Self {
+            value: Zeroizing::new(hex::encode(pin.value())),
+            max_tries: pin.max_tries,
+            tries_left: pin.tries_left,
+        }
     }
 
     fn restore_into(&self, pin: &mut Pin, what: &str) -> Result<(), String> {
-        let bytes = Zeroizing::new(hex::decode(self.value.as_bytes()).map_err(|e| format!("{what} value: {e}"))?);
-        let value: [u8; PADDED_LEN] = bytes.as_slice().try_into().map_err(|_| format!("{what} value is not 8 bytes"))?;
+        let bytes = Zeroizing::new(
+            hex::decode(self.value.as_bytes()).map_err(|e| format!("{what} value: {e}"))?,
+        );
+        let value: [u8; PADDED_LEN] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("{what} value is not 8 bytes"))?;
         if self.max_tries == 0 {
             return Err(format!("{what} max_tries is 0"));
         }
@@ -234,7 +280,11 @@ impl StateFile {
                 (slot.to_string(), stored)
             })
             .collect();
-        let objects = s.objects.iter().map(|(id, v)| (id.to_string(), hex::encode(v))).collect();
+        let objects = s
+            .objects
+            .iter()
+            .map(|(id, v)| (id.to_string(), hex::encode(v)))
+            .collect();
         let [a, b, c] = s.firmware;
         Self {
             format: FORMAT_NAME.into(),
@@ -263,7 +313,10 @@ impl StateFile {
         self.puk.restore_into(&mut puk, "PUK")?;
 
         let mk_alg: Algorithm = self.management_key.algorithm.parse()?;
-        let mk_bytes = Zeroizing::new(hex::decode(self.management_key.key.as_bytes()).map_err(|e| format!("management key: {e}"))?);
+        let mk_bytes = Zeroizing::new(
+            hex::decode(self.management_key.key.as_bytes())
+                .map_err(|e| format!("management key: {e}"))?,
+        );
         let mut management_key = ManagementKey::new(mk_alg, &mk_bytes)
             .ok_or_else(|| format!("management key is not a valid {mk_alg} key"))?;
         management_key.touch_required = self.management_key.touch_required;
@@ -276,8 +329,11 @@ impl StateFile {
         for (slot_name, stored) in self.keys {
             let slot: Slot = slot_name.parse()?;
             let algorithm: Algorithm = stored.algorithm.parse()?;
-            let secret = Zeroizing::new(hex::decode(stored.secret.as_bytes()).map_err(|e| format!("key {slot}: {e}"))?);
-            let key = PrivateKey::from_secret_bytes(algorithm, &secret).map_err(|e| format!("key {slot}: {e}"))?;
+            let secret = Zeroizing::new(
+                hex::decode(stored.secret.as_bytes()).map_err(|e| format!("key {slot}: {e}"))?,
+            );
+            let key = PrivateKey::from_secret_bytes(algorithm, &secret)
+                .map_err(|e| format!("key {slot}: {e}"))?;
             let origin = match stored.origin.as_str() {
                 "generated" => Origin::Generated,
                 "imported" => Origin::Imported,
@@ -294,12 +350,16 @@ impl StateFile {
 
         let mut objects = ObjectStore::default();
         for (id_hex, value_hex) in self.objects {
-            let id = u32::from_str_radix(&id_hex, 16).map(ObjectId).map_err(|_| format!("object ID \"{id_hex}\""))?;
+            let id = u32::from_str_radix(&id_hex, 16)
+                .map(ObjectId)
+                .map_err(|_| format!("object ID \"{id_hex}\""))?;
             if !id.is_valid() {
                 return Err(format!("object ID {id} is not a PIV object"));
             }
             let value = hex::decode(&value_hex).map_err(|e| format!("object {id}: {e}"))?;
-            objects.put(id, value).map_err(|_| format!("object {id} exceeds the card's storage"))?;
+            objects
+                .put(id, value)
+                .map_err(|_| format!("object {id} exceeds the card's storage"))?;
         }
 
         Ok(CardState {
@@ -317,6 +377,12 @@ impl StateFile {
 }
 
 fn parse_firmware(s: &str) -> Result<[u8; 3], String> {
-    let parts: Vec<u8> = s.split('.').map(str::parse).collect::<Result<_, _>>().map_err(|_| format!("firmware \"{s}\""))?;
-    parts.try_into().map_err(|_| format!("firmware \"{s}\" is not major.minor.patch"))
+    let parts: Vec<u8> = s
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("firmware \"{s}\""))?;
+    parts
+        .try_into()
+        .map_err(|_| format!("firmware \"{s}\" is not major.minor.patch"))
 }

@@ -3,23 +3,41 @@
 
 mod common;
 
+use apdu_spec::StatusWord;
 use apdu_spec::piv::templates::{DynamicAuth, ManagementKeyData};
 use apdu_spec::piv::{Algorithm, Instruction};
-use apdu_spec::StatusWord;
-use card_sim::mgmt_key::ManagementKey;
 use card_sim::CardConfig;
+use card_sim::mgmt_key::ManagementKey;
 use common::*;
 
 fn card_with(alg: Algorithm) -> card_sim::Card {
-    fresh_with(CardConfig { management_algorithm: alg, ..Default::default() })
+    fresh_with(CardConfig {
+        management_algorithm: alg,
+        ..Default::default()
+    })
 }
 
 fn auth(card: &mut card_sim::Card, alg: Algorithm, req: DynamicAuth) -> apdu_spec::Response {
-    send(card, cmd(Instruction::GeneralAuthenticate, alg.to_byte(), 0x9B, req.encode()))
+    send(
+        card,
+        cmd(
+            Instruction::GeneralAuthenticate,
+            alg.to_byte(),
+            0x9B,
+            req.encode(),
+        ),
+    )
 }
 
 fn single_challenge(card: &mut card_sim::Card, alg: Algorithm) -> Vec<u8> {
-    let r = auth(card, alg, DynamicAuth { challenge: Some(vec![]), ..Default::default() });
+    let r = auth(
+        card,
+        alg,
+        DynamicAuth {
+            challenge: Some(vec![]),
+            ..Default::default()
+        },
+    );
     DynamicAuth::parse(&ok(r)).unwrap().challenge.unwrap()
 }
 
@@ -28,13 +46,24 @@ fn mutual_and_single_authentication_work_for_every_algorithm() {
     for alg in Algorithm::SYMMETRIC {
         let mut card = card_with(alg);
         let key = ManagementKey::factory(alg).unwrap();
-        assert_eq!(authenticate_with(&mut card, &key), StatusWord::SUCCESS, "{alg} mutual");
+        assert_eq!(
+            authenticate_with(&mut card, &key),
+            StatusWord::SUCCESS,
+            "{alg} mutual"
+        );
 
         let mut card = card_with(alg);
         let challenge = single_challenge(&mut card, alg);
         assert_eq!(challenge.len(), key.block_size());
-        let answer = DynamicAuth { response: Some(key.encrypt(&challenge).unwrap()), ..Default::default() };
-        assert_eq!(auth(&mut card, alg, answer).sw, StatusWord::SUCCESS, "{alg} single");
+        let answer = DynamicAuth {
+            response: Some(key.encrypt(&challenge).unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            auth(&mut card, alg, answer).sw,
+            StatusWord::SUCCESS,
+            "{alg} single"
+        );
     }
 }
 
@@ -43,11 +72,32 @@ fn a_wrong_management_key_is_refused_for_every_algorithm() {
     for alg in Algorithm::SYMMETRIC {
         let mut card = card_with(alg);
         let wrong = ManagementKey::new(alg, &vec![0x11; alg.symmetric_key_len().unwrap()]).unwrap();
-        assert_eq!(authenticate_with(&mut card, &wrong), StatusWord::SECURITY_STATUS_NOT_SATISFIED, "{alg} mutual");
+        assert_eq!(
+            authenticate_with(&mut card, &wrong),
+            StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+            "{alg} mutual"
+        );
         let challenge = single_challenge(&mut card, alg);
-        let answer = DynamicAuth { response: Some(wrong.encrypt(&challenge).unwrap()), ..Default::default() };
-        assert_eq!(auth(&mut card, alg, answer).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED, "{alg} single");
-        assert_eq!(generate_with(&mut card, apdu_spec::piv::Slot::Authentication, Algorithm::EccP256, None, None).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        let answer = DynamicAuth {
+            response: Some(wrong.encrypt(&challenge).unwrap()),
+            ..Default::default()
+        };
+        assert_eq!(
+            auth(&mut card, alg, answer).sw,
+            StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+            "{alg} single"
+        );
+        assert_eq!(
+            generate_with(
+                &mut card,
+                apdu_spec::piv::Slot::Authentication,
+                Algorithm::EccP256,
+                None,
+                None
+            )
+            .sw,
+            StatusWord::SECURITY_STATUS_NOT_SATISFIED
+        );
     }
 }
 
@@ -57,16 +107,39 @@ fn a_used_challenge_is_refused() {
     let key = ManagementKey::factory(alg).unwrap();
     let mut card = card_with(alg);
     let challenge = single_challenge(&mut card, alg);
-    let answer = DynamicAuth { response: Some(key.encrypt(&challenge).unwrap()), ..Default::default() };
+    let answer = DynamicAuth {
+        response: Some(key.encrypt(&challenge).unwrap()),
+        ..Default::default()
+    };
     assert_eq!(auth(&mut card, alg, answer.clone()).sw, StatusWord::SUCCESS);
-    assert_eq!(auth(&mut card, alg, answer).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED, "replayed answer");
+    assert_eq!(
+        auth(&mut card, alg, answer).sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        "replayed answer"
+    );
 
     // The mutual witness is single use too.
-    let r = auth(&mut card, alg, DynamicAuth { witness: Some(vec![]), ..Default::default() });
-    let witness = key.decrypt(&DynamicAuth::parse(&ok(r)).unwrap().witness.unwrap()).unwrap();
-    let step2 = DynamicAuth { witness: Some(witness), challenge: Some(vec![1; 8]), ..Default::default() };
+    let r = auth(
+        &mut card,
+        alg,
+        DynamicAuth {
+            witness: Some(vec![]),
+            ..Default::default()
+        },
+    );
+    let witness = key
+        .decrypt(&DynamicAuth::parse(&ok(r)).unwrap().witness.unwrap())
+        .unwrap();
+    let step2 = DynamicAuth {
+        witness: Some(witness),
+        challenge: Some(vec![1; 8]),
+        ..Default::default()
+    };
     assert_eq!(auth(&mut card, alg, step2.clone()).sw, StatusWord::SUCCESS);
-    assert_eq!(auth(&mut card, alg, step2).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert_eq!(
+        auth(&mut card, alg, step2).sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
 }
 
 #[test]
@@ -76,16 +149,37 @@ fn reselect_drops_a_pending_challenge() {
     let mut card = card_with(alg);
     let challenge = single_challenge(&mut card, alg);
     ok(select(&mut card));
-    let answer = DynamicAuth { response: Some(key.encrypt(&challenge).unwrap()), ..Default::default() };
-    assert_eq!(auth(&mut card, alg, answer).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    let answer = DynamicAuth {
+        response: Some(key.encrypt(&challenge).unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(
+        auth(&mut card, alg, answer).sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
 }
 
 #[test]
 fn the_algorithm_must_match_the_key() {
     let mut card = card_with(Algorithm::Aes128);
-    let r = auth(&mut card, Algorithm::Tdes, DynamicAuth { witness: Some(vec![]), ..Default::default() });
+    let r = auth(
+        &mut card,
+        Algorithm::Tdes,
+        DynamicAuth {
+            witness: Some(vec![]),
+            ..Default::default()
+        },
+    );
     assert_eq!(r.sw, StatusWord::INCORRECT_P1P2);
-    let r = send(&mut card, cmd(Instruction::GeneralAuthenticate, 0x08, 0x9B, vec![0x7C, 0x00]));
+    let r = send(
+        &mut card,
+        cmd(
+            Instruction::GeneralAuthenticate,
+            0x08,
+            0x9B,
+            vec![0x7C, 0x00],
+        ),
+    );
     assert_eq!(r.sw, StatusWord::INCORRECT_DATA);
 }
 
@@ -93,14 +187,52 @@ fn the_algorithm_must_match_the_key() {
 fn set_management_key_replaces_the_key_and_its_algorithm() {
     let mut card = fresh();
     let new = ManagementKey::new(Algorithm::Aes256, &[0x42; 32]).unwrap();
-    let data = ManagementKeyData { algorithm: Algorithm::Aes256.to_byte(), key: vec![0x42; 32] }.encode();
-    assert_eq!(send(&mut card, cmd(Instruction::SetManagementKey, 0xFF, 0xFF, data.clone())).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    let data = ManagementKeyData {
+        algorithm: Algorithm::Aes256.to_byte(),
+        key: vec![0x42; 32],
+    }
+    .encode();
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::SetManagementKey, 0xFF, 0xFF, data.clone())
+        )
+        .sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
-    let bad = ManagementKeyData { algorithm: Algorithm::Aes256.to_byte(), key: vec![0x42; 24] }.encode();
-    assert_eq!(send(&mut card, cmd(Instruction::SetManagementKey, 0xFF, 0xFF, bad)).sw, StatusWord::INCORRECT_DATA);
-    assert_eq!(send(&mut card, cmd(Instruction::SetManagementKey, 0xFF, 0xFF, data)).sw, StatusWord::SUCCESS);
+    let bad = ManagementKeyData {
+        algorithm: Algorithm::Aes256.to_byte(),
+        key: vec![0x42; 24],
+    }
+    .encode();
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::SetManagementKey, 0xFF, 0xFF, bad)
+        )
+        .sw,
+        StatusWord::INCORRECT_DATA
+    );
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::SetManagementKey, 0xFF, 0xFF, data)
+        )
+        .sw,
+        StatusWord::SUCCESS
+    );
     card.reset();
-    assert_eq!(authenticate_with(&mut card, &ManagementKey::factory(Algorithm::Tdes).unwrap()), StatusWord::INCORRECT_P1P2);
-    assert_eq!(authenticate_with(&mut card, &ManagementKey::factory(Algorithm::Aes256).unwrap()), StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert_eq!(
+        authenticate_with(&mut card, &ManagementKey::factory(Algorithm::Tdes).unwrap()),
+        StatusWord::INCORRECT_P1P2
+    );
+    assert_eq!(
+        authenticate_with(
+            &mut card,
+            &ManagementKey::factory(Algorithm::Aes256).unwrap()
+        ),
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
     assert_eq!(authenticate_with(&mut card, &new), StatusWord::SUCCESS);
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use apdu_spec::piv::{Algorithm, Instruction, Slot};
 use apdu_spec::StatusWord;
+use apdu_spec::piv::{Algorithm, Instruction, Slot};
 use common::*;
 
 fn verify_status(card: &mut card_sim::Card) -> StatusWord {
@@ -12,11 +12,29 @@ fn verify_status(card: &mut card_sim::Card) -> StatusWord {
 }
 
 fn change(card: &mut card_sim::Card, p2: u8, old: &[u8], new: &[u8]) -> StatusWord {
-    send(card, cmd(Instruction::ChangeReferenceData, 0x00, p2, [padded(old), padded(new)].concat())).sw
+    send(
+        card,
+        cmd(
+            Instruction::ChangeReferenceData,
+            0x00,
+            p2,
+            [padded(old), padded(new)].concat(),
+        ),
+    )
+    .sw
 }
 
 fn unblock(card: &mut card_sim::Card, puk: &[u8], new_pin: &[u8]) -> StatusWord {
-    send(card, cmd(Instruction::ResetRetryCounter, 0x00, 0x80, [padded(puk), padded(new_pin)].concat())).sw
+    send(
+        card,
+        cmd(
+            Instruction::ResetRetryCounter,
+            0x00,
+            0x80,
+            [padded(puk), padded(new_pin)].concat(),
+        ),
+    )
+    .sw
 }
 
 fn block_pin(card: &mut card_sim::Card) {
@@ -30,7 +48,10 @@ fn wrong_pins_count_down_then_block_even_the_right_pin() {
     let mut card = fresh();
     assert_eq!(verify_status(&mut card), StatusWord(0x63C3));
     block_pin(&mut card);
-    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::AUTH_METHOD_BLOCKED);
+    assert_eq!(
+        verify_pin(&mut card, b"123456"),
+        StatusWord::AUTH_METHOD_BLOCKED
+    );
     assert_eq!(verify_status(&mut card), StatusWord::AUTH_METHOD_BLOCKED);
 }
 
@@ -55,18 +76,53 @@ fn a_wrong_pin_logs_out() {
 fn verify_with_p1_ff_logs_out() {
     let mut card = fresh();
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
-    assert_eq!(send(&mut card, cmd(Instruction::Verify, 0xFF, 0x80, vec![])).sw, StatusWord::SUCCESS);
+    assert_eq!(
+        send(&mut card, cmd(Instruction::Verify, 0xFF, 0x80, vec![])).sw,
+        StatusWord::SUCCESS
+    );
     assert_eq!(verify_status(&mut card), StatusWord(0x63C3));
 }
 
 #[test]
 fn verify_rejects_bad_references_and_lengths() {
     let mut card = fresh();
-    assert_eq!(send(&mut card, cmd(Instruction::Verify, 0x00, 0x81, padded(b"12345678"))).sw, StatusWord::REFERENCE_DATA_NOT_FOUND);
-    assert_eq!(send(&mut card, cmd(Instruction::Verify, 0x00, 0x96, padded(b"123456"))).sw, StatusWord::REFERENCE_DATA_NOT_FOUND);
-    assert_eq!(send(&mut card, cmd(Instruction::Verify, 0x01, 0x80, padded(b"123456"))).sw, StatusWord::INCORRECT_P1P2);
-    assert_eq!(send(&mut card, cmd(Instruction::Verify, 0x00, 0x80, b"123456".to_vec())).sw, StatusWord::INCORRECT_DATA);
-    assert_eq!(card.state().pin.tries_left, 3, "malformed requests cost no try");
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::Verify, 0x00, 0x81, padded(b"12345678"))
+        )
+        .sw,
+        StatusWord::REFERENCE_DATA_NOT_FOUND
+    );
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::Verify, 0x00, 0x96, padded(b"123456"))
+        )
+        .sw,
+        StatusWord::REFERENCE_DATA_NOT_FOUND
+    );
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::Verify, 0x01, 0x80, padded(b"123456"))
+        )
+        .sw,
+        StatusWord::INCORRECT_P1P2
+    );
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::Verify, 0x00, 0x80, b"123456".to_vec())
+        )
+        .sw,
+        StatusWord::INCORRECT_DATA
+    );
+    assert_eq!(
+        card.state().pin.tries_left,
+        3,
+        "malformed requests cost no try"
+    );
 }
 
 #[test]
@@ -76,7 +132,19 @@ fn reset_and_power_off_clear_the_login() {
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
     card.reset();
     assert_eq!(verify_status(&mut card), StatusWord(0x63C3));
-    assert_eq!(send(&mut card, cmd(Instruction::PutData, 0x3F, 0xFF, vec![0x5C, 1, 0x7E, 0x7E, 0])).sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(
+                Instruction::PutData,
+                0x3F,
+                0xFF,
+                vec![0x5C, 1, 0x7E, 0x7E, 0]
+            )
+        )
+        .sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
     card.power_off();
     card.power_on();
@@ -86,8 +154,14 @@ fn reset_and_power_off_clear_the_login() {
 #[test]
 fn change_pin_needs_the_current_pin_and_does_not_log_in() {
     let mut card = fresh();
-    assert_eq!(change(&mut card, 0x80, b"111111", b"24682468"), StatusWord(0x63C2));
-    assert_eq!(change(&mut card, 0x80, b"123456", b"24682468"), StatusWord::SUCCESS);
+    assert_eq!(
+        change(&mut card, 0x80, b"111111", b"24682468"),
+        StatusWord(0x63C2)
+    );
+    assert_eq!(
+        change(&mut card, 0x80, b"123456", b"24682468"),
+        StatusWord::SUCCESS
+    );
     assert!(!card.pin_verified());
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord(0x63C2));
     assert_eq!(verify_pin(&mut card, b"24682468"), StatusWord::SUCCESS);
@@ -96,24 +170,84 @@ fn change_pin_needs_the_current_pin_and_does_not_log_in() {
 #[test]
 fn change_refuses_unacceptable_new_values_without_spending_a_try() {
     let mut card = fresh();
-    assert_eq!(change(&mut card, 0x80, b"123456", b"12345"), StatusWord::CONDITIONS_NOT_SATISFIED);
-    let gap = [b"123456".to_vec(), vec![0xFF, 0xFF, b'7', b'8', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]].concat();
-    assert_eq!(send(&mut card, cmd(Instruction::ChangeReferenceData, 0, 0x80, [padded(b"123456"), gap[8..].to_vec()].concat())).sw, StatusWord::CONDITIONS_NOT_SATISFIED);
-    assert_eq!(send(&mut card, cmd(Instruction::ChangeReferenceData, 0, 0x80, vec![0x31; 15])).sw, StatusWord::INCORRECT_DATA);
-    assert_eq!(send(&mut card, cmd(Instruction::ChangeReferenceData, 0, 0x9B, vec![0x31; 16])).sw, StatusWord::REFERENCE_DATA_NOT_FOUND);
+    assert_eq!(
+        change(&mut card, 0x80, b"123456", b"12345"),
+        StatusWord::CONDITIONS_NOT_SATISFIED
+    );
+    let gap = [
+        b"123456".to_vec(),
+        vec![0xFF, 0xFF, b'7', b'8', 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+    ]
+    .concat();
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(
+                Instruction::ChangeReferenceData,
+                0,
+                0x80,
+                [padded(b"123456"), gap[8..].to_vec()].concat()
+            )
+        )
+        .sw,
+        StatusWord::CONDITIONS_NOT_SATISFIED
+    );
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::ChangeReferenceData, 0, 0x80, vec![0x31; 15])
+        )
+        .sw,
+        StatusWord::INCORRECT_DATA
+    );
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(Instruction::ChangeReferenceData, 0, 0x9B, vec![0x31; 16])
+        )
+        .sw,
+        StatusWord::REFERENCE_DATA_NOT_FOUND
+    );
     assert_eq!(card.state().pin.tries_left, 3);
 }
 
 #[test]
 fn change_puk_and_wrong_puks_block_it() {
     let mut card = fresh();
-    assert_eq!(change(&mut card, 0x81, b"12345678", b"87654321"), StatusWord::SUCCESS);
-    assert_eq!(change(&mut card, 0x81, b"12345678", b"11112222"), StatusWord(0x63C2));
+    assert_eq!(
+        change(&mut card, 0x81, b"12345678", b"87654321"),
+        StatusWord::SUCCESS
+    );
+    assert_eq!(
+        change(&mut card, 0x81, b"12345678", b"11112222"),
+        StatusWord(0x63C2)
+    );
     // PUK bytes must be 00-7F on a YubiKey 5.7.
-    assert_eq!(send(&mut card, cmd(Instruction::ChangeReferenceData, 0, 0x81, [padded(b"87654321"), vec![0x80; 8]].concat())).sw, StatusWord::CONDITIONS_NOT_SATISFIED);
-    assert_eq!(unblock(&mut card, b"00000000", b"222222"), StatusWord(0x63C1));
-    assert_eq!(unblock(&mut card, b"00000000", b"222222"), StatusWord(0x63C0));
-    assert_eq!(unblock(&mut card, b"87654321", b"222222"), StatusWord::AUTH_METHOD_BLOCKED);
+    assert_eq!(
+        send(
+            &mut card,
+            cmd(
+                Instruction::ChangeReferenceData,
+                0,
+                0x81,
+                [padded(b"87654321"), vec![0x80; 8]].concat()
+            )
+        )
+        .sw,
+        StatusWord::CONDITIONS_NOT_SATISFIED
+    );
+    assert_eq!(
+        unblock(&mut card, b"00000000", b"222222"),
+        StatusWord(0x63C1)
+    );
+    assert_eq!(
+        unblock(&mut card, b"00000000", b"222222"),
+        StatusWord(0x63C0)
+    );
+    assert_eq!(
+        unblock(&mut card, b"87654321", b"222222"),
+        StatusWord::AUTH_METHOD_BLOCKED
+    );
 }
 
 #[test]
@@ -122,20 +256,47 @@ fn puk_unblock_restores_pin_and_keys_still_sign() {
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
     let public = generate(&mut card, Slot::Authentication, Algorithm::EccP256);
     block_pin(&mut card);
-    assert_eq!(private_op(&mut card, Slot::Authentication, Algorithm::EccP256, &[7; 32]), Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED));
-    assert_eq!(unblock(&mut card, b"12345678", b"13579135"), StatusWord::SUCCESS);
+    assert_eq!(
+        private_op(
+            &mut card,
+            Slot::Authentication,
+            Algorithm::EccP256,
+            &[7; 32]
+        ),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+    assert_eq!(
+        unblock(&mut card, b"12345678", b"13579135"),
+        StatusWord::SUCCESS
+    );
     assert_eq!(card.state().pin.tries_left, 3);
     assert_eq!(verify_pin(&mut card, b"13579135"), StatusWord::SUCCESS);
-    let sig = private_op(&mut card, Slot::Authentication, Algorithm::EccP256, &[7; 32]).unwrap();
-    let apdu_spec::piv::templates::PublicKeyTemplate::Point(point) = public else { panic!() };
+    let sig = private_op(
+        &mut card,
+        Slot::Authentication,
+        Algorithm::EccP256,
+        &[7; 32],
+    )
+    .unwrap();
+    let apdu_spec::piv::templates::PublicKeyTemplate::Point(point) = public else {
+        panic!()
+    };
     let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
     use signature::hazmat::PrehashVerifier;
-    vk.verify_prehash(&[7; 32], &p256::ecdsa::Signature::from_der(&sig).unwrap()).unwrap();
+    vk.verify_prehash(&[7; 32], &p256::ecdsa::Signature::from_der(&sig).unwrap())
+        .unwrap();
 }
 
 #[test]
 fn pin_tries_are_configurable_at_creation() {
-    let mut card = fresh_with(card_sim::CardConfig { pin_tries: 5, puk_tries: 2, ..Default::default() });
+    let mut card = fresh_with(card_sim::CardConfig {
+        pin_tries: 5,
+        puk_tries: 2,
+        ..Default::default()
+    });
     assert_eq!(verify_status(&mut card), StatusWord(0x63C5));
-    assert_eq!(unblock(&mut card, b"00000000", b"123456"), StatusWord(0x63C1));
+    assert_eq!(
+        unblock(&mut card, b"00000000", b"123456"),
+        StatusWord(0x63C1)
+    );
 }

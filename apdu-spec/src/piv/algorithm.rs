@@ -125,7 +125,11 @@ impl std::str::FromStr for Algorithm {
     /// Accepts names as tools spell them: `rsa2048`, `RSA-2048`, `p256`, `eccp256`, `ed25519`,
     /// `aes192`, `3des`, `tdes`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let key: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        let key: String = s
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
         let alg = match key.as_str() {
             "3des" | "tdes" | "des3" => Self::Tdes,
             "aes128" => Self::Aes128,

@@ -72,7 +72,9 @@ impl Slot {
             Self::Signature => ObjectId::CERT_SIGNATURE,
             Self::KeyManagement => ObjectId::CERT_KEY_MANAGEMENT,
             Self::CardAuthentication => ObjectId::CERT_CARD_AUTHENTICATION,
-            Self::Retired(n) => ObjectId::retired_certificate(n).unwrap_or(ObjectId::CERT_KEY_MANAGEMENT),
+            Self::Retired(n) => {
+                ObjectId::retired_certificate(n).unwrap_or(ObjectId::CERT_KEY_MANAGEMENT)
+            }
             Self::Attestation => ObjectId::YUBICO_ATTESTATION_CERT,
         }
     }
@@ -110,7 +112,11 @@ impl std::str::FromStr for Slot {
             _ => None,
         };
         named
-            .or_else(|| u8::from_str_radix(lower.trim_start_matches("0x"), 16).ok().and_then(Self::from_byte))
+            .or_else(|| {
+                u8::from_str_radix(lower.trim_start_matches("0x"), 16)
+                    .ok()
+                    .and_then(Self::from_byte)
+            })
             .ok_or_else(|| format!("'{s}' is not a PIV key slot (9a, 9c, 9d, 9e, 82-95, f9)"))
     }
 }

@@ -104,8 +104,16 @@ mod tests {
 
     #[test]
     fn pin_metadata_matches_a_yubikey() {
-        let meta = Metadata { algorithm: Some(0xFF), is_default: Some(true), retries: Some((5, 5)), ..Default::default() };
-        assert_eq!(meta.encode(), vec![0x01, 0x01, 0xFF, 0x05, 0x01, 0x01, 0x06, 0x02, 0x05, 0x05]);
+        let meta = Metadata {
+            algorithm: Some(0xFF),
+            is_default: Some(true),
+            retries: Some((5, 5)),
+            ..Default::default()
+        };
+        assert_eq!(
+            meta.encode(),
+            vec![0x01, 0x01, 0xFF, 0x05, 0x01, 0x01, 0x06, 0x02, 0x05, 0x05]
+        );
         assert_eq!(Metadata::parse(&meta.encode()).unwrap(), meta);
     }
 }

@@ -43,7 +43,11 @@ impl ObjectId {
 
     /// Retired key management certificate `n` (1–20), objects 5FC10D–5FC120.
     pub const fn retired_certificate(n: u8) -> Option<Self> {
-        if n >= 1 && n <= 20 { Some(Self(0x5FC10C + n as u32)) } else { None }
+        if n >= 1 && n <= 20 {
+            Some(Self(0x5FC10C + n as u32))
+        } else {
+            None
+        }
     }
 
     /// The standard PIV objects and YubiKey's two, in tag order.
@@ -65,7 +69,11 @@ impl ObjectId {
         ]
         .into_iter()
         .chain((1..=20).filter_map(Self::retired_certificate))
-        .chain([Self::IRIS_IMAGES, Self::SM_CERT_SIGNER, Self::PAIRING_CODE_REFERENCE])
+        .chain([
+            Self::IRIS_IMAGES,
+            Self::SM_CERT_SIGNER,
+            Self::PAIRING_CODE_REFERENCE,
+        ])
         .chain([Self::YUBICO_ADMIN_DATA, Self::YUBICO_ATTESTATION_CERT])
     }
 
@@ -77,7 +85,10 @@ impl ObjectId {
     /// Objects SP 800-73-4 protects with the PIN for reading: fingerprints, facial image,
     /// printed information, iris images.
     pub fn read_needs_pin(self) -> bool {
-        matches!(self, Self::FINGERPRINTS | Self::FACIAL_IMAGE | Self::PRINTED_INFORMATION | Self::IRIS_IMAGES)
+        matches!(
+            self,
+            Self::FINGERPRINTS | Self::FACIAL_IMAGE | Self::PRINTED_INFORMATION | Self::IRIS_IMAGES
+        )
     }
 
     /// The tag its content is wrapped in: the object's own tag for discovery and the
@@ -135,7 +146,10 @@ impl ObjectId {
             Self::YUBICO_ADMIN_DATA => "YubiKey Admin Data",
             Self::YUBICO_ATTESTATION_CERT => "YubiKey Attestation Certificate",
             Self(id @ 0x5FC10D..=0x5FC120) => {
-                return format!("Retired X.509 Certificate for Key Management {}", id - 0x5FC10C);
+                return format!(
+                    "Retired X.509 Certificate for Key Management {}",
+                    id - 0x5FC10C
+                );
             }
             Self(id) => return format!("object {id:X}"),
         };
@@ -159,14 +173,21 @@ pub struct CertificateObject {
 
 impl CertificateObject {
     pub fn new(der: Vec<u8>) -> Self {
-        Self { certificate: der, compressed: false }
+        Self {
+            certificate: der,
+            compressed: false,
+        }
     }
 
     /// The value of tag 53.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.certificate.len() + 12);
         tlv::write(&mut out, CERT_DER, &self.certificate);
-        tlv::write(&mut out, CERT_INFO, &[if self.compressed { CERT_INFO_GZIP } else { 0 }]);
+        tlv::write(
+            &mut out,
+            CERT_INFO,
+            &[if self.compressed { CERT_INFO_GZIP } else { 0 }],
+        );
         tlv::write(&mut out, CERT_LRC, &[]);
         out
     }
@@ -179,8 +200,13 @@ impl CertificateObject {
             .ok_or(TlvError::Missing(CERT_DER.0))?
             .value
             .to_vec();
-        let compressed = items.iter().any(|t| t.tag == CERT_INFO && t.value.first() == Some(&CERT_INFO_GZIP));
-        Ok(Self { certificate, compressed })
+        let compressed = items
+            .iter()
+            .any(|t| t.tag == CERT_INFO && t.value.first() == Some(&CERT_INFO_GZIP));
+        Ok(Self {
+            certificate,
+            compressed,
+        })
     }
 }
 
@@ -190,9 +216,15 @@ mod tests {
 
     #[test]
     fn tag_lists() {
-        assert_eq!(ObjectId::CERT_AUTHENTICATION.tag_list(), vec![0x5C, 3, 0x5F, 0xC1, 0x05]);
+        assert_eq!(
+            ObjectId::CERT_AUTHENTICATION.tag_list(),
+            vec![0x5C, 3, 0x5F, 0xC1, 0x05]
+        );
         assert_eq!(ObjectId::DISCOVERY.tag_list(), vec![0x5C, 1, 0x7E]);
-        assert_eq!(ObjectId::BIOMETRIC_GROUP_TEMPLATE.tag_list(), vec![0x5C, 2, 0x7F, 0x61]);
+        assert_eq!(
+            ObjectId::BIOMETRIC_GROUP_TEMPLATE.tag_list(),
+            vec![0x5C, 2, 0x7F, 0x61]
+        );
         let (id, rest) = ObjectId::parse_tag_list(&[0x5C, 3, 0x5F, 0xC1, 0x0A, 0x53, 0]).unwrap();
         assert_eq!((id, rest), (ObjectId::CERT_SIGNATURE, &[0x53, 0][..]));
         assert!(ObjectId::parse_tag_list(&[0x5C, 0]).is_err());

@@ -29,9 +29,16 @@ pub enum TouchPolicy {
 
 impl PinPolicy {
     pub fn from_byte(b: u8) -> Option<Self> {
-        [Self::Default, Self::Never, Self::Once, Self::Always, Self::MatchOnce, Self::MatchAlways]
-            .into_iter()
-            .find(|p| *p as u8 == b)
+        [
+            Self::Default,
+            Self::Never,
+            Self::Once,
+            Self::Always,
+            Self::MatchOnce,
+            Self::MatchAlways,
+        ]
+        .into_iter()
+        .find(|p| *p as u8 == b)
     }
 
     pub fn name(self) -> &'static str {
@@ -48,7 +55,9 @@ impl PinPolicy {
 
 impl TouchPolicy {
     pub fn from_byte(b: u8) -> Option<Self> {
-        [Self::Default, Self::Never, Self::Always, Self::Cached].into_iter().find(|p| *p as u8 == b)
+        [Self::Default, Self::Never, Self::Always, Self::Cached]
+            .into_iter()
+            .find(|p| *p as u8 == b)
     }
 
     pub fn name(self) -> &'static str {
@@ -65,10 +74,17 @@ impl std::str::FromStr for PinPolicy {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        [Self::Default, Self::Never, Self::Once, Self::Always, Self::MatchOnce, Self::MatchAlways]
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown PIN policy '{s}' (default, never, once, always)"))
+        [
+            Self::Default,
+            Self::Never,
+            Self::Once,
+            Self::Always,
+            Self::MatchOnce,
+            Self::MatchAlways,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("unknown PIN policy '{s}' (default, never, once, always)"))
     }
 }
 

@@ -50,7 +50,11 @@ impl ApplicationTemplate {
     pub fn encode(&self) -> Vec<u8> {
         let mut body = Vec::new();
         tlv::write(&mut body, Self::PIX, &self.pix);
-        tlv::write(&mut body, Self::AUTHORITY, &tlv::encode(Self::AID, &self.authority));
+        tlv::write(
+            &mut body,
+            Self::AUTHORITY,
+            &tlv::encode(Self::AID, &self.authority),
+        );
         if let Some(label) = &self.label {
             tlv::write(&mut body, Self::LABEL, label.as_bytes());
         }
@@ -76,7 +80,9 @@ impl ApplicationTemplate {
             match item.tag {
                 Self::PIX => apt.pix = item.value.to_vec(),
                 Self::AUTHORITY => {
-                    apt.authority = tlv::find(item.value, Self::AID)?.unwrap_or_default().to_vec();
+                    apt.authority = tlv::find(item.value, Self::AID)?
+                        .unwrap_or_default()
+                        .to_vec();
                 }
                 Self::LABEL => apt.label = Some(String::from_utf8_lossy(item.value).into_owned()),
                 Self::ALGORITHMS => {
@@ -191,7 +197,11 @@ impl GenerateRequest {
             }
         }
         let algorithm = algorithm.ok_or(TlvError::Missing(Self::ALGORITHM.0))?;
-        Ok(Self { algorithm, pin_policy, touch_policy })
+        Ok(Self {
+            algorithm,
+            pin_policy,
+            touch_policy,
+        })
     }
 }
 
@@ -230,7 +240,12 @@ impl PublicKeyTemplate {
     /// Parses the content (the inside of 7F49, or metadata tag 04).
     pub fn parse_content(content: &[u8]) -> Result<Self, TlvError> {
         let items = tlv::parse_all(content)?;
-        let get = |tag: Tag| items.iter().find(|t| t.tag == tag).map(|t| t.value.to_vec());
+        let get = |tag: Tag| {
+            items
+                .iter()
+                .find(|t| t.tag == tag)
+                .map(|t| t.value.to_vec())
+        };
         if let Some(point) = get(Self::POINT) {
             return Ok(Self::Point(point));
         }
@@ -252,7 +267,13 @@ impl PublicKeyTemplate {
 #[derive(Clone, PartialEq, Eq)]
 pub enum ImportedKey {
     /// 01 p, 02 q, 03 dP, 04 dQ, 05 qInv: each half the modulus length.
-    Rsa { p: Vec<u8>, q: Vec<u8>, dp: Vec<u8>, dq: Vec<u8>, qinv: Vec<u8> },
+    Rsa {
+        p: Vec<u8>,
+        q: Vec<u8>,
+        dp: Vec<u8>,
+        dq: Vec<u8>,
+        qinv: Vec<u8>,
+    },
     /// 06: the private scalar.
     Ecc(Vec<u8>),
     /// 07: the 32-byte seed.
@@ -308,17 +329,31 @@ impl ImportKeyData {
     pub fn parse(algorithm: Algorithm, data: &[u8]) -> Result<Self, TlvError> {
         let items = tlv::parse_all(data)?;
         let get = |tag: u32| {
-            items.iter().find(|t| t.tag == Tag(tag)).map(|t| t.value.to_vec()).ok_or(TlvError::Missing(tag))
+            items
+                .iter()
+                .find(|t| t.tag == Tag(tag))
+                .map(|t| t.value.to_vec())
+                .ok_or(TlvError::Missing(tag))
         };
         let key = match algorithm {
-            a if a.is_rsa() => ImportedKey::Rsa { p: get(1)?, q: get(2)?, dp: get(3)?, dq: get(4)?, qinv: get(5)? },
+            a if a.is_rsa() => ImportedKey::Rsa {
+                p: get(1)?,
+                q: get(2)?,
+                dp: get(3)?,
+                dq: get(4)?,
+                qinv: get(5)?,
+            },
             Algorithm::EccP256 | Algorithm::EccP384 => ImportedKey::Ecc(get(6)?),
             Algorithm::Ed25519 => ImportedKey::Ed25519(get(7)?),
             Algorithm::X25519 => ImportedKey::X25519(get(8)?),
             _ => return Err(TlvError::Missing(0)),
         };
         let policy = |tag: Tag| -> Result<Option<u8>, TlvError> {
-            items.iter().find(|t| t.tag == tag).map(|t| one_byte(tag, t.value)).transpose()
+            items
+                .iter()
+                .find(|t| t.tag == tag)
+                .map(|t| one_byte(tag, t.value))
+                .transpose()
         };
         Ok(Self {
             key,
@@ -337,7 +372,11 @@ pub struct ManagementKeyData {
 
 impl std::fmt::Debug for ManagementKeyData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ManagementKeyData {{ algorithm: {:02X}, key: redacted }}", self.algorithm)
+        write!(
+            f,
+            "ManagementKeyData {{ algorithm: {:02X}, key: redacted }}",
+            self.algorithm
+        )
     }
 }
 
@@ -354,7 +393,10 @@ impl ManagementKeyData {
         if tlv.tag != Tag(0x9B) {
             return Err(TlvError::Missing(0x9B));
         }
-        Ok(Self { algorithm, key: tlv.value.to_vec() })
+        Ok(Self {
+            algorithm,
+            key: tlv.value.to_vec(),
+        })
     }
 }
 
@@ -364,7 +406,11 @@ mod tests {
 
     #[test]
     fn sign_request_matches_yubico_framing() {
-        let req = DynamicAuth { response: Some(vec![]), challenge: Some(vec![0xAA; 32]), ..Default::default() };
+        let req = DynamicAuth {
+            response: Some(vec![]),
+            challenge: Some(vec![0xAA; 32]),
+            ..Default::default()
+        };
         let bytes = req.encode();
         assert_eq!(&bytes[..6], &[0x7C, 0x24, 0x82, 0x00, 0x81, 0x20]);
         assert_eq!(DynamicAuth::parse(&bytes).unwrap(), req);
@@ -374,21 +420,36 @@ mod tests {
     fn apt_carries_label_and_algorithms() {
         let apt = ApplicationTemplate::piv("test", &[Algorithm::Rsa2048, Algorithm::EccP256]);
         let bytes = apt.encode();
-        assert_eq!(&bytes[..13], &[0x61, bytes[1], 0x4F, 0x06, 0, 0, 0x10, 0, 1, 0, 0x79, 0x07, 0x4F]);
+        assert_eq!(
+            &bytes[..13],
+            &[
+                0x61, bytes[1], 0x4F, 0x06, 0, 0, 0x10, 0, 1, 0, 0x79, 0x07, 0x4F
+            ]
+        );
         assert_eq!(ApplicationTemplate::parse(&bytes).unwrap(), apt);
     }
 
     #[test]
     fn generate_request_round_trip() {
-        let req = GenerateRequest { algorithm: 0x11, pin_policy: Some(2), touch_policy: None };
-        assert_eq!(req.encode(), vec![0xAC, 0x06, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x02]);
+        let req = GenerateRequest {
+            algorithm: 0x11,
+            pin_policy: Some(2),
+            touch_policy: None,
+        };
+        assert_eq!(
+            req.encode(),
+            vec![0xAC, 0x06, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x02]
+        );
         assert_eq!(GenerateRequest::parse(&req.encode()).unwrap(), req);
         assert!(GenerateRequest::parse(&[0xAC, 0x00]).is_err());
     }
 
     #[test]
     fn public_key_round_trip() {
-        let rsa = PublicKeyTemplate::Rsa { modulus: vec![0xC0; 256], exponent: vec![1, 0, 1] };
+        let rsa = PublicKeyTemplate::Rsa {
+            modulus: vec![0xC0; 256],
+            exponent: vec![1, 0, 1],
+        };
         let bytes = rsa.encode();
         assert_eq!(&bytes[..7], &[0x7F, 0x49, 0x82, 0x01, 0x09, 0x81, 0x82]);
         assert_eq!(PublicKeyTemplate::parse(&bytes).unwrap(), rsa);
@@ -396,9 +457,19 @@ mod tests {
 
     #[test]
     fn import_and_management_key_data_round_trip() {
-        let data = ImportKeyData { key: ImportedKey::Ecc(vec![7; 32]), pin_policy: Some(3), touch_policy: Some(1) };
-        assert_eq!(ImportKeyData::parse(Algorithm::EccP256, &data.encode()).unwrap(), data);
-        let mk = ManagementKeyData { algorithm: 0x03, key: vec![1; 24] };
+        let data = ImportKeyData {
+            key: ImportedKey::Ecc(vec![7; 32]),
+            pin_policy: Some(3),
+            touch_policy: Some(1),
+        };
+        assert_eq!(
+            ImportKeyData::parse(Algorithm::EccP256, &data.encode()).unwrap(),
+            data
+        );
+        let mk = ManagementKeyData {
+            algorithm: 0x03,
+            key: vec![1; 24],
+        };
         assert_eq!(&mk.encode()[..3], &[0x03, 0x9B, 24]);
         assert_eq!(ManagementKeyData::parse(&mk.encode()).unwrap(), mk);
     }

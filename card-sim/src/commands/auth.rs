@@ -35,7 +35,11 @@ fn given(field: &Option<Vec<u8>>) -> Option<&Vec<u8>> {
 }
 
 /// Which step of which management-key protocol a request is.
-fn management(piv: &mut Piv, algorithm: Algorithm, req: DynamicAuth) -> Result<Vec<u8>, StatusWord> {
+fn management(
+    piv: &mut Piv,
+    algorithm: Algorithm,
+    req: DynamicAuth,
+) -> Result<Vec<u8>, StatusWord> {
     let key = piv.state.management_key.clone();
     if algorithm != key.algorithm() {
         return Err(StatusWord::INCORRECT_P1P2);
@@ -47,16 +51,29 @@ fn management(piv: &mut Piv, algorithm: Algorithm, req: DynamicAuth) -> Result<V
     if is_request(&req.witness) {
         // Mutual, step 1: the card sends an encrypted witness.
         let witness = random(block)?;
-        let encrypted = key.encrypt(&witness).ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?;
+        let encrypted = key
+            .encrypt(&witness)
+            .ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?;
         piv.session.challenge = Some(Challenge::Mutual { witness });
-        return Ok(DynamicAuth { witness: Some(encrypted), ..Default::default() }.encode());
+        return Ok(DynamicAuth {
+            witness: Some(encrypted),
+            ..Default::default()
+        }
+        .encode());
     }
     if is_request(&req.challenge) && req.witness.is_none() {
         // Single, step 1: the card sends a challenge for the host to encrypt.
         let challenge = random(block)?;
-        let expected = zeroize::Zeroizing::new(key.encrypt(&challenge).ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?);
+        let expected = zeroize::Zeroizing::new(
+            key.encrypt(&challenge)
+                .ok_or(StatusWord::NO_PRECISE_DIAGNOSIS)?,
+        );
         piv.session.challenge = Some(Challenge::Single { expected });
-        return Ok(DynamicAuth { challenge: Some(challenge.to_vec()), ..Default::default() }.encode());
+        return Ok(DynamicAuth {
+            challenge: Some(challenge.to_vec()),
+            ..Default::default()
+        }
+        .encode());
     }
     piv.session.management_authenticated = false;
     if let (Some(witness), Some(host_challenge)) = (given(&req.witness), given(&req.challenge)) {
@@ -67,9 +84,15 @@ fn management(piv: &mut Piv, algorithm: Algorithm, req: DynamicAuth) -> Result<V
         if host_challenge.len() != block || !bool::from(witness.ct_eq(&expected)) {
             return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         }
-        let answer = key.encrypt(host_challenge).ok_or(StatusWord::INCORRECT_DATA)?;
+        let answer = key
+            .encrypt(host_challenge)
+            .ok_or(StatusWord::INCORRECT_DATA)?;
         piv.session.management_authenticated = true;
-        return Ok(DynamicAuth { response: Some(answer), ..Default::default() }.encode());
+        return Ok(DynamicAuth {
+            response: Some(answer),
+            ..Default::default()
+        }
+        .encode());
     }
     if let Some(response) = given(&req.response) {
         // Single, step 2: the host's encryption of our challenge.
@@ -85,8 +108,17 @@ fn management(piv: &mut Piv, algorithm: Algorithm, req: DynamicAuth) -> Result<V
     Err(StatusWord::INCORRECT_DATA)
 }
 
-fn private_key_operation(piv: &mut Piv, algorithm: Algorithm, slot: Slot, req: DynamicAuth) -> Result<Vec<u8>, StatusWord> {
-    let slot_key = piv.state.keys.get(&slot).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+fn private_key_operation(
+    piv: &mut Piv,
+    algorithm: Algorithm,
+    slot: Slot,
+    req: DynamicAuth,
+) -> Result<Vec<u8>, StatusWord> {
+    let slot_key = piv
+        .state
+        .keys
+        .get(&slot)
+        .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
     if slot_key.key.algorithm() != algorithm {
         return Err(StatusWord::INCORRECT_P1P2);
     }
@@ -113,7 +145,11 @@ fn private_key_operation(piv: &mut Piv, algorithm: Algorithm, slot: Slot, req: D
     if matches!(policy, PinPolicy::Always | PinPolicy::MatchAlways) {
         piv.session.pin_fresh = false;
     }
-    Ok(DynamicAuth { response: Some(result), ..Default::default() }.encode())
+    Ok(DynamicAuth {
+        response: Some(result),
+        ..Default::default()
+    }
+    .encode())
 }
 
 /// RSA: the raw private operation on a padded block (signature or decryption alike);

@@ -16,7 +16,11 @@ pub fn get_data(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
     if id.read_needs_pin() && !piv.session.pin_verified {
         return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
     }
-    piv.state.objects.get(id).map(<[u8]>::to_vec).ok_or(StatusWord::NOT_FOUND)
+    piv.state
+        .objects
+        .get(id)
+        .map(<[u8]>::to_vec)
+        .ok_or(StatusWord::NOT_FOUND)
 }
 
 pub fn put_data(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {

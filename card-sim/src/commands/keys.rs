@@ -17,7 +17,9 @@ const DELETE: u8 = 0xFF;
 fn policies(pin: Option<u8>, touch: Option<u8>) -> Result<(PinPolicy, TouchPolicy), StatusWord> {
     let pin = match pin.map(PinPolicy::from_byte) {
         None => PinPolicy::Default,
-        Some(Some(p @ (PinPolicy::Default | PinPolicy::Never | PinPolicy::Once | PinPolicy::Always))) => p,
+        Some(Some(
+            p @ (PinPolicy::Default | PinPolicy::Never | PinPolicy::Once | PinPolicy::Always),
+        )) => p,
         Some(_) => return Err(StatusWord::INCORRECT_DATA),
     };
     let touch = match touch.map(TouchPolicy::from_byte) {
@@ -49,7 +51,15 @@ pub fn generate(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
     let (pin_policy, touch_policy) = policies(req.pin_policy, req.touch_policy)?;
     let key = PrivateKey::generate(algorithm).map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
     let public = key.public_key().encode();
-    piv.state.keys.insert(slot, SlotKey { key, pin_policy, touch_policy, origin: Origin::Generated });
+    piv.state.keys.insert(
+        slot,
+        SlotKey {
+            key,
+            pin_policy,
+            touch_policy,
+            origin: Origin::Generated,
+        },
+    );
     piv.save()?;
     Ok(public)
 }
@@ -61,10 +71,19 @@ pub fn import(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     // The attestation key may be replaced by import, as on a YubiKey.
     let slot = Slot::from_byte(cmd.p2).ok_or(StatusWord::INCORRECT_P1P2)?;
     require_management(piv)?;
-    let data = ImportKeyData::parse(algorithm, &cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
+    let data =
+        ImportKeyData::parse(algorithm, &cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
     let key = PrivateKey::import(algorithm, &data.key).map_err(|_| StatusWord::INCORRECT_DATA)?;
     let (pin_policy, touch_policy) = policies(data.pin_policy, data.touch_policy)?;
-    piv.state.keys.insert(slot, SlotKey { key, pin_policy, touch_policy, origin: Origin::Imported });
+    piv.state.keys.insert(
+        slot,
+        SlotKey {
+            key,
+            pin_policy,
+            touch_policy,
+            origin: Origin::Imported,
+        },
+    );
     piv.save()?;
     Ok(Vec::new())
 }
@@ -72,16 +91,26 @@ pub fn import(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
 /// P1 the destination (FF: delete), P2 the source. The certificate stays where it was.
 pub fn move_or_delete(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     let source = user_slot(cmd.p2)?;
-    let destination = if cmd.p1 == DELETE { None } else { Some(user_slot(cmd.p1)?) };
+    let destination = if cmd.p1 == DELETE {
+        None
+    } else {
+        Some(user_slot(cmd.p1)?)
+    };
     require_management(piv)?;
     if let Some(dest) = destination
         && (dest == source || piv.state.keys.contains_key(&dest))
     {
         return Err(StatusWord::INCORRECT_DATA);
     }
-    let key = piv.state.keys.remove(&source).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    let key = piv
+        .state
+        .keys
+        .remove(&source)
+        .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
     if let Some(dest) = destination {
-        piv.state.keys.insert(dest, key);
+        // The key keeps the PIN policy it had, not the default of its new slot.
+        let pin_policy = key.effective_pin_policy(source);
+        piv.state.keys.insert(dest, SlotKey { pin_policy, ..key });
     }
     piv.save()?;
     Ok(Vec::new())

@@ -51,12 +51,20 @@ pub fn dispatch(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
 
 /// Fails with 6A86 unless P1-P2 are as given.
 fn expect_p1p2(cmd: &CommandApdu, p1: u8, p2: u8) -> Result<(), StatusWord> {
-    if (cmd.p1, cmd.p2) == (p1, p2) { Ok(()) } else { Err(StatusWord::INCORRECT_P1P2) }
+    if (cmd.p1, cmd.p2) == (p1, p2) {
+        Ok(())
+    } else {
+        Err(StatusWord::INCORRECT_P1P2)
+    }
 }
 
 /// Fails with 6982 unless the management key was authenticated in this session.
 fn require_management(piv: &Piv) -> Result<(), StatusWord> {
-    if piv.session.management_authenticated { Ok(()) } else { Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED) }
+    if piv.session.management_authenticated {
+        Ok(())
+    } else {
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    }
 }
 
 /// Random bytes for challenges and witnesses.

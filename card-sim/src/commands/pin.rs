@@ -85,7 +85,11 @@ pub fn reset_retry_counter(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, 
 
 /// Spends a try, saves, then compares in constant time. A success that restored the
 /// counter is saved too.
-fn check(piv: &mut Piv, which: fn(&mut crate::state::CardState) -> &mut Pin, candidate: &[u8]) -> Result<(), StatusWord> {
+fn check(
+    piv: &mut Piv,
+    which: fn(&mut crate::state::CardState) -> &mut Pin,
+    candidate: &[u8],
+) -> Result<(), StatusWord> {
     if which(&mut piv.state).is_blocked() {
         return Err(StatusWord::AUTH_METHOD_BLOCKED);
     }

@@ -16,7 +16,10 @@ pub fn select(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     }
     if !aid::selects_piv(&cmd.data) {
         // Another application: PIV is deselected and its logins are gone.
-        piv.session = Session { selected: false, ..Session::default() };
+        piv.session = Session {
+            selected: false,
+            ..Session::default()
+        };
         return Err(StatusWord::NOT_FOUND);
     }
     if piv.session.selected {
@@ -25,5 +28,9 @@ pub fn select(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     } else {
         piv.session = Session::power_on();
     }
-    Ok(if cmd.p2 == P2_NO_RESPONSE { Vec::new() } else { piv.state.application_template() })
+    Ok(if cmd.p2 == P2_NO_RESPONSE {
+        Vec::new()
+    } else {
+        piv.state.application_template()
+    })
 }

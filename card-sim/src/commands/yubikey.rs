@@ -42,7 +42,11 @@ pub fn metadata(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
         KeyRef::PUK => pin_metadata(&state.puk),
         KeyRef::MANAGEMENT => {
             let mk = &state.management_key;
-            let touch = if mk.touch_required { TouchPolicy::Always } else { TouchPolicy::Never };
+            let touch = if mk.touch_required {
+                TouchPolicy::Always
+            } else {
+                TouchPolicy::Never
+            };
             Metadata {
                 algorithm: Some(mk.algorithm().to_byte()),
                 policy: Some((0x00, touch as u8)),
@@ -52,10 +56,16 @@ pub fn metadata(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
         }
         KeyRef(b) => {
             let slot = Slot::from_byte(b).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
-            let key = state.keys.get(&slot).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+            let key = state
+                .keys
+                .get(&slot)
+                .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
             Metadata {
                 algorithm: Some(key.key.algorithm().to_byte()),
-                policy: Some((key.effective_pin_policy(slot) as u8, key.effective_touch_policy() as u8)),
+                policy: Some((
+                    key.effective_pin_policy(slot) as u8,
+                    key.effective_touch_policy() as u8,
+                )),
                 origin: Some(key.origin),
                 public_key: Some(key.key.public_key().encode_content()),
                 ..Default::default()
@@ -76,16 +86,32 @@ pub fn attest(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
         // Nothing to attest: an empty slot, an imported key, or the attestation key itself.
         _ => return Err(StatusWord::INCORRECT_DATA),
     };
-    let attestation_key = state.keys.get(&Slot::Attestation).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
-    let cert_object = state.objects.get(ObjectId::YUBICO_ATTESTATION_CERT).ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    let attestation_key = state
+        .keys
+        .get(&Slot::Attestation)
+        .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    let cert_object = state
+        .objects
+        .get(ObjectId::YUBICO_ATTESTATION_CERT)
+        .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
     let issuer = Tlv::parse_exact(cert_object)
         .ok()
         .and_then(|t| CertificateObject::parse(t.value).ok())
         .filter(|c| !c.compressed)
         .ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
-    let policy = (key.effective_pin_policy(slot) as u8, key.effective_touch_policy() as u8);
-    attestation::attest(&attestation_key.key, &issuer.certificate, slot, &key.key, policy, &state.facts())
-        .map_err(|_| StatusWord::REFERENCE_DATA_NOT_USABLE)
+    let policy = (
+        key.effective_pin_policy(slot) as u8,
+        key.effective_touch_policy() as u8,
+    );
+    attestation::attest(
+        &attestation_key.key,
+        &issuer.certificate,
+        slot,
+        &key.key,
+        policy,
+        &state.facts(),
+    )
+    .map_err(|_| StatusWord::REFERENCE_DATA_NOT_USABLE)
 }
 
 /// P1 FF; P2 FF (no touch) or FE (touch required).
@@ -109,7 +135,9 @@ pub fn reset(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     if !(piv.state.pin.is_blocked() && piv.state.puk.is_blocked()) {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
     }
-    piv.state.reset_to_factory().map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
+    piv.state
+        .reset_to_factory()
+        .map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
     piv.session = Session::power_on();
     piv.save()?;
     Ok(Vec::new())

@@ -1,0 +1,152 @@
+//! `card-sim`: a virtual PIV card for pcscd's vpcd reader, and its state files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use apdu_spec::piv::Algorithm;
+use card_sim::state::CardState;
+use card_sim::{Card, CardConfig, FileStore, summary, vpcd};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
+/// that plugs into pcscd through vsmartcard's vpcd reader driver.
+///
+/// Exit codes: 0 success, 1 the state file could not be read, written or created,
+/// 2 bad arguments.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect the card to vpcd and answer the reader until SIGINT or SIGTERM.
+    ///
+    /// A missing state file becomes a factory-fresh card (PIN 123456, PUK 12345678,
+    /// management key 010203040506070801020304050607080102030405060708, 3DES).
+    /// Every change is saved at once, atomically. Set RUST_LOG=debug to log every APDU
+    /// (PINs, keys and secrets redacted).
+    Serve {
+        /// The card's state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// vpcd's address: 35963 is the reader "Virtual PCD 00 00", 35964 "Virtual PCD 00 01".
+        #[arg(long, default_value = vpcd::DEFAULT_ADDRESS)]
+        vpcd: String,
+    },
+    /// Create a factory-fresh card with the given choices (refuses to overwrite a card).
+    Init {
+        #[arg(long)]
+        state: PathBuf,
+        /// Serial number (random by default).
+        #[arg(long)]
+        serial: Option<u32>,
+        /// Management key algorithm. 3DES is what Debian's yubico-piv-tool 2.2 and
+        /// OpenSC's piv-tool can use; a YubiKey 5.7 ships with AES-192.
+        #[arg(long, value_enum, default_value_t = MgmtAlgorithm::Tdes)]
+        management_key_algorithm: MgmtAlgorithm,
+        /// PIN tries before the PIN blocks (1-255).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..))]
+        pin_tries: u8,
+        /// PUK tries before the PUK blocks (1-255).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..))]
+        puk_tries: u8,
+        /// Answer only SP 800-73-4 commands, like a plain PIV card: no version, serial,
+        /// metadata, attestation, import, move or reset instructions.
+        #[arg(long)]
+        no_yubikey_extensions: bool,
+    },
+    /// Print a summary of the card: serial, version, tries left, slots. Never a secret.
+    Show {
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MgmtAlgorithm {
+    #[value(name = "3des")]
+    Tdes,
+    Aes128,
+    Aes192,
+    Aes256,
+}
+
+impl From<MgmtAlgorithm> for Algorithm {
+    fn from(a: MgmtAlgorithm) -> Self {
+        match a {
+            MgmtAlgorithm::Tdes => Algorithm::Tdes,
+            MgmtAlgorithm::Aes128 => Algorithm::Aes128,
+            MgmtAlgorithm::Aes192 => Algorithm::Aes192,
+            MgmtAlgorithm::Aes256 => Algorithm::Aes256,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("card-sim: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve {
+            state,
+            vpcd: address,
+        } => {
+            let mut card = Card::open(&state, &CardConfig::default()).map_err(|e| e.to_string())?;
+            log::info!("card {} from {}", card.state().serial, state.display());
+            let shutdown = Arc::new(AtomicBool::new(false));
+            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(signal, shutdown.clone())
+                    .map_err(|e| format!("signal handler: {e}"))?;
+            }
+            vpcd::serve(&mut card, &address, &shutdown);
+            card.save()
+                .map_err(|sw| format!("saving {} on exit failed ({sw})", state.display()))
+        }
+        Command::Init {
+            state,
+            serial,
+            management_key_algorithm,
+            pin_tries,
+            puk_tries,
+            no_yubikey_extensions,
+        } => {
+            if state.exists() {
+                return Err(format!(
+                    "{} already exists; remove it first to create a new card",
+                    state.display()
+                ));
+            }
+            let config = CardConfig {
+                serial,
+                management_algorithm: management_key_algorithm.into(),
+                pin_tries,
+                puk_tries,
+                yubikey_extensions: !no_yubikey_extensions,
+            };
+            let card = CardState::factory_new(&config).map_err(|e| e.to_string())?;
+            FileStore::new(&state)
+                .write(&card)
+                .map_err(|e| e.to_string())?;
+            println!("created card {} in {}", card.serial, state.display());
+            Ok(())
+        }
+        Command::Show { state } => {
+            let card = FileStore::new(&state).load().map_err(|e| e.to_string())?;
+            print!("{}", summary::summary(&card));
+            Ok(())
+        }
+    }
+}
