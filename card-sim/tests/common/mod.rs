@@ -10,7 +10,11 @@ use card_sim::mgmt_key::ManagementKey;
 use card_sim::{Card, CardConfig};
 
 pub fn fresh() -> Card {
-    Card::in_memory(&CardConfig { serial: Some(1234567), ..CardConfig::default() }).unwrap()
+    Card::in_memory(&CardConfig {
+        serial: Some(1234567),
+        ..CardConfig::default()
+    })
+    .unwrap()
 }
 
 pub fn fresh_with(config: CardConfig) -> Card {
@@ -29,12 +33,21 @@ pub fn exchange(card: &mut Card, apdu: &CommandApdu) -> Response {
 /// Sends like a host does: command chaining in 255-byte blocks, then GET RESPONSE while
 /// the card says 61xx.
 pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
-    let blocks: Vec<&[u8]> = if apdu.data.is_empty() { vec![&[]] } else { apdu.data.chunks(255).collect() };
+    let blocks: Vec<&[u8]> = if apdu.data.is_empty() {
+        vec![&[]]
+    } else {
+        apdu.data.chunks(255).collect()
+    };
     let mut response = None;
     for (i, block) in blocks.iter().enumerate() {
         let last = i + 1 == blocks.len();
         let cla = if last { apdu.cla } else { apdu.cla | 0x10 };
-        let part = CommandApdu { cla, data: block.to_vec(), le: if last { apdu.le } else { None }, ..apdu.clone() };
+        let part = CommandApdu {
+            cla,
+            data: block.to_vec(),
+            le: if last { apdu.le } else { None },
+            ..apdu.clone()
+        };
         let r = exchange(card, &part);
         if !last {
             assert_eq!(r.sw, StatusWord::SUCCESS, "middle block of a chain");
@@ -44,7 +57,10 @@ pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
     let mut r = response.unwrap();
     let mut data = std::mem::take(&mut r.data);
     while r.sw.remaining().is_some() {
-        r = exchange(card, &CommandApdu::new(0, Instruction::GetResponse as u8, 0, 0).with_le(256));
+        r = exchange(
+            card,
+            &CommandApdu::new(0, Instruction::GetResponse as u8, 0, 0).with_le(256),
+        );
         data.extend_from_slice(&r.data);
     }
     Response::new(data, r.sw)
@@ -72,8 +88,14 @@ pub fn verify_pin(card: &mut Card, pin: &[u8]) -> StatusWord {
 /// Mutual authentication with `key`; returns the final status.
 pub fn authenticate_with(card: &mut Card, key: &ManagementKey) -> StatusWord {
     let alg = key.algorithm().to_byte();
-    let step1 = DynamicAuth { witness: Some(vec![]), ..Default::default() };
-    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step1.encode()));
+    let step1 = DynamicAuth {
+        witness: Some(vec![]),
+        ..Default::default()
+    };
+    let r = send(
+        card,
+        cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step1.encode()),
+    );
     if r.sw != StatusWord::SUCCESS {
         return r.sw;
     }
@@ -84,10 +106,17 @@ pub fn authenticate_with(card: &mut Card, key: &ManagementKey) -> StatusWord {
         challenge: Some(challenge.clone()),
         ..Default::default()
     };
-    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step2.encode()));
+    let r = send(
+        card,
+        cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step2.encode()),
+    );
     if r.sw == StatusWord::SUCCESS {
         let answer = DynamicAuth::parse(&r.data).unwrap().response.unwrap();
-        assert_eq!(answer, key.encrypt(&challenge).unwrap(), "the card proves it holds the key");
+        assert_eq!(
+            answer,
+            key.encrypt(&challenge).unwrap(),
+            "the card proves it holds the key"
+        );
     }
     r.sw
 }
@@ -97,9 +126,27 @@ pub fn authenticate(card: &mut Card) -> StatusWord {
     authenticate_with(card, &ManagementKey::factory(alg).unwrap())
 }
 
-pub fn generate_with(card: &mut Card, slot: Slot, alg: Algorithm, pin: Option<PinPolicy>, touch: Option<TouchPolicy>) -> Response {
-    let req = GenerateRequest { algorithm: alg.to_byte(), pin_policy: pin.map(|p| p as u8), touch_policy: touch.map(|t| t as u8) };
-    send(card, cmd(Instruction::GenerateAsymmetricKeyPair, 0x00, slot.to_byte(), req.encode()))
+pub fn generate_with(
+    card: &mut Card,
+    slot: Slot,
+    alg: Algorithm,
+    pin: Option<PinPolicy>,
+    touch: Option<TouchPolicy>,
+) -> Response {
+    let req = GenerateRequest {
+        algorithm: alg.to_byte(),
+        pin_policy: pin.map(|p| p as u8),
+        touch_policy: touch.map(|t| t as u8),
+    };
+    send(
+        card,
+        cmd(
+            Instruction::GenerateAsymmetricKeyPair,
+            0x00,
+            slot.to_byte(),
+            req.encode(),
+        ),
+    )
 }
 
 pub fn generate(card: &mut Card, slot: Slot, alg: Algorithm) -> PublicKeyTemplate {
@@ -107,9 +154,26 @@ pub fn generate(card: &mut Card, slot: Slot, alg: Algorithm) -> PublicKeyTemplat
 }
 
 /// GENERAL AUTHENTICATE with `81 <input>`; the 82 value on success.
-pub fn private_op(card: &mut Card, slot: Slot, alg: Algorithm, input: &[u8]) -> Result<Vec<u8>, StatusWord> {
-    let req = DynamicAuth { response: Some(vec![]), challenge: Some(input.to_vec()), ..Default::default() };
-    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg.to_byte(), slot.to_byte(), req.encode()));
+pub fn private_op(
+    card: &mut Card,
+    slot: Slot,
+    alg: Algorithm,
+    input: &[u8],
+) -> Result<Vec<u8>, StatusWord> {
+    let req = DynamicAuth {
+        response: Some(vec![]),
+        challenge: Some(input.to_vec()),
+        ..Default::default()
+    };
+    let r = send(
+        card,
+        cmd(
+            Instruction::GeneralAuthenticate,
+            alg.to_byte(),
+            slot.to_byte(),
+            req.encode(),
+        ),
+    );
     if r.sw != StatusWord::SUCCESS {
         return Err(r.sw);
     }
@@ -117,9 +181,26 @@ pub fn private_op(card: &mut Card, slot: Slot, alg: Algorithm, input: &[u8]) -> 
 }
 
 /// GENERAL AUTHENTICATE with `85 <peer>`.
-pub fn key_agreement(card: &mut Card, slot: Slot, alg: Algorithm, peer: &[u8]) -> Result<Vec<u8>, StatusWord> {
-    let req = DynamicAuth { response: Some(vec![]), exponentiation: Some(peer.to_vec()), ..Default::default() };
-    let r = send(card, cmd(Instruction::GeneralAuthenticate, alg.to_byte(), slot.to_byte(), req.encode()));
+pub fn key_agreement(
+    card: &mut Card,
+    slot: Slot,
+    alg: Algorithm,
+    peer: &[u8],
+) -> Result<Vec<u8>, StatusWord> {
+    let req = DynamicAuth {
+        response: Some(vec![]),
+        exponentiation: Some(peer.to_vec()),
+        ..Default::default()
+    };
+    let r = send(
+        card,
+        cmd(
+            Instruction::GeneralAuthenticate,
+            alg.to_byte(),
+            slot.to_byte(),
+            req.encode(),
+        ),
+    );
     if r.sw != StatusWord::SUCCESS {
         return Err(r.sw);
     }
@@ -128,4 +209,27 @@ pub fn key_agreement(card: &mut Card, slot: Slot, alg: Algorithm, peer: &[u8]) -
 
 pub fn metadata(card: &mut Card, key_ref: KeyRef) -> Response {
     send(card, cmd(Instruction::GetMetadata, 0x00, key_ref.0, vec![]))
+}
+
+/// GET DATA of one object; the whole TLV (`53 L …`) on success.
+pub fn get_data(card: &mut Card, id: apdu_spec::piv::ObjectId) -> Response {
+    send(card, cmd(Instruction::GetData, 0x3F, 0xFF, id.tag_list()))
+}
+
+/// PUT DATA of one object: `content` goes inside the object's content tag (53).
+pub fn put_data(card: &mut Card, id: apdu_spec::piv::ObjectId, content: &[u8]) -> StatusWord {
+    let mut data = id.tag_list();
+    data.extend_from_slice(&apdu_spec::tlv::encode(id.content_tag(), content));
+    send(card, cmd(Instruction::PutData, 0x3F, 0xFF, data)).sw
+}
+
+/// CHANGE REFERENCE DATA of the PIN (80) or PUK (81): old and new, each FF-padded to 8.
+pub fn change_reference(card: &mut Card, key_ref: KeyRef, old: &[u8], new: &[u8]) -> StatusWord {
+    let mut data = padded(old);
+    data.extend_from_slice(&padded(new));
+    send(
+        card,
+        cmd(Instruction::ChangeReferenceData, 0x00, key_ref.0, data),
+    )
+    .sw
 }
