@@ -32,6 +32,20 @@ impl Piv {
             .save(&self.state)
             .map_err(|_| StatusWord::MEMORY_FAILURE)
     }
+
+    /// Applies a change and saves it. When the change or the save fails, the change is
+    /// undone: the card never keeps what it reported as failed (6581 for the save).
+    pub fn commit(
+        &mut self,
+        change: impl FnOnce(&mut CardState) -> Result<(), StatusWord>,
+    ) -> Result<(), StatusWord> {
+        let before = self.state.clone();
+        let result = change(&mut self.state).and_then(|()| self.save());
+        if result.is_err() {
+            self.state = before;
+        }
+        result
+    }
 }
 
 /// Blocks of a chained command gathered so far.

@@ -31,6 +31,7 @@ pub enum KeyError {
 }
 
 /// A private key held by the card.
+#[derive(Clone)]
 pub enum PrivateKey {
     Rsa(Box<rsa::PrivateKey>),
     P256(p256::ecdsa::SigningKey),
@@ -94,7 +95,13 @@ impl PrivateKey {
                 if key.n().bit_width_vartime() as usize != bits {
                     return Err(invalid());
                 }
-                Self::Rsa(Box::new(key))
+                let key = Self::Rsa(Box::new(key));
+                // Factors that are not prime give a key whose private operation does not
+                // invert the public one: refuse it now rather than at the first signature.
+                let mut probe = vec![0u8; bits / 8];
+                probe[1..].fill(0x5A);
+                key.rsa_private(&probe).map_err(|_| invalid())?;
+                key
             }
             (Algorithm::EccP256, ImportedKey::Ecc(s)) if s.len() == 32 => {
                 Self::P256(p256::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)

@@ -46,7 +46,7 @@ impl Default for CardConfig {
 }
 
 /// A key in a slot, with its policies and origin.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SlotKey {
     pub key: PrivateKey,
     pub pin_policy: PinPolicy,
@@ -77,7 +77,7 @@ impl SlotKey {
 }
 
 /// The card's persistent state.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CardState {
     pub serial: u32,
     pub firmware: [u8; 3],

@@ -716,3 +716,24 @@ fn no_command_returns_private_key_material() {
 }
 
 use apdu_spec::piv::ObjectId;
+
+#[test]
+fn import_refuses_rsa_factors_that_are_not_prime() {
+    let mut card = admin_card();
+    // Odd, right-sized, not prime: 0xFF…FF (64 bytes) is divisible by 3.
+    let key = ImportedKey::Rsa {
+        p: vec![0xFF; 64],
+        q: vec![0xFD; 64],
+        dp: vec![1; 64],
+        dq: vec![1; 64],
+        qinv: vec![1; 64],
+    };
+    assert_eq!(
+        import(&mut card, Slot::Authentication, Algorithm::Rsa1024, key),
+        StatusWord::INCORRECT_DATA
+    );
+    assert_eq!(
+        metadata(&mut card, KeyRef(0x9A)).sw,
+        StatusWord::REFERENCE_DATA_NOT_FOUND
+    );
+}

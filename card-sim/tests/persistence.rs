@@ -554,3 +554,62 @@ fn pin_counter_is_saved_decremented_before_the_comparison() {
         assert_eq!(take(), Vec::<u8>::new());
     }
 }
+
+#[test]
+fn a_change_that_cannot_be_saved_is_undone() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let config = CardConfig {
+        serial: Some(8),
+        ..CardConfig::default()
+    };
+    let mut card = Card::new(
+        state_with_key(&config),
+        FlakyStore {
+            failing: failing.clone(),
+        },
+    );
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    let before = Metadata::parse(&ok(metadata(&mut card, KeyRef(0x9A)))).unwrap();
+    failing.store(true, Ordering::SeqCst);
+
+    let r = generate_with(
+        &mut card,
+        Slot::Authentication,
+        Algorithm::EccP384,
+        None,
+        None,
+    );
+    assert_eq!(r.sw, StatusWord::MEMORY_FAILURE);
+    assert_eq!(
+        generate_with(&mut card, Slot::Signature, Algorithm::EccP256, None, None).sw,
+        StatusWord::MEMORY_FAILURE
+    );
+    assert_eq!(
+        put_data(&mut card, ObjectId::PRINTED_INFORMATION, &[1, 2, 3]),
+        StatusWord::MEMORY_FAILURE
+    );
+    assert_eq!(
+        change_reference(&mut card, KeyRef::PIN, b"123456", b"654321"),
+        StatusWord::MEMORY_FAILURE
+    );
+
+    failing.store(false, Ordering::SeqCst);
+    assert_eq!(
+        Metadata::parse(&ok(metadata(&mut card, KeyRef(0x9A)))).unwrap(),
+        before,
+        "9a still holds the old key"
+    );
+    assert_eq!(
+        metadata(&mut card, KeyRef(0x9C)).sw,
+        StatusWord::REFERENCE_DATA_NOT_FOUND
+    );
+    assert_eq!(
+        verify_pin(&mut card, b"123456"),
+        StatusWord::SUCCESS,
+        "the PIN did not change"
+    );
+    assert_eq!(
+        get_data(&mut card, ObjectId::PRINTED_INFORMATION).sw,
+        StatusWord::NOT_FOUND
+    );
+}

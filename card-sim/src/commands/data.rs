@@ -34,11 +34,15 @@ pub fn put_data(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
     if content.tag != id.content_tag() {
         return Err(StatusWord::INCORRECT_DATA);
     }
+    let mut objects = piv.state.objects.clone();
     if content.value.is_empty() {
-        piv.state.objects.remove(id);
+        objects.remove(id);
     } else {
-        piv.state.objects.put(id, rest.to_vec())?;
+        objects.put(id, rest.to_vec())?;
     }
-    piv.save()?;
+    piv.commit(|s| {
+        s.objects = objects;
+        Ok(())
+    })?;
     Ok(Vec::new())
 }

@@ -51,16 +51,16 @@ pub fn generate(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
     let (pin_policy, touch_policy) = policies(req.pin_policy, req.touch_policy)?;
     let key = PrivateKey::generate(algorithm).map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
     let public = key.public_key().encode();
-    piv.state.keys.insert(
-        slot,
-        SlotKey {
-            key,
-            pin_policy,
-            touch_policy,
-            origin: Origin::Generated,
-        },
-    );
-    piv.save()?;
+    let slot_key = SlotKey {
+        key,
+        pin_policy,
+        touch_policy,
+        origin: Origin::Generated,
+    };
+    piv.commit(|s| {
+        s.keys.insert(slot, slot_key);
+        Ok(())
+    })?;
     Ok(public)
 }
 
@@ -75,16 +75,16 @@ pub fn import(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
         ImportKeyData::parse(algorithm, &cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
     let key = PrivateKey::import(algorithm, &data.key).map_err(|_| StatusWord::INCORRECT_DATA)?;
     let (pin_policy, touch_policy) = policies(data.pin_policy, data.touch_policy)?;
-    piv.state.keys.insert(
-        slot,
-        SlotKey {
-            key,
-            pin_policy,
-            touch_policy,
-            origin: Origin::Imported,
-        },
-    );
-    piv.save()?;
+    let slot_key = SlotKey {
+        key,
+        pin_policy,
+        touch_policy,
+        origin: Origin::Imported,
+    };
+    piv.commit(|s| {
+        s.keys.insert(slot, slot_key);
+        Ok(())
+    })?;
     Ok(Vec::new())
 }
 
@@ -102,16 +102,16 @@ pub fn move_or_delete(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, Statu
     {
         return Err(StatusWord::INCORRECT_DATA);
     }
-    let key = piv
-        .state
-        .keys
-        .remove(&source)
-        .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
-    if let Some(dest) = destination {
-        // The key keeps the PIN policy it had, not the default of its new slot.
-        let pin_policy = key.effective_pin_policy(source);
-        piv.state.keys.insert(dest, SlotKey { pin_policy, ..key });
+    if !piv.state.keys.contains_key(&source) {
+        return Err(StatusWord::REFERENCE_DATA_NOT_FOUND);
     }
-    piv.save()?;
+    piv.commit(|s| {
+        if let (Some(key), Some(dest)) = (s.keys.remove(&source), destination) {
+            // The key keeps the PIN policy it had, not the default of its new slot.
+            let pin_policy = key.effective_pin_policy(source);
+            s.keys.insert(dest, SlotKey { pin_policy, ..key });
+        }
+        Ok(())
+    })?;
     Ok(Vec::new())
 }

@@ -63,8 +63,10 @@ pub fn change_reference_data(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>
     let (current, new) = split_pair(&cmd.data)?;
     validate(which(&mut piv.state), new)?;
     check(piv, which, current)?;
-    which(&mut piv.state).set(new);
-    piv.save()?;
+    piv.commit(|s| {
+        which(s).set(new);
+        Ok(())
+    })?;
     Ok(Vec::new())
 }
 
@@ -78,13 +80,15 @@ pub fn reset_retry_counter(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, 
     let (puk, new_pin) = split_pair(&cmd.data)?;
     validate(&piv.state.pin, new_pin)?;
     check(piv, |s| &mut s.puk, puk)?;
-    piv.state.pin.set(new_pin);
-    piv.save()?;
+    piv.commit(|s| {
+        s.pin.set(new_pin);
+        Ok(())
+    })?;
     Ok(Vec::new())
 }
 
 /// Spends a try, saves, then compares in constant time. A success that restored the
-/// counter is saved too.
+/// counter is saved too. A spent try is never given back, even when saving fails.
 fn check(
     piv: &mut Piv,
     which: fn(&mut crate::state::CardState) -> &mut Pin,

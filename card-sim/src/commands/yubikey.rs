@@ -124,8 +124,10 @@ pub fn set_management_key(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, S
     let algorithm = Algorithm::from_byte(data.algorithm).ok_or(StatusWord::INCORRECT_DATA)?;
     let mut key = ManagementKey::new(algorithm, &data.key).ok_or(StatusWord::INCORRECT_DATA)?;
     key.touch_required = cmd.p2 == 0xFE;
-    piv.state.management_key = key;
-    piv.save()?;
+    piv.commit(|s| {
+        s.management_key = key;
+        Ok(())
+    })?;
     Ok(Vec::new())
 }
 
@@ -135,11 +137,11 @@ pub fn reset(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     if !(piv.state.pin.is_blocked() && piv.state.puk.is_blocked()) {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
     }
-    piv.state
-        .reset_to_factory()
-        .map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
+    piv.commit(|s| {
+        s.reset_to_factory()
+            .map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)
+    })?;
     piv.session = Session::power_on();
-    piv.save()?;
     Ok(Vec::new())
 }
 
@@ -153,8 +155,12 @@ pub fn set_pin_retries(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, Stat
     if !piv.session.pin_verified {
         return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
     }
-    piv.state.pin.reset(cmd.p1);
-    piv.state.puk.reset(cmd.p2);
-    piv.save()?;
+    piv.commit(|s| {
+        s.pin.reset(cmd.p1);
+        s.puk.reset(cmd.p2);
+        Ok(())
+    })?;
+    // The PIN is the default again; the one verified before is no longer the PIN.
+    piv.session.log_out_pin();
     Ok(Vec::new())
 }
