@@ -35,7 +35,7 @@ enum Command {
         #[arg(long)]
         state: PathBuf,
         /// vpcd's address: 35963 is the reader "Virtual PCD 00 00", 35964 "Virtual PCD 00 01".
-        #[arg(long, default_value = vpcd::DEFAULT_ADDRESS)]
+        #[arg(long, default_value = vpcd::DEFAULT_ADDRESS, value_parser = socket_address)]
         vpcd: String,
     },
     /// Create a factory-fresh card with the given choices (refuses to overwrite a card).
@@ -84,6 +84,16 @@ impl From<MgmtAlgorithm> for Algorithm {
             MgmtAlgorithm::Aes192 => Algorithm::Aes192,
             MgmtAlgorithm::Aes256 => Algorithm::Aes256,
         }
+    }
+}
+
+/// Accepts HOST:PORT that resolves to at least one address.
+fn socket_address(s: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    match s.to_socket_addrs() {
+        Ok(addrs) if addrs.len() > 0 => Ok(s.to_owned()),
+        Ok(_) => Err(format!("{s} resolves to no address")),
+        Err(e) => Err(format!("expected HOST:PORT such as 127.0.0.1:35963 ({e})")),
     }
 }
 

@@ -7,7 +7,7 @@
 //! bytes; the card behind it is the same [`Card`] tests drive in process.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ const GET_ATR: u8 = 0x04;
 
 /// How often a blocked read looks up from the socket to check for shutdown.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -94,7 +95,7 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
     let mut backoff = FIRST_BACKOFF;
     let mut reported_down = false;
     while !shutdown.load(Ordering::Relaxed) {
-        match TcpStream::connect(address) {
+        match connect(address) {
             Ok(stream) => {
                 info!("connected to vpcd at {address}");
                 backoff = FIRST_BACKOFF;
@@ -120,6 +121,22 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
         }
     }
     info!("shutting down");
+}
+
+/// Connects within [`CONNECT_TIMEOUT`], so a busy or unreachable reader never keeps the
+/// card from noticing a shutdown.
+fn connect(address: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{address} resolves to no address"),
+    );
+    for addr in address.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn sleep_unless_shutdown(total: Duration, shutdown: &AtomicBool) {
