@@ -1,10 +1,10 @@
 //! Throughput of the card core, through `Card::transmit` as a host would drive it:
 //! GET DATA, VERIFY, and RSA-2048 and P-256 signatures (keys parsed once at generation).
 
+use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::{DynamicAuth, GenerateRequest};
 use apdu_spec::piv::{Algorithm, Instruction, ObjectId, Slot};
 use apdu_spec::{CommandApdu, Response, StatusWord};
-use card_sim::mgmt_key::ManagementKey;
 use card_sim::{Card, CardConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 

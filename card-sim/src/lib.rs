@@ -13,7 +13,6 @@ pub mod attestation;
 pub mod card;
 mod commands;
 pub mod keys;
-pub mod mgmt_key;
 pub mod objects;
 pub mod pin;
 pub mod session;

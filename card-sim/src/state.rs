@@ -11,9 +11,9 @@ use apdu_spec::tlv::{self, Tag};
 
 use crate::attestation::{self, AttestationError, CardFacts};
 use crate::keys::PrivateKey;
-use crate::mgmt_key::ManagementKey;
 use crate::objects::ObjectStore;
 use crate::pin::{self, Pin};
+use apdu_spec::piv::mgmt_key::ManagementKey;
 
 /// The firmware version the card reports: a YubiKey 5.7 PIV applet.
 pub const FIRMWARE: [u8; 3] = [5, 7, 1];

@@ -41,10 +41,10 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::keys::PrivateKey;
-use crate::mgmt_key::ManagementKey;
 use crate::objects::ObjectStore;
 use crate::pin::{PADDED_LEN, Pin};
 use crate::state::{CardConfig, CardState, CreateError, SlotKey};
+use apdu_spec::piv::mgmt_key::ManagementKey;
 
 pub const FORMAT_NAME: &str = "card-sim PIV state";
 pub const FORMAT_VERSION: u32 = 1;

@@ -4,10 +4,10 @@
 mod common;
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::{DynamicAuth, ManagementKeyData};
 use apdu_spec::piv::{Algorithm, Instruction};
 use card_sim::CardConfig;
-use card_sim::mgmt_key::ManagementKey;
 use common::*;
 
 fn card_with(alg: Algorithm) -> card_sim::Card {

@@ -11,6 +11,7 @@ use std::fmt::Debug;
 
 use apdu_spec::apdu::{self, CLA_CHAINING};
 use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::templates::{
     DynamicAuth, GenerateRequest, ImportKeyData, ImportedKey, ManagementKeyData,
@@ -19,7 +20,6 @@ use apdu_spec::piv::{Algorithm, Instruction, KeyRef, ObjectId, Slot};
 use apdu_spec::tlv::{self, Tag};
 use apdu_spec::{CommandApdu, Response, StatusWord};
 use card_sim::Card;
-use card_sim::mgmt_key::ManagementKey;
 use common::{cmd, fresh, padded};
 use proptest::collection::vec;
 use proptest::option;

@@ -4,6 +4,7 @@
 mod common;
 
 use apdu_spec::piv::metadata::Origin;
+use apdu_spec::piv::mgmt_key::{DEFAULT_KEY, ManagementKey};
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::templates::{ImportKeyData, ImportedKey, ManagementKeyData, PublicKeyTemplate};
 use apdu_spec::piv::{
@@ -11,7 +12,6 @@ use apdu_spec::piv::{
 };
 use apdu_spec::tlv::{self, Tag, Tlv};
 use apdu_spec::{Response, StatusWord};
-use card_sim::mgmt_key::{DEFAULT_KEY, ManagementKey};
 use card_sim::{Card, CardConfig};
 use common::*;
 use const_oid::ObjectIdentifier;

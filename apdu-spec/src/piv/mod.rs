@@ -5,6 +5,7 @@ pub mod algorithm;
 pub mod ins;
 pub mod key_ref;
 pub mod metadata;
+pub mod mgmt_key;
 pub mod object;
 pub mod policy;
 pub mod templates;

@@ -11,9 +11,9 @@ use apdu_spec::{CommandApdu, StatusWord};
 use super::{expect_p1p2, require_management};
 use crate::attestation;
 use crate::card::Piv;
-use crate::mgmt_key::ManagementKey;
 use crate::pin::Pin;
 use crate::session::Session;
+use apdu_spec::piv::mgmt_key::ManagementKey;
 
 pub fn version(piv: &mut Piv, _cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     Ok(piv.state.firmware.to_vec())

@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::{DynamicAuth, GenerateRequest, PublicKeyTemplate};
 use apdu_spec::piv::{Algorithm, Instruction, KeyRef, PinPolicy, Slot, TouchPolicy};
 use apdu_spec::{CommandApdu, Response, StatusWord};
-use card_sim::mgmt_key::ManagementKey;
 use card_sim::{Card, CardConfig};
 
 pub fn fresh() -> Card {

@@ -1,7 +1,7 @@
 //! The card management key (key reference 9B): a 3DES or AES key that authorises
 //! administrative commands through a challenge-response over one cipher block.
 
-use apdu_spec::piv::Algorithm;
+use super::Algorithm;
 use cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -47,7 +47,8 @@ impl ManagementKey {
         self.algorithm
     }
 
-    pub(crate) fn key_bytes(&self) -> &[u8] {
+    /// The key itself, for the card to store it. Never log it.
+    pub fn key_bytes(&self) -> &[u8] {
         &self.key
     }
 
