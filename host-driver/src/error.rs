@@ -1,0 +1,67 @@
+//! What can go wrong talking to a card, as typed errors a CLI can turn into advice.
+
+use apdu_spec::StatusWord;
+
+use crate::transport::TransportError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("wrong PIN, {tries_left} tries left")]
+    WrongPin { tries_left: u8 },
+    #[error("wrong PUK, {tries_left} tries left")]
+    WrongPuk { tries_left: u8 },
+    #[error("the PIN is blocked")]
+    PinBlocked,
+    #[error("the PUK is blocked")]
+    PukBlocked,
+    #[error("the new value is not acceptable to the card (6 to 8 characters)")]
+    UnacceptableNewValue,
+    #[error(
+        "the card refused: security status not satisfied (verify the PIN or authenticate with the management key first)"
+    )]
+    SecurityStatusNotSatisfied,
+    #[error("wrong management key")]
+    WrongManagementKey,
+    #[error(
+        "the card was reset by another program, so its PIN login was lost; verify the PIN again"
+    )]
+    LoginLost,
+    #[error("not a PIV card (SELECT of the PIV application answered {0})")]
+    NotPiv(StatusWord),
+    #[error("{0} is not on the card")]
+    NotFound(String),
+    #[error("this card does not support {0}")]
+    Unsupported(&'static str),
+    #[error("{command} failed: the card answered {sw}")]
+    Card {
+        command: &'static str,
+        sw: StatusWord,
+    },
+    #[error("malformed answer from the card: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("attestation check failed: {0}")]
+    Attestation(String),
+    #[error("RSA padding: {0}")]
+    Padding(#[from] crate::rsa_padding::PaddingError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The error for a status word the command's own handling did not expect.
+    pub fn from_status(command: &'static str, sw: StatusWord) -> Self {
+        match sw {
+            StatusWord::SECURITY_STATUS_NOT_SATISFIED => Self::SecurityStatusNotSatisfied,
+            StatusWord::INS_NOT_SUPPORTED => Self::Unsupported(command),
+            _ => Self::Card { command, sw },
+        }
+    }
+
+    pub(crate) fn malformed(what: impl std::fmt::Display) -> Self {
+        Self::Malformed(what.to_string())
+    }
+}

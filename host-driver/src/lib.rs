@@ -1,0 +1,19 @@
+//! The host side: one PIV client for any card, over PC/SC readers or a `card-sim` card in
+//! process.
+//!
+//! [`PivCard`] speaks SP 800-73-4 and uses YubiKey's instructions only where the card
+//! answers them. Secrets (PIN, PUK, management key) are wiped after use and never logged.
+
+pub mod error;
+pub mod pem;
+pub mod piv;
+pub mod public_key;
+pub mod rsa_padding;
+pub mod signer;
+pub mod transport;
+
+pub use error::{Error, Result};
+pub use piv::operations::{RsaDecryption, SignatureScheme, digest};
+pub use piv::{Features, PivCard, Secret};
+pub use public_key::PublicKey;
+pub use transport::{InProcess, PcscTransport, Transport, TransportError};

@@ -1,0 +1,239 @@
+//! `PivCard`: a PIV client for any card. It speaks SP 800-73-4 first and uses YubiKey's
+//! instructions only where the card answers them, detected when the card is opened.
+
+mod attestation;
+mod exchange;
+mod keys;
+mod management;
+mod objects;
+pub mod operations;
+mod pin;
+
+pub use attestation::AttestationInfo;
+pub use keys::KeyInfo;
+pub use objects::{Chuid, KeyHistory};
+pub use pin::Secret;
+
+use apdu_spec::StatusWord;
+use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::templates::ApplicationTemplate;
+use apdu_spec::piv::{Instruction, KeyRef, Metadata};
+
+use crate::error::{Error, Result};
+use crate::transport::{Transport, TransportError};
+use exchange::{Exchange, command};
+
+/// What the card turned out to support.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    /// The firmware version, from YubiKey's GET VERSION.
+    pub version: Option<[u8; 3]>,
+    /// The serial number, from YubiKey's GET SERIAL.
+    pub serial: Option<u32>,
+    /// The algorithms SELECT's answer lists (empty when the card lists none).
+    pub algorithms: Vec<u8>,
+    /// The application label SELECT's answer carries.
+    pub label: Option<String>,
+    /// Whether the ATR advertises extended Lc/Le.
+    pub extended_apdus: bool,
+}
+
+impl Features {
+    fn at_least(&self, version: [u8; 3]) -> bool {
+        self.version.is_some_and(|v| v >= version)
+    }
+
+    /// YubiKey's GET METADATA (firmware 5.3 and later).
+    pub fn metadata(&self) -> bool {
+        self.at_least([5, 3, 0])
+    }
+
+    /// YubiKey's ATTEST (4.3 and later).
+    pub fn attestation(&self) -> bool {
+        self.at_least([4, 3, 0])
+    }
+
+    /// YubiKey's IMPORT KEY, SET MANAGEMENT KEY, SET PIN RETRIES and RESET.
+    pub fn yubikey(&self) -> bool {
+        self.version.is_some()
+    }
+
+    /// YubiKey's MOVE and DELETE KEY (5.7 and later).
+    pub fn move_key(&self) -> bool {
+        self.at_least([5, 7, 0])
+    }
+}
+
+/// Whether the ATR's historical bytes (compact-TLV, category 80) carry card
+/// capabilities (tag 7) whose third byte announces extended Lc and Le (bit 7, 0x40).
+fn atr_advertises_extended(atr: &[u8]) -> bool {
+    let Some(historical) = historical_bytes(atr) else {
+        return false;
+    };
+    let Some((&0x80, mut rest)) = historical.split_first() else {
+        return false;
+    };
+    while let Some((&tl, tail)) = rest.split_first() {
+        let (tag, len) = (tl >> 4, (tl & 0x0F) as usize);
+        if tail.len() < len {
+            return false;
+        }
+        if tag == 0x7 && len >= 3 {
+            return tail[2] & 0x40 != 0;
+        }
+        rest = &tail[len..];
+    }
+    false
+}
+
+/// The historical bytes of an ATR (ISO 7816-3 §8.2).
+fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
+    let t0 = *atr.get(1)?;
+    let count = (t0 & 0x0F) as usize;
+    let mut y = t0 >> 4;
+    let mut i = 2;
+    loop {
+        let interface = (y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1);
+        let td_present = y & 0x08 != 0;
+        i += interface as usize;
+        if !td_present {
+            break;
+        }
+        y = *atr.get(i)? >> 4;
+        i += 1;
+    }
+    atr.get(i..i + count)
+}
+
+pub struct PivCard<T: Transport> {
+    transport: T,
+    features: Features,
+}
+
+impl<T: Transport> PivCard<T> {
+    /// Selects the PIV application and learns what the card supports.
+    pub fn open(transport: T) -> Result<Self> {
+        let extended_apdus = atr_advertises_extended(&transport.atr());
+        let mut card = Self {
+            transport,
+            features: Features {
+                extended_apdus,
+                ..Features::default()
+            },
+        };
+        let (apt, version, serial) = card.run(|x| {
+            let apt = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
+            if !apt.sw.is_success() {
+                return Err(Error::NotPiv(apt.sw));
+            }
+            let version = x.send(command(Instruction::GetVersion, 0, 0, vec![]))?;
+            let serial = x.send(command(Instruction::GetSerial, 0, 0, vec![]))?;
+            Ok((apt.data, version, serial))
+        })?;
+        // The APT is optional in practice; a card that answers SELECT with 9000 is PIV.
+        if let Ok(apt) = ApplicationTemplate::parse(&apt) {
+            card.features.algorithms = apt.algorithms;
+            card.features.label = apt.label;
+        }
+        if let (StatusWord::SUCCESS, [a, b, c]) = (version.sw, version.data.as_slice()) {
+            card.features.version = Some([*a, *b, *c]);
+        }
+        if let (StatusWord::SUCCESS, Ok(bytes)) =
+            (serial.sw, <[u8; 4]>::try_from(serial.data.as_slice()))
+        {
+            card.features.serial = Some(u32::from_be_bytes(bytes));
+        }
+        Ok(card)
+    }
+
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
+    pub fn reader(&self) -> String {
+        self.transport.name()
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Runs one operation in one transaction, after a SELECT (another program may have
+    /// selected another application in between). If the card was reset under us, the
+    /// operation is tried once more on the reconnected card; should it then need the PIN,
+    /// the caller is told the login was lost rather than the PIN being replayed.
+    pub(crate) fn run<R>(
+        &mut self,
+        mut op: impl FnMut(&mut Exchange<'_>) -> Result<R>,
+    ) -> Result<R> {
+        match self.attempt(&mut op) {
+            Err(Error::Transport(TransportError::Reset)) => match self.attempt(&mut op) {
+                Err(Error::SecurityStatusNotSatisfied) => Err(Error::LoginLost),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    fn attempt<R>(&mut self, op: &mut impl FnMut(&mut Exchange<'_>) -> Result<R>) -> Result<R> {
+        let extended = self.features.extended_apdus;
+        let mut out = None;
+        self.transport.transaction(&mut |link| {
+            let mut x = Exchange { link, extended };
+            let select = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
+            if !select.sw.is_success() {
+                return Err(Error::NotPiv(select.sw));
+            }
+            out = Some(op(&mut x)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::malformed("the operation returned nothing"))
+    }
+
+    /// Resets the card (every login is lost).
+    pub fn reset_connection(&mut self) -> Result<()> {
+        Ok(self.transport.reset()?)
+    }
+
+    /// GET METADATA for a PIN, the PUK, the management key or a key slot.
+    pub fn metadata(&mut self, key: KeyRef) -> Result<Metadata> {
+        if !self.features.metadata() {
+            return Err(Error::Unsupported("GET METADATA"));
+        }
+        let data = self.run(|x| {
+            let r = x.send(command(Instruction::GetMetadata, 0x00, key.0, vec![]))?;
+            match r.sw {
+                StatusWord::SUCCESS => Ok(r.data),
+                StatusWord::REFERENCE_DATA_NOT_FOUND => {
+                    Err(Error::NotFound(format!("key {:02x}", key.0)))
+                }
+                sw => Err(Error::from_status("GET METADATA", sw)),
+            }
+        })?;
+        Metadata::parse(&data).map_err(Error::malformed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yubikey_atr_advertises_extended_apdus_and_ours_does_not() {
+        let yubikey = hex_bytes("3BFD1300008131FE158073C021C057597562694B657940");
+        assert_eq!(historical_bytes(&yubikey).map(<[u8]>::len), Some(13));
+        assert!(atr_advertises_extended(&yubikey));
+        assert!(!atr_advertises_extended(&card_sim::atr::ATR));
+        assert_eq!(
+            historical_bytes(&card_sim::atr::ATR).map(<[u8]>::len),
+            Some(11)
+        );
+    }
+
+    fn hex_bytes(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}

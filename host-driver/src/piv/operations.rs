@@ -1,0 +1,242 @@
+//! Private-key operations: signatures (RSA PKCS#1 v1.5 and PSS with the padding built on
+//! the host, ECDSA, Ed25519), RSA decryption with constant-time unpadding, and ECDH.
+
+use apdu_spec::StatusWord;
+use apdu_spec::piv::templates::DynamicAuth;
+use apdu_spec::piv::{Algorithm, Instruction, KeyRef, Slot};
+use sha2::Digest;
+use zeroize::Zeroizing;
+
+use super::exchange::{command, command_no_data};
+use super::{PivCard, Secret};
+use crate::error::{Error, Result};
+use crate::public_key::PublicKey;
+use crate::rsa_padding::{self, HashAlg};
+use crate::transport::Transport;
+
+/// How a key signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureScheme {
+    RsaPkcs1v15(HashAlg),
+    /// PSS with MGF1 over the same hash and a salt as long as the hash.
+    RsaPss(HashAlg),
+    Ecdsa(HashAlg),
+    Ed25519,
+}
+
+impl SignatureScheme {
+    /// The usual scheme for a key: PKCS#1 v1.5 with SHA-256 for RSA, ECDSA with SHA-256
+    /// for P-256 and SHA-384 for P-384, Ed25519 for Ed25519.
+    pub fn default_for(key: &PublicKey) -> Result<Self> {
+        match key {
+            PublicKey::Rsa(_) => Ok(Self::RsaPkcs1v15(HashAlg::Sha256)),
+            PublicKey::P256(_) => Ok(Self::Ecdsa(HashAlg::Sha256)),
+            PublicKey::P384(_) => Ok(Self::Ecdsa(HashAlg::Sha384)),
+            PublicKey::Ed25519(_) => Ok(Self::Ed25519),
+            PublicKey::X25519(_) => Err(Error::InvalidArgument("X25519 keys do not sign".into())),
+        }
+    }
+
+    pub fn hash(self) -> Option<HashAlg> {
+        match self {
+            Self::RsaPkcs1v15(h) | Self::RsaPss(h) | Self::Ecdsa(h) => Some(h),
+            Self::Ed25519 => None,
+        }
+    }
+}
+
+/// Hashes `message` with `alg`.
+pub fn digest(alg: HashAlg, message: &[u8]) -> Vec<u8> {
+    match alg {
+        HashAlg::Sha1 => sha1::Sha1::digest(message).to_vec(),
+        HashAlg::Sha256 => sha2::Sha256::digest(message).to_vec(),
+        HashAlg::Sha384 => sha2::Sha384::digest(message).to_vec(),
+        HashAlg::Sha512 => sha2::Sha512::digest(message).to_vec(),
+    }
+}
+
+/// RSA decryption paddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaDecryption {
+    Pkcs1v15,
+    /// OAEP with this hash for the label and MGF1 (OpenSSL's default is SHA-1 for both).
+    Oaep {
+        hash: HashAlg,
+        mgf_hash: HashAlg,
+    },
+}
+
+impl<T: Transport> PivCard<T> {
+    /// The raw private-key operation: GENERAL AUTHENTICATE with `81 <input>`, optionally
+    /// preceded by VERIFY in the same transaction (keys whose PIN policy is "always").
+    pub fn private_operation(
+        &mut self,
+        slot: Slot,
+        algorithm: Algorithm,
+        input: &[u8],
+        pin: Option<&Secret>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let request = DynamicAuth {
+            response: Some(vec![]),
+            challenge: Some(input.to_vec()),
+            ..Default::default()
+        };
+        self.general_authenticate(slot, algorithm, request, pin)
+    }
+
+    fn general_authenticate(
+        &mut self,
+        slot: Slot,
+        algorithm: Algorithm,
+        request: DynamicAuth,
+        pin: Option<&Secret>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let request = Zeroizing::new(request.encode());
+        let pin = pin.map(|p| p.padded());
+        let data = self.run(|x| {
+            if let Some(pin) = &pin {
+                let r = x.send(command_no_data(
+                    Instruction::Verify,
+                    0x00,
+                    KeyRef::PIN.0,
+                    pin.to_vec(),
+                ))?;
+                if !r.sw.is_success() {
+                    return Err(super::pin::wrong(r.sw, KeyRef::PIN, "VERIFY"));
+                }
+            }
+            let r = x.send(command(
+                Instruction::GeneralAuthenticate,
+                algorithm.to_byte(),
+                slot.to_byte(),
+                request.to_vec(),
+            ))?;
+            match r.sw {
+                StatusWord::SUCCESS => Ok(Zeroizing::new(r.data)),
+                StatusWord::REFERENCE_DATA_NOT_FOUND => {
+                    Err(Error::NotFound(format!("a key in slot {slot}")))
+                }
+                sw => Err(Error::from_status("GENERAL AUTHENTICATE", sw)),
+            }
+        })?;
+        let response = DynamicAuth::parse(&data)
+            .ok()
+            .and_then(|d| d.response)
+            .ok_or_else(|| Error::malformed("no response in 7C"))?;
+        Ok(Zeroizing::new(response))
+    }
+
+    /// Signs a digest computed by the caller (not for Ed25519, which signs messages).
+    /// RSA signatures are exactly the modulus length; ECDSA signatures are DER.
+    pub fn sign_digest(
+        &mut self,
+        slot: Slot,
+        key: &PublicKey,
+        scheme: SignatureScheme,
+        digest: &[u8],
+        pin: Option<&Secret>,
+    ) -> Result<Vec<u8>> {
+        let input = match (scheme, key) {
+            (SignatureScheme::RsaPkcs1v15(h), PublicKey::Rsa(_)) => {
+                rsa_padding::pkcs1v15_sign_block(h, digest, key.rsa_modulus_len().unwrap_or(0))?
+            }
+            (SignatureScheme::RsaPss(h), PublicKey::Rsa(k)) => {
+                use rsa::traits::PublicKeyParts;
+                rsa_padding::pss_sign_block(
+                    h,
+                    digest,
+                    k.n().bit_width_vartime() as usize,
+                    h.output_len(),
+                )?
+            }
+            (SignatureScheme::Ecdsa(_), PublicKey::P256(_) | PublicKey::P384(_)) => digest.to_vec(),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "a {} key cannot sign with {scheme:?}",
+                    key.algorithm()
+                )));
+            }
+        };
+        Ok(self
+            .private_operation(slot, key.algorithm(), &input, pin)?
+            .to_vec())
+    }
+
+    /// Signs a message: hashed on the host, or whole for Ed25519.
+    pub fn sign_message(
+        &mut self,
+        slot: Slot,
+        key: &PublicKey,
+        scheme: SignatureScheme,
+        message: &[u8],
+        pin: Option<&Secret>,
+    ) -> Result<Vec<u8>> {
+        match (scheme, key) {
+            (SignatureScheme::Ed25519, PublicKey::Ed25519(_)) => Ok(self
+                .private_operation(slot, Algorithm::Ed25519, message, pin)?
+                .to_vec()),
+            (SignatureScheme::Ed25519, _) => Err(Error::InvalidArgument(
+                "Ed25519 needs an Ed25519 key".into(),
+            )),
+            (scheme, _) => {
+                let hash = scheme
+                    .hash()
+                    .ok_or_else(|| Error::InvalidArgument("scheme without a hash".into()))?;
+                self.sign_digest(slot, key, scheme, &digest(hash, message), pin)
+            }
+        }
+    }
+
+    /// RSA decryption: the card's raw result is unpadded here, in constant time.
+    pub fn decrypt_rsa(
+        &mut self,
+        slot: Slot,
+        key: &PublicKey,
+        padding: RsaDecryption,
+        ciphertext: &[u8],
+        pin: Option<&Secret>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let k = key
+            .rsa_modulus_len()
+            .ok_or_else(|| Error::InvalidArgument("RSA decryption needs an RSA key".into()))?;
+        if ciphertext.len() != k {
+            return Err(Error::InvalidArgument(format!(
+                "the ciphertext has {} bytes; this key's are {k}",
+                ciphertext.len()
+            )));
+        }
+        let block = self.private_operation(slot, key.algorithm(), ciphertext, pin)?;
+        Ok(match padding {
+            RsaDecryption::Pkcs1v15 => rsa_padding::pkcs1v15_decrypt_unpad(&block, k)?,
+            RsaDecryption::Oaep { hash, mgf_hash } => {
+                rsa_padding::oaep_decrypt_unpad(hash, mgf_hash, &[], &block, k)?
+            }
+        })
+    }
+
+    /// ECDH (P-256, P-384: the peer's uncompressed point) or X25519 (32 bytes); returns the
+    /// shared secret.
+    pub fn key_agreement(
+        &mut self,
+        slot: Slot,
+        key: &PublicKey,
+        peer: &[u8],
+        pin: Option<&Secret>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        if !matches!(
+            key,
+            PublicKey::P256(_) | PublicKey::P384(_) | PublicKey::X25519(_)
+        ) {
+            return Err(Error::InvalidArgument(format!(
+                "{} keys do not agree keys",
+                key.algorithm()
+            )));
+        }
+        let request = DynamicAuth {
+            response: Some(vec![]),
+            exponentiation: Some(peer.to_vec()),
+            ..Default::default()
+        };
+        self.general_authenticate(slot, key.algorithm(), request, pin)
+    }
+}

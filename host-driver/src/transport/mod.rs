@@ -1,0 +1,71 @@
+//! How bytes reach a card: PC/SC readers, or a `card-sim` card in this process. The PIV
+//! client runs over either through one small trait.
+
+mod in_process;
+mod pcsc;
+
+pub use in_process::InProcess;
+pub use pcsc::{PcscTransport, list_readers};
+
+use crate::error::Error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("no smart card readers found; connect a reader, or start pcscd and card-sim")]
+    NoReaders,
+    #[error("no reader matches '{wanted}'; readers: {}", .readers.join(", "))]
+    UnknownReader {
+        wanted: String,
+        readers: Vec<String>,
+    },
+    #[error("'{wanted}' matches several readers, name one of: {}", .readers.join(", "))]
+    AmbiguousReader {
+        wanted: String,
+        readers: Vec<String>,
+    },
+    #[error("no card in reader '{0}'; insert the card")]
+    NoCard(String),
+    #[error("the card was removed from '{0}'; insert it again")]
+    CardRemoved(String),
+    #[error("several PIV cards are present, choose one with --reader: {}", .0.join(", "))]
+    SeveralCards(Vec<String>),
+    #[error("no PIV card in any reader ({})", .0.join(", "))]
+    NoPivCard(Vec<String>),
+    /// The card was reset by another program; the transport has reconnected.
+    #[error("the card was reset by another program")]
+    Reset,
+    #[error("cannot reach the PC/SC service: {0}; is pcscd running?")]
+    Service(::pcsc::Error),
+    #[error("PC/SC error on '{reader}': {source}")]
+    Pcsc {
+        reader: String,
+        source: ::pcsc::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] card_sim::StoreError),
+}
+
+/// One exchange of bytes with the card.
+pub trait Link {
+    /// Sends one command APDU and returns the response APDU.
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError>;
+}
+
+/// A card behind a reader.
+pub trait Transport {
+    /// The reader's name, for messages.
+    fn name(&self) -> String;
+
+    /// The card's answer to reset.
+    fn atr(&self) -> Vec<u8>;
+
+    /// Runs `work` with exclusive access to the card (a PC/SC transaction), so no other
+    /// program's commands come between ours.
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
+    ) -> Result<(), Error>;
+
+    /// Resets the card: every login is lost.
+    fn reset(&mut self) -> Result<(), TransportError>;
+}

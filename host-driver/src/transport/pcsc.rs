@@ -1,0 +1,240 @@
+//! Readers through the system's PC/SC service (pcscd): shared mode, one transaction per
+//! operation, and recovery when another program resets the card or it is re-inserted.
+
+use std::ffi::{CStr, CString};
+
+use pcsc::{Card, Context, Disposition, Protocols, Scope, ShareMode};
+
+use super::{Link, Transport, TransportError};
+use crate::error::Error;
+
+/// The names of the readers pcscd knows.
+pub fn list_readers() -> Result<Vec<String>, TransportError> {
+    let ctx = Context::establish(Scope::User).map_err(TransportError::Service)?;
+    reader_names(&ctx)
+}
+
+fn reader_names(ctx: &Context) -> Result<Vec<String>, TransportError> {
+    match ctx.list_readers_owned() {
+        Ok(names) => Ok(names
+            .into_iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()),
+        Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
+        Err(e) => Err(TransportError::Service(e)),
+    }
+}
+
+/// The one reader whose name contains `wanted` (case-insensitive); an exact name always wins.
+pub fn choose_reader(readers: &[String], wanted: &str) -> Result<String, TransportError> {
+    if readers.is_empty() {
+        return Err(TransportError::NoReaders);
+    }
+    if let Some(exact) = readers.iter().find(|r| r.as_str() == wanted) {
+        return Ok(exact.clone());
+    }
+    let needle = wanted.to_lowercase();
+    let matching: Vec<&String> = readers
+        .iter()
+        .filter(|r| r.to_lowercase().contains(&needle))
+        .collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(TransportError::UnknownReader {
+            wanted: wanted.into(),
+            readers: readers.to_vec(),
+        }),
+        _ => Err(TransportError::AmbiguousReader {
+            wanted: wanted.into(),
+            readers: matching.into_iter().cloned().collect(),
+        }),
+    }
+}
+
+pub struct PcscTransport {
+    ctx: Context,
+    reader: CString,
+    card: Card,
+}
+
+impl PcscTransport {
+    /// Connects (shared) to the card in the reader whose name contains `wanted`.
+    pub fn connect(wanted: &str) -> Result<Self, TransportError> {
+        let ctx = Context::establish(Scope::User).map_err(TransportError::Service)?;
+        let name = choose_reader(&reader_names(&ctx)?, wanted)?;
+        Self::connect_exact(ctx, name)
+    }
+
+    /// Connects to the reader named exactly `name`.
+    pub fn connect_named(name: &str) -> Result<Self, TransportError> {
+        let ctx = Context::establish(Scope::User).map_err(TransportError::Service)?;
+        Self::connect_exact(ctx, name.to_owned())
+    }
+
+    fn connect_exact(ctx: Context, name: String) -> Result<Self, TransportError> {
+        let reader = CString::new(name.clone()).map_err(|_| TransportError::UnknownReader {
+            wanted: name.clone(),
+            readers: Vec::new(),
+        })?;
+        let card = connect_card(&ctx, &reader)?;
+        Ok(Self { ctx, reader, card })
+    }
+
+    fn reader_name(&self) -> String {
+        self.reader.to_string_lossy().into_owned()
+    }
+
+    fn error(&self, source: pcsc::Error) -> TransportError {
+        map_error(&self.reader, source)
+    }
+
+    /// After a reset or removal: reconnect, or a fresh connection if the card was
+    /// re-inserted. The caller learns of it as [`TransportError::Reset`].
+    fn recover(&mut self) -> Result<(), TransportError> {
+        match self
+            .card
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+        {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                self.card = connect_card(&self.ctx, &self.reader)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn connect_card(ctx: &Context, reader: &CStr) -> Result<Card, TransportError> {
+    ctx.connect(reader, ShareMode::Shared, Protocols::ANY)
+        .map_err(|e| map_error(reader, e))
+}
+
+fn map_error(reader: &CStr, source: pcsc::Error) -> TransportError {
+    let name = reader.to_string_lossy().into_owned();
+    match source {
+        pcsc::Error::NoSmartcard => TransportError::NoCard(name),
+        pcsc::Error::RemovedCard => TransportError::CardRemoved(name),
+        pcsc::Error::ResetCard => TransportError::Reset,
+        pcsc::Error::UnknownReader | pcsc::Error::ReaderUnavailable => {
+            TransportError::UnknownReader {
+                wanted: name,
+                readers: Vec::new(),
+            }
+        }
+        pcsc::Error::NoService | pcsc::Error::ServiceStopped => TransportError::Service(source),
+        source => TransportError::Pcsc {
+            reader: name,
+            source,
+        },
+    }
+}
+
+/// The commands of one transaction; remembers whether the card was reset under it.
+struct TransactionLink<'a> {
+    tx: &'a pcsc::Transaction<'a>,
+    reader: &'a CStr,
+    interrupted: bool,
+    buffer: Vec<u8>,
+}
+
+impl Link for TransactionLink<'_> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        match self.tx.transmit(apdu, &mut self.buffer) {
+            Ok(response) => Ok(response.to_vec()),
+            Err(e @ (pcsc::Error::ResetCard | pcsc::Error::RemovedCard)) => {
+                self.interrupted = true;
+                Err(map_error(self.reader, e))
+            }
+            Err(e) => Err(map_error(self.reader, e)),
+        }
+    }
+}
+
+impl Transport for PcscTransport {
+    fn name(&self) -> String {
+        self.reader_name()
+    }
+
+    fn atr(&self) -> Vec<u8> {
+        self.card
+            .status2_owned()
+            .map(|s| s.atr().to_vec())
+            .unwrap_or_default()
+    }
+
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let (result, interrupted) = match self.card.transaction() {
+            Ok(tx) => {
+                let mut link = TransactionLink {
+                    tx: &tx,
+                    reader: &self.reader,
+                    interrupted: false,
+                    buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+                };
+                let result = work(&mut link);
+                let interrupted = link.interrupted;
+                if !interrupted {
+                    // Ending can only fail if the card went away, which the next call sees.
+                    let _ = tx.end(Disposition::LeaveCard);
+                }
+                (result, interrupted)
+            }
+            Err(e @ (pcsc::Error::ResetCard | pcsc::Error::RemovedCard)) => {
+                (Err(map_error(&self.reader, e).into()), true)
+            }
+            Err(e) => return Err(map_error(&self.reader, e).into()),
+        };
+        if interrupted {
+            self.recover()?;
+            return Err(TransportError::Reset.into());
+        }
+        result
+    }
+
+    fn reset(&mut self) -> Result<(), TransportError> {
+        self.card
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
+            .map_err(|e| self.error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readers() -> Vec<String> {
+        [
+            "Virtual PCD 00 00",
+            "Virtual PCD 00 01",
+            "Yubico YubiKey OTP+FIDO+CCID 00 00",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn reader_choice_by_substring() {
+        assert_eq!(choose_reader(&readers(), "yubikey").unwrap(), readers()[2]);
+        assert_eq!(
+            choose_reader(&readers(), "Virtual PCD 00 01").unwrap(),
+            readers()[1]
+        );
+        assert!(
+            matches!(choose_reader(&readers(), "virtual"), Err(TransportError::AmbiguousReader { readers, .. }) if readers.len() == 2)
+        );
+        let unknown = choose_reader(&readers(), "gemalto").unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("Virtual PCD 00 00, Virtual PCD 00 01, Yubico"),
+            "{unknown}"
+        );
+        assert!(matches!(
+            choose_reader(&[], "x"),
+            Err(TransportError::NoReaders)
+        ));
+    }
+}
