@@ -9,7 +9,7 @@ mod objects;
 pub mod operations;
 mod pin;
 
-pub use attestation::AttestationInfo;
+pub use attestation::{AttestationInfo, verify_issued_by};
 pub use keys::KeyInfo;
 pub use objects::{Chuid, KeyHistory};
 pub use pin::Secret;
@@ -156,6 +156,10 @@ impl<T: Transport> PivCard<T> {
 
     pub fn transport(&self) -> &T {
         &self.transport
+    }
+
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
     }
 
     /// Runs one operation in one transaction, after a SELECT (another program may have

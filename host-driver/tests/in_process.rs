@@ -1,0 +1,641 @@
+//! Every PivCard operation against the in-process card.
+
+use std::cell::RefCell;
+
+use apdu_spec::piv::metadata::Origin;
+use apdu_spec::piv::mgmt_key::ManagementKey;
+use apdu_spec::piv::templates::ImportedKey;
+use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
+use card_sim::CardConfig;
+use host_driver::rsa_padding::HashAlg;
+use host_driver::signer::CardSigner;
+use host_driver::{
+    Error, InProcess, PivCard, PublicKey, RsaDecryption, Secret, SignatureScheme, digest,
+};
+use signature::Verifier;
+use signature::hazmat::PrehashVerifier;
+
+fn card_with(config: CardConfig) -> PivCard<InProcess> {
+    PivCard::open(InProcess::in_memory(&config).unwrap()).unwrap()
+}
+
+fn card() -> PivCard<InProcess> {
+    card_with(CardConfig {
+        serial: Some(4242),
+        ..CardConfig::default()
+    })
+}
+
+fn pin(s: &str) -> Secret {
+    Secret::new(s.as_bytes().to_vec()).unwrap()
+}
+
+fn admin() -> PivCard<InProcess> {
+    let mut card = card();
+    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .unwrap();
+    card
+}
+
+fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+#[test]
+fn open_detects_yubikey_features() {
+    let card = card();
+    let f = card.features();
+    assert_eq!(f.version, Some([5, 7, 1]));
+    assert_eq!(f.serial, Some(4242));
+    assert!(f.metadata() && f.attestation() && f.move_key());
+    assert!(f.algorithms.contains(&Algorithm::EccP256.to_byte()));
+    assert!(!f.extended_apdus);
+}
+
+#[test]
+fn pin_errors_carry_tries_and_blocking() {
+    let mut card = card();
+    assert_eq!(card.pin_tries_left().unwrap(), Some(3));
+    assert!(matches!(
+        card.verify_pin(&pin("000000")),
+        Err(Error::WrongPin { tries_left: 2 })
+    ));
+    card.verify_pin(&pin("123456")).unwrap();
+    assert_eq!(card.pin_tries_left().unwrap(), None, "verified");
+    card.log_out().unwrap();
+    assert_eq!(card.pin_tries_left().unwrap(), Some(3));
+    for left in [2, 1, 0] {
+        assert!(
+            matches!(card.verify_pin(&pin("000000")), Err(Error::WrongPin { tries_left }) if tries_left == left)
+        );
+    }
+    assert!(matches!(
+        card.verify_pin(&pin("123456")),
+        Err(Error::PinBlocked)
+    ));
+    assert!(matches!(
+        card.unblock_pin(&pin("00000000"), &pin("111111")),
+        Err(Error::WrongPuk { tries_left: 2 })
+    ));
+    card.unblock_pin(&pin("12345678"), &pin("111111")).unwrap();
+    card.verify_pin(&pin("111111")).unwrap();
+    card.change_pin(&pin("111111"), &pin("22222222")).unwrap();
+    card.verify_pin(&pin("22222222")).unwrap();
+    card.change_puk(&pin("12345678"), &pin("87654321")).unwrap();
+    assert!(matches!(
+        card.change_puk(&pin("12345678"), &pin("11111111")),
+        Err(Error::WrongPuk { .. })
+    ));
+    assert!(Secret::new(b"123".to_vec()).is_err());
+}
+
+#[test]
+fn management_key_algorithm_comes_from_metadata() {
+    for alg in Algorithm::SYMMETRIC {
+        let mut card = card_with(CardConfig {
+            management_algorithm: alg,
+            ..Default::default()
+        });
+        assert_eq!(card.management_algorithm().unwrap(), alg);
+        let wrong = ManagementKey::new(alg, &vec![9; alg.symmetric_key_len().unwrap()]).unwrap();
+        assert!(
+            matches!(card.authenticate(&wrong), Err(Error::WrongManagementKey)),
+            "{alg}"
+        );
+        card.authenticate(&ManagementKey::factory(alg).unwrap())
+            .unwrap();
+    }
+}
+
+#[test]
+fn set_management_key_takes_effect() {
+    let mut card = admin();
+    let new = ManagementKey::new(Algorithm::Aes256, &[0x33; 32]).unwrap();
+    card.set_management_key(&new, false).unwrap();
+    card.reset_connection().unwrap();
+    assert_eq!(card.management_algorithm().unwrap(), Algorithm::Aes256);
+    assert!(
+        card.authenticate(&ManagementKey::factory(Algorithm::Aes256).unwrap())
+            .is_err()
+    );
+    card.authenticate(&new).unwrap();
+}
+
+#[test]
+fn admin_operations_without_the_management_key_are_refused() {
+    let mut card = card();
+    assert!(matches!(
+        card.generate(Slot::Authentication, Algorithm::EccP256, None, None),
+        Err(Error::SecurityStatusNotSatisfied)
+    ));
+    assert!(matches!(
+        card.write_certificate(Slot::Authentication, &[0x30, 0]),
+        Err(Error::SecurityStatusNotSatisfied)
+    ));
+}
+
+#[test]
+fn rsa_pkcs1v15_and_pss_signatures_verify() {
+    let mut card = admin();
+    let key = card
+        .generate(Slot::Authentication, Algorithm::Rsa2048, None, None)
+        .unwrap();
+    let PublicKey::Rsa(rsa_key) = &key else {
+        panic!("RSA expected")
+    };
+    card.verify_pin(&pin("123456")).unwrap();
+    let msg = b"hello";
+    let sig = card
+        .sign_message(
+            Slot::Authentication,
+            &key,
+            SignatureScheme::RsaPkcs1v15(HashAlg::Sha256),
+            msg,
+            None,
+        )
+        .unwrap();
+    rsa_key
+        .verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &digest(HashAlg::Sha256, msg),
+            &sig,
+        )
+        .unwrap();
+    let sig = card
+        .sign_message(
+            Slot::Authentication,
+            &key,
+            SignatureScheme::RsaPss(HashAlg::Sha384),
+            msg,
+            None,
+        )
+        .unwrap();
+    rsa_key
+        .verify(
+            rsa::Pss::<sha2::Sha384>::new(),
+            &digest(HashAlg::Sha384, msg),
+            &sig,
+        )
+        .unwrap();
+    assert!(
+        rsa_key
+            .verify(
+                rsa::Pss::<sha2::Sha384>::new(),
+                &digest(HashAlg::Sha384, b"other"),
+                &sig
+            )
+            .is_err()
+    );
+}
+
+#[test]
+fn rsa_decryption_unpads_pkcs1_and_oaep() {
+    let mut card = admin();
+    let key = card
+        .generate(Slot::KeyManagement, Algorithm::Rsa2048, None, None)
+        .unwrap();
+    let PublicKey::Rsa(rsa_key) = &key else {
+        panic!("RSA expected")
+    };
+    card.verify_pin(&pin("123456")).unwrap();
+    let ct = rsa_key
+        .encrypt(&mut rng(), rsa::Pkcs1v15Encrypt, b"content key")
+        .unwrap();
+    let pt = card
+        .decrypt_rsa(
+            Slot::KeyManagement,
+            &key,
+            RsaDecryption::Pkcs1v15,
+            &ct,
+            None,
+        )
+        .unwrap();
+    assert_eq!(pt.as_slice(), b"content key");
+    let ct = rsa_key
+        .encrypt(&mut rng(), rsa::Oaep::<sha2::Sha256>::new(), b"oaep key")
+        .unwrap();
+    let oaep = RsaDecryption::Oaep {
+        hash: HashAlg::Sha256,
+        mgf_hash: HashAlg::Sha256,
+    };
+    assert_eq!(
+        card.decrypt_rsa(Slot::KeyManagement, &key, oaep, &ct, None)
+            .unwrap()
+            .as_slice(),
+        b"oaep key"
+    );
+    // The wrong padding is one opaque error.
+    assert!(matches!(
+        card.decrypt_rsa(
+            Slot::KeyManagement,
+            &key,
+            RsaDecryption::Pkcs1v15,
+            &ct,
+            None
+        ),
+        Err(Error::Padding(_))
+    ));
+}
+
+#[test]
+fn ecdsa_and_ed25519_signatures_verify() {
+    let mut card = admin();
+    let p256 = card
+        .generate(Slot::Authentication, Algorithm::EccP256, None, None)
+        .unwrap();
+    let p384 = card
+        .generate(Slot::KeyManagement, Algorithm::EccP384, None, None)
+        .unwrap();
+    let ed = card
+        .generate(Slot::CardAuthentication, Algorithm::Ed25519, None, None)
+        .unwrap();
+    card.verify_pin(&pin("123456")).unwrap();
+    let msg = b"mail body";
+    let PublicKey::P256(k) = &p256 else { panic!() };
+    let sig = card
+        .sign_message(
+            Slot::Authentication,
+            &p256,
+            SignatureScheme::Ecdsa(HashAlg::Sha256),
+            msg,
+            None,
+        )
+        .unwrap();
+    p256::ecdsa::VerifyingKey::from(k)
+        .verify(msg, &p256::ecdsa::DerSignature::from_bytes(&sig).unwrap())
+        .unwrap();
+    let PublicKey::P384(k) = &p384 else { panic!() };
+    let sig = card
+        .sign_message(
+            Slot::KeyManagement,
+            &p384,
+            SignatureScheme::Ecdsa(HashAlg::Sha384),
+            msg,
+            None,
+        )
+        .unwrap();
+    let sig = p384::ecdsa::DerSignature::from_bytes(&sig).unwrap();
+    p384::ecdsa::VerifyingKey::from(k)
+        .verify_prehash(
+            &digest(HashAlg::Sha384, msg),
+            &p384::ecdsa::Signature::from_der(sig.as_bytes()).unwrap(),
+        )
+        .unwrap();
+    let PublicKey::Ed25519(k) = &ed else { panic!() };
+    let sig = card
+        .sign_message(
+            Slot::CardAuthentication,
+            &ed,
+            SignatureScheme::Ed25519,
+            msg,
+            None,
+        )
+        .unwrap();
+    k.verify(msg, &ed25519_dalek::Signature::from_slice(&sig).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn signature_slot_signs_with_a_pin_given_to_each_signature() {
+    let mut card = admin();
+    let key = card
+        .generate(Slot::Signature, Algorithm::EccP256, None, None)
+        .unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    card.verify_pin(&pin("123456")).unwrap();
+    card.sign_message(Slot::Signature, &key, scheme, b"one", None)
+        .unwrap();
+    assert!(matches!(
+        card.sign_message(Slot::Signature, &key, scheme, b"two", None),
+        Err(Error::SecurityStatusNotSatisfied)
+    ));
+    for _ in 0..3 {
+        card.sign_message(
+            Slot::Signature,
+            &key,
+            scheme,
+            b"again",
+            Some(&pin("123456")),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn ecdh_and_x25519_agree_with_the_host() {
+    let mut card = admin();
+    let p256 = card
+        .generate(Slot::KeyManagement, Algorithm::EccP256, None, None)
+        .unwrap();
+    let x = card
+        .generate(Slot::Retired(1), Algorithm::X25519, None, None)
+        .unwrap();
+    card.verify_pin(&pin("123456")).unwrap();
+    let PublicKey::P256(card_public) = &p256 else {
+        panic!()
+    };
+    use p256::elliptic_curve::Generate;
+    let host = p256::SecretKey::generate_from_rng(&mut rng());
+    let shared = card
+        .key_agreement(
+            Slot::KeyManagement,
+            &p256,
+            &host.public_key().to_sec1_bytes(),
+            None,
+        )
+        .unwrap();
+    let expected = p256::ecdh::diffie_hellman(host.to_nonzero_scalar(), card_public.as_affine());
+    assert_eq!(shared.as_slice(), expected.raw_secret_bytes().as_slice());
+    let PublicKey::X25519(card_x) = x else {
+        panic!()
+    };
+    let host_x = x25519_dalek::StaticSecret::from([4u8; 32]);
+    let shared = card
+        .key_agreement(
+            Slot::Retired(1),
+            &x,
+            x25519_dalek::PublicKey::from(&host_x).as_bytes(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        shared.as_slice(),
+        host_x
+            .diffie_hellman(&x25519_dalek::PublicKey::from(card_x))
+            .as_bytes()
+    );
+}
+
+#[test]
+fn key_info_reports_metadata_and_import_is_marked() {
+    let mut card = admin();
+    assert_eq!(card.key_info(Slot::Authentication).unwrap(), None);
+    let key = card
+        .generate(
+            Slot::Authentication,
+            Algorithm::EccP256,
+            Some(PinPolicy::Always),
+            Some(TouchPolicy::Cached),
+        )
+        .unwrap();
+    let info = card.key_info(Slot::Authentication).unwrap().unwrap();
+    assert_eq!(
+        (info.algorithm, info.public_key, info.origin),
+        (Algorithm::EccP256, key, Some(Origin::Generated))
+    );
+    assert_eq!(
+        (info.pin_policy, info.touch_policy),
+        (Some(PinPolicy::Always), Some(TouchPolicy::Cached))
+    );
+    card.import_key(
+        Slot::Signature,
+        Algorithm::Ed25519,
+        ImportedKey::Ed25519(vec![7; 32]),
+        None,
+        None,
+    )
+    .unwrap();
+    let info = card.key_info(Slot::Signature).unwrap().unwrap();
+    assert_eq!(info.origin, Some(Origin::Imported));
+    assert_eq!(
+        info.public_key,
+        PublicKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key())
+    );
+    assert!(matches!(
+        card.attest(Slot::Signature),
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+#[test]
+fn move_and_delete_keys() {
+    let mut card = admin();
+    let key = card
+        .generate(Slot::Authentication, Algorithm::EccP256, None, None)
+        .unwrap();
+    card.move_key(Slot::Authentication, Slot::Retired(3))
+        .unwrap();
+    assert_eq!(card.public_key(Slot::Retired(3)).unwrap(), key);
+    assert!(matches!(
+        card.public_key(Slot::Authentication),
+        Err(Error::NotFound(_))
+    ));
+    card.delete_key(Slot::Retired(3)).unwrap();
+    assert!(matches!(
+        card.delete_key(Slot::Retired(3)),
+        Err(Error::NotFound(_))
+    ));
+}
+
+/// A certificate for `key` signed by the card's own key in `slot` (self-signed).
+fn self_signed(
+    card: &RefCell<PivCard<InProcess>>,
+    slot: Slot,
+    scheme: Option<SignatureScheme>,
+) -> Vec<u8> {
+    use std::str::FromStr;
+    use x509_cert::builder::{Builder, CertificateBuilder, profile::cabf::Root};
+    let signer = CardSigner::new(card, slot, scheme)
+        .unwrap()
+        .with_pin(pin("123456"));
+    let spki = spki::SubjectPublicKeyInfoOwned::try_from(
+        signer.public_key().to_spki_der().unwrap().as_slice(),
+    )
+    .unwrap();
+    let profile = Root::new(
+        false,
+        x509_cert::name::Name::from_str("CN=Card Test Root,O=smime-card,C=US").unwrap(),
+    )
+    .unwrap();
+    let builder = CertificateBuilder::new(
+        profile,
+        x509_cert::serial_number::SerialNumber::from(7u32),
+        x509_cert::time::Validity::from_now(std::time::Duration::from_secs(3600)).unwrap(),
+        spki,
+    )
+    .unwrap();
+    let cert = builder
+        .build::<_, host_driver::signer::CardSignature>(&signer)
+        .unwrap();
+    der::Encode::to_der(&cert).unwrap()
+}
+
+#[test]
+fn a_card_key_signs_certificates_through_the_x509_builder() {
+    let card = RefCell::new(admin());
+    card.borrow_mut()
+        .generate(Slot::Signature, Algorithm::EccP256, None, None)
+        .unwrap();
+    card.borrow_mut()
+        .generate(Slot::Authentication, Algorithm::Rsa2048, None, None)
+        .unwrap();
+    for (slot, scheme) in [
+        (Slot::Signature, None),
+        (Slot::Authentication, None),
+        (
+            Slot::Authentication,
+            Some(SignatureScheme::RsaPkcs1v15(HashAlg::Sha256)),
+        ),
+    ] {
+        let der = self_signed(&card, slot, scheme);
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(&der).unwrap();
+        host_driver::piv::verify_issued_by(&cert, &cert).unwrap();
+    }
+}
+
+#[test]
+fn certificates_round_trip_including_gzip_compressed_ones() {
+    let card = RefCell::new(admin());
+    card.borrow_mut()
+        .generate(Slot::Signature, Algorithm::EccP256, None, None)
+        .unwrap();
+    let der = self_signed(&card, Slot::Signature, None);
+    let mut card = card.into_inner();
+    assert_eq!(card.read_certificate(Slot::Signature).unwrap(), None);
+    card.write_certificate(Slot::Signature, &der).unwrap();
+    assert_eq!(
+        card.read_certificate(Slot::Signature).unwrap(),
+        Some(der.clone())
+    );
+    // As some YubiKey tools store them: gzip with CertInfo 01.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &der).unwrap();
+    let object = apdu_spec::piv::object::CertificateObject {
+        certificate: gz.finish().unwrap(),
+        compressed: true,
+    };
+    card.write_object(ObjectId::CERT_KEY_MANAGEMENT, &object.encode())
+        .unwrap();
+    assert_eq!(
+        card.read_certificate(Slot::KeyManagement).unwrap(),
+        Some(der)
+    );
+    card.delete_certificate(Slot::Signature).unwrap();
+    assert_eq!(card.read_certificate(Slot::Signature).unwrap(), None);
+}
+
+#[test]
+fn chuid_discovery_and_key_history() {
+    let mut card = admin();
+    let chuid = card.chuid().unwrap().unwrap();
+    assert_eq!(chuid.fasc_n.len(), 25);
+    assert!(chuid.guid.is_some());
+    assert!(
+        card.discovery()
+            .unwrap()
+            .unwrap()
+            .starts_with(&[0x4F, 0x0B])
+    );
+    assert_eq!(card.key_history().unwrap(), None);
+    card.write_object(
+        ObjectId::KEY_HISTORY,
+        &[0xC1, 0x01, 0x02, 0xC2, 0x01, 0x00, 0xFE, 0x00],
+    )
+    .unwrap();
+    let history = card.key_history().unwrap().unwrap();
+    assert_eq!(
+        (
+            history.keys_with_on_card_certs,
+            history.keys_with_off_card_certs
+        ),
+        (2, 0)
+    );
+}
+
+#[test]
+fn attestation_is_verified_against_the_f9_certificate() {
+    let mut card = admin();
+    let key = card
+        .generate(Slot::Authentication, Algorithm::EccP384, None, None)
+        .unwrap();
+    let info = card.verify_attestation(Slot::Authentication, &[]).unwrap();
+    assert_eq!(info.public_key, key);
+    assert_eq!(info.subject, "CN=YubiKey PIV Attestation 9a");
+    assert_eq!(
+        (info.firmware, info.serial, info.policy),
+        (Some([5, 7, 1]), Some(4242), Some((2, 1)))
+    );
+    // F9 is its own root here: it must verify when offered as the trusted root, and an
+    // unrelated root must not do.
+    let f9 = card.read_certificate(Slot::Attestation).unwrap().unwrap();
+    card.verify_attestation(Slot::Authentication, &[f9])
+        .unwrap();
+    let other = admin()
+        .read_certificate(Slot::Attestation)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        card.verify_attestation(Slot::Authentication, &[other]),
+        Err(Error::Attestation(_))
+    ));
+}
+
+#[test]
+fn a_plain_piv_card_works_for_everything_piv_defines() {
+    let mut card = card_with(CardConfig {
+        yubikey_extensions: false,
+        ..Default::default()
+    });
+    assert_eq!(
+        (card.features().version, card.features().serial),
+        (None, None)
+    );
+    assert_eq!(
+        card.management_algorithm().unwrap(),
+        Algorithm::Tdes,
+        "SP 800-78's algorithm without metadata"
+    );
+    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .unwrap();
+    let key = card
+        .generate(Slot::Signature, Algorithm::EccP256, None, None)
+        .unwrap();
+    // Without metadata a slot's public key is known only from its certificate.
+    assert!(matches!(
+        card.public_key(Slot::Signature),
+        Err(Error::NotFound(_))
+    ));
+    let PublicKey::P256(k) = &key else { panic!() };
+    let sig = card
+        .sign_message(
+            Slot::Signature,
+            &key,
+            SignatureScheme::Ecdsa(HashAlg::Sha256),
+            b"x",
+            Some(&pin("123456")),
+        )
+        .unwrap();
+    p256::ecdsa::VerifyingKey::from(k)
+        .verify(b"x", &p256::ecdsa::DerSignature::from_bytes(&sig).unwrap())
+        .unwrap();
+    card.change_pin(&pin("123456"), &pin("654321")).unwrap();
+    card.verify_pin(&pin("654321")).unwrap();
+    card.write_object(ObjectId::PRINTED_INFORMATION, &[0x01, 0x01, 0x41])
+        .unwrap();
+    assert_eq!(
+        card.read_object(ObjectId::PRINTED_INFORMATION).unwrap(),
+        Some(vec![0x01, 0x01, 0x41])
+    );
+    assert!(matches!(
+        card.attest(Slot::Signature),
+        Err(Error::Unsupported(_))
+    ));
+    assert!(matches!(
+        card.import_key(
+            Slot::Signature,
+            Algorithm::EccP256,
+            ImportedKey::Ecc(vec![1; 32]),
+            None,
+            None
+        ),
+        Err(Error::Unsupported(_))
+    ));
+    assert!(matches!(
+        card.metadata(apdu_spec::piv::KeyRef::PIN),
+        Err(Error::Unsupported(_))
+    ));
+    assert!(matches!(
+        card.delete_key(Slot::Signature),
+        Err(Error::Unsupported(_))
+    ));
+}

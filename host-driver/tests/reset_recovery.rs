@@ -1,0 +1,75 @@
+//! A card reset by someone else between two operations: the client re-selects and goes
+//! on, and says the PIN login was lost instead of replaying the PIN.
+
+use apdu_spec::piv::mgmt_key::ManagementKey;
+use apdu_spec::piv::{Algorithm, Slot};
+use card_sim::CardConfig;
+use host_driver::rsa_padding::HashAlg;
+use host_driver::transport::{Link, TransportError};
+use host_driver::{Error, InProcess, PivCard, Secret, SignatureScheme, Transport};
+
+/// An in-process card that another "program" resets before the next transaction, the
+/// way PC/SC reports SCARD_W_RESET_CARD after the transport has reconnected.
+struct ResetBeforeNext {
+    inner: InProcess,
+    reset_pending: bool,
+}
+
+impl Transport for ResetBeforeNext {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn atr(&self) -> Vec<u8> {
+        self.inner.atr()
+    }
+
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if std::mem::take(&mut self.reset_pending) {
+            self.inner.reset()?;
+            return Err(TransportError::Reset.into());
+        }
+        self.inner.transaction(work)
+    }
+
+    fn reset(&mut self) -> Result<(), TransportError> {
+        self.inner.reset()
+    }
+}
+
+#[test]
+fn operations_after_a_reset_go_on_and_a_lost_login_is_reported() {
+    let inner = InProcess::in_memory(&CardConfig::default()).unwrap();
+    let mut card = PivCard::open(ResetBeforeNext {
+        inner,
+        reset_pending: false,
+    })
+    .unwrap();
+    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .unwrap();
+    let key = card
+        .generate(Slot::Authentication, Algorithm::EccP256, None, None)
+        .unwrap();
+    let pin = Secret::new(b"123456".to_vec()).unwrap();
+    card.verify_pin(&pin).unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    card.sign_message(Slot::Authentication, &key, scheme, b"before", None)
+        .unwrap();
+
+    // Reset before an operation that needs no login: it simply works.
+    card.transport_mut().reset_pending = true;
+    assert!(card.chuid().unwrap().is_some());
+
+    // Reset before a signature: the PIN is not replayed; the caller is told.
+    card.transport_mut().reset_pending = true;
+    assert!(matches!(
+        card.sign_message(Slot::Authentication, &key, scheme, b"after", None),
+        Err(Error::LoginLost)
+    ));
+    card.verify_pin(&pin).unwrap();
+    card.sign_message(Slot::Authentication, &key, scheme, b"after", None)
+        .unwrap();
+}
