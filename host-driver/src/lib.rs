@@ -10,6 +10,7 @@ pub mod piv;
 pub mod public_key;
 pub mod rsa_padding;
 pub mod signer;
+pub mod smime;
 pub mod transport;
 
 pub use error::{Error, Result};

@@ -1,0 +1,12 @@
+//! S/MIME (RFC 8551) with a key on a card: signing into `multipart/signed` or opaque
+//! `application/pkcs7-mime`, and verifying both forms against trust anchors.
+//!
+//! Messages stream: the content is canonicalised and hashed as it is read, so memory
+//! stays flat however large the message is.
+
+pub mod attributes;
+pub mod base64_stream;
+pub mod canonical;
+pub mod mime;
+pub mod oids;
+pub mod sign;

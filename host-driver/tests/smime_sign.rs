@@ -1,0 +1,251 @@
+//! Mail signed with an in-process card key, judged by `openssl cms -verify`.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::process::Command;
+
+use apdu_spec::piv::mgmt_key::ManagementKey;
+use apdu_spec::piv::{Algorithm, Slot};
+use card_sim::CardConfig;
+use host_driver::signer::CardSigner;
+use host_driver::smime::sign::{Form, SignRequest, digest_for, sign};
+use host_driver::{InProcess, PivCard, Secret};
+
+const MESSAGE: &str = "From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: Quarterly figures\nDate: Sun, 29 Nov 2026 10:00:00 +0000\nMessage-ID: <figures@example.org>\n\nHello Bob,\nthe figures are attached in spirit.\n-- \nAlice\n";
+
+fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed (scripts/test.sh installs it)")
+}
+
+fn openssl_ok(dir: &Path, args: &[&str]) {
+    let out = openssl(dir, args);
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, and a card whose `slot` holds a key of `algorithm` with a certificate from it.
+fn enrolled_card(dir: &Path, algorithm: Algorithm, slot: Slot) -> (PivCard<InProcess>, Vec<u8>) {
+    openssl_ok(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=Test Mail CA",
+            "-days",
+            "30",
+            "-addext",
+            "basicConstraints=critical,CA:true",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    let mut card = PivCard::open(InProcess::in_memory(&CardConfig::default()).unwrap()).unwrap();
+    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .unwrap();
+    let public = card.generate(slot, algorithm, None, None).unwrap();
+    std::fs::write(dir.join("user.pub"), public.to_pem().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("user.ext"),
+        "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\n",
+    )
+    .unwrap();
+    openssl_ok(
+        dir,
+        &[
+            "x509",
+            "-new",
+            "-force_pubkey",
+            "user.pub",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-subj",
+            "/CN=Alice Example",
+            "-days",
+            "30",
+            "-extfile",
+            "user.ext",
+            "-outform",
+            "DER",
+            "-out",
+            "user.der",
+        ],
+    );
+    let cert = std::fs::read(dir.join("user.der")).unwrap();
+    card.write_certificate(slot, &cert).unwrap();
+    (card, cert)
+}
+
+fn sign_file(
+    card: PivCard<InProcess>,
+    slot: Slot,
+    cert: &[u8],
+    form: Form,
+    message: &[u8],
+    out: &Path,
+) -> PivCard<InProcess> {
+    let card = RefCell::new(card);
+    {
+        let signer = CardSigner::new(&card, slot, None)
+            .unwrap()
+            .with_pin(Secret::new(b"123456".to_vec()).unwrap());
+        let digest = digest_for(signer.scheme());
+        let request = SignRequest {
+            signer: &signer,
+            certificate: cert,
+            chain: &[],
+            form,
+            digest,
+        };
+        let output = std::fs::File::create(out).unwrap();
+        sign(std::io::Cursor::new(message), output, &request).unwrap();
+    }
+    card.into_inner()
+}
+
+fn verify(dir: &Path, file: &str) -> std::process::Output {
+    openssl(
+        dir,
+        &[
+            "cms",
+            "-verify",
+            "-in",
+            file,
+            "-CAfile",
+            "ca.pem",
+            "-purpose",
+            "smimesign",
+            "-out",
+            "content.out",
+        ],
+    )
+}
+
+#[test]
+fn openssl_verifies_multipart_and_opaque_signatures_of_rsa_and_ec_keys() {
+    for (algorithm, slot) in [
+        (Algorithm::EccP256, Slot::Signature),
+        (Algorithm::Rsa2048, Slot::Signature),
+        (Algorithm::EccP384, Slot::Authentication),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut card, cert) = enrolled_card(dir.path(), algorithm, slot);
+        for (form, name) in [
+            (Form::Multipart, "multipart.eml"),
+            (Form::Opaque, "opaque.eml"),
+        ] {
+            card = sign_file(
+                card,
+                slot,
+                &cert,
+                form,
+                MESSAGE.as_bytes(),
+                &dir.path().join(name),
+            );
+            let out = verify(dir.path(), name);
+            assert!(
+                out.status.success(),
+                "{algorithm} {form:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let content = std::fs::read_to_string(dir.path().join("content.out")).unwrap();
+            assert!(
+                content.contains("the figures are attached in spirit."),
+                "{content}"
+            );
+            let signed = std::fs::read_to_string(dir.path().join(name)).unwrap();
+            for header in [
+                "From: Alice",
+                "To: Bob",
+                "Subject: Quarterly",
+                "Date: Sun",
+                "Message-ID: <figures",
+            ] {
+                assert!(
+                    signed.contains(header),
+                    "{header} kept on the outer message"
+                );
+            }
+        }
+        let multipart = std::fs::read_to_string(dir.path().join("multipart.eml")).unwrap();
+        let micalg = if algorithm == Algorithm::EccP384 {
+            "micalg=sha-384"
+        } else {
+            "micalg=sha-256"
+        };
+        assert!(multipart.contains(micalg), "{multipart}");
+        assert!(multipart.contains("protocol=\"application/pkcs7-signature\""));
+        let opaque = std::fs::read_to_string(dir.path().join("opaque.eml")).unwrap();
+        assert!(opaque.contains("application/pkcs7-mime; smime-type=signed-data"));
+    }
+}
+
+#[test]
+fn a_changed_body_fails_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let (card, cert) = enrolled_card(dir.path(), Algorithm::EccP256, Slot::Signature);
+    sign_file(
+        card,
+        Slot::Signature,
+        &cert,
+        Form::Multipart,
+        MESSAGE.as_bytes(),
+        &dir.path().join("m.eml"),
+    );
+    let signed = std::fs::read_to_string(dir.path().join("m.eml")).unwrap();
+    std::fs::write(
+        dir.path().join("t.eml"),
+        signed.replace("Hello Bob", "Hello Rob"),
+    )
+    .unwrap();
+    assert!(verify(dir.path(), "m.eml").status.success());
+    assert!(!verify(dir.path(), "t.eml").status.success());
+}
+
+#[test]
+fn eight_bit_bodies_are_base64_encoded_and_lf_becomes_crlf() {
+    let dir = tempfile::tempdir().unwrap();
+    let (card, cert) = enrolled_card(dir.path(), Algorithm::EccP256, Slot::Signature);
+    let message = "From: alice@example.org\nSubject: caf\u{e9}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nCaf\u{e9} cr\u{e8}me\n";
+    sign_file(
+        card,
+        Slot::Signature,
+        &cert,
+        Form::Multipart,
+        message.as_bytes(),
+        &dir.path().join("m.eml"),
+    );
+    let signed = std::fs::read(dir.path().join("m.eml")).unwrap();
+    assert!(
+        signed
+            .iter()
+            .all(|&b| b < 0x80 || b"caf\xc3\xa9".contains(&b)),
+        "the body is 7-bit"
+    );
+    let text = String::from_utf8_lossy(&signed);
+    assert!(text.contains("Content-Transfer-Encoding: base64"));
+    assert!(!text.contains("Content-Transfer-Encoding: 8bit"));
+    assert!(
+        text.split("\r\n").count() > 10 && !text.replace("\r\n", "").contains('\n'),
+        "every line ends in CRLF"
+    );
+    assert!(verify(dir.path(), "m.eml").status.success());
+}
