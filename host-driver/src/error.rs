@@ -8,9 +8,9 @@ use crate::transport::TransportError;
 pub enum Error {
     #[error(transparent)]
     Transport(#[from] TransportError),
-    #[error("wrong PIN, {tries_left} tries left")]
+    #[error("wrong PIN, {} left", tries(*.tries_left))]
     WrongPin { tries_left: u8 },
-    #[error("wrong PUK, {tries_left} tries left")]
+    #[error("wrong PUK, {} left", tries(*.tries_left))]
     WrongPuk { tries_left: u8 },
     #[error("the PIN is blocked")]
     PinBlocked,
@@ -22,6 +22,8 @@ pub enum Error {
         "the card refused: security status not satisfied (verify the PIN or authenticate with the management key first)"
     )]
     SecurityStatusNotSatisfied,
+    #[error("the card resets only when both the PIN and the PUK are blocked")]
+    ResetRefused,
     #[error("wrong management key")]
     WrongManagementKey,
     #[error(
@@ -47,6 +49,15 @@ pub enum Error {
     Attestation(String),
     #[error("RSA padding: {0}")]
     Padding(#[from] crate::rsa_padding::PaddingError),
+}
+
+/// "1 try", "2 tries".
+pub fn tries(n: u8) -> String {
+    if n == 1 {
+        "1 try".into()
+    } else {
+        format!("{n} tries")
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod pem;
 pub mod piv;
 pub mod public_key;
+pub mod readers;
 pub mod rsa_padding;
 pub mod signer;
 pub mod smime;

@@ -114,9 +114,7 @@ impl<T: Transport> PivCard<T> {
             let r = x.send(command_no_data(Instruction::Reset, 0, 0, vec![]))?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(()),
-                StatusWord::CONDITIONS_NOT_SATISFIED => Err(Error::InvalidArgument(
-                    "the card resets only when both PIN and PUK are blocked".into(),
-                )),
+                StatusWord::CONDITIONS_NOT_SATISFIED => Err(Error::ResetRefused),
                 sw => Err(Error::from_status("RESET", sw)),
             }
         })

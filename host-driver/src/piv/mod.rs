@@ -108,6 +108,8 @@ fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
 pub struct PivCard<T: Transport> {
     transport: T,
     features: Features,
+    /// The card was reset under us since the PIN was last verified.
+    login_lost: bool,
 }
 
 impl<T: Transport> PivCard<T> {
@@ -120,6 +122,7 @@ impl<T: Transport> PivCard<T> {
                 extended_apdus,
                 ..Features::default()
             },
+            login_lost: false,
         };
         let (apt, version, serial) = card.run(|x| {
             let apt = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
@@ -164,19 +167,29 @@ impl<T: Transport> PivCard<T> {
 
     /// Runs one operation in one transaction, after a SELECT (another program may have
     /// selected another application in between). If the card was reset under us, the
-    /// operation is tried once more on the reconnected card; should it then need the PIN,
-    /// the caller is told the login was lost rather than the PIN being replayed.
+    /// operation is tried once more on the reconnected card; an operation that then lacks
+    /// its login, now or later until the PIN is verified again, is reported as
+    /// [`Error::LoginLost`] rather than the PIN being replayed.
     pub(crate) fn run<R>(
         &mut self,
         mut op: impl FnMut(&mut Exchange<'_>) -> Result<R>,
     ) -> Result<R> {
-        match self.attempt(&mut op) {
-            Err(Error::Transport(TransportError::Reset)) => match self.attempt(&mut op) {
-                Err(Error::SecurityStatusNotSatisfied) => Err(Error::LoginLost),
-                other => other,
-            },
+        let result = match self.attempt(&mut op) {
+            Err(Error::Transport(TransportError::Reset)) => {
+                self.login_lost = true;
+                self.attempt(&mut op)
+            }
+            other => other,
+        };
+        match result {
+            Err(Error::SecurityStatusNotSatisfied) if self.login_lost => Err(Error::LoginLost),
             other => other,
         }
+    }
+
+    /// The PIN was verified again: the logins are what the caller knows them to be.
+    pub(crate) fn login_restored(&mut self) {
+        self.login_lost = false;
     }
 
     fn attempt<R>(&mut self, op: &mut impl FnMut(&mut Exchange<'_>) -> Result<R>) -> Result<R> {

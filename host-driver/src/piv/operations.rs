@@ -119,6 +119,9 @@ impl<T: Transport> PivCard<T> {
                 sw => Err(Error::from_status("GENERAL AUTHENTICATE", sw)),
             }
         })?;
+        if pin.is_some() {
+            self.login_restored();
+        }
         let response = DynamicAuth::parse(&data)
             .ok()
             .and_then(|d| d.response)

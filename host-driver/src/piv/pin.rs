@@ -67,7 +67,9 @@ impl<T: Transport> PivCard<T> {
             } else {
                 Err(wrong(r.sw, KeyRef::PIN, "VERIFY"))
             }
-        })
+        })?;
+        self.login_restored();
+        Ok(())
     }
 
     /// The PIN tries left, without spending one (VERIFY without data). `None` when the

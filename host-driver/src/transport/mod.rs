@@ -23,6 +23,8 @@ pub enum TransportError {
         wanted: String,
         readers: Vec<String>,
     },
+    #[error("the reader '{0}' is gone; see the readers present with `smime-card readers`")]
+    ReaderGone(String),
     #[error("no card in reader '{0}'; insert the card")]
     NoCard(String),
     #[error("the card was removed from '{0}'; insert it again")]

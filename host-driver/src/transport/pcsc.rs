@@ -54,7 +54,17 @@ pub fn choose_reader(readers: &[String], wanted: &str) -> Result<String, Transpo
 pub struct PcscTransport {
     ctx: Context,
     reader: CString,
-    card: Card,
+    /// Always `Some` but while dropping: pcsc's own drop would reset the card, and other
+    /// programs sharing it would lose their logins.
+    card: Option<Card>,
+}
+
+impl Drop for PcscTransport {
+    fn drop(&mut self) {
+        if let Some(card) = self.card.take() {
+            let _ = card.disconnect(Disposition::LeaveCard);
+        }
+    }
 }
 
 impl PcscTransport {
@@ -76,7 +86,7 @@ impl PcscTransport {
             wanted: name.clone(),
             readers: Vec::new(),
         })?;
-        let card = connect_card(&ctx, &reader)?;
+        let card = Some(connect_card(&ctx, &reader)?);
         Ok(Self { ctx, reader, card })
     }
 
@@ -84,23 +94,24 @@ impl PcscTransport {
         self.reader.to_string_lossy().into_owned()
     }
 
-    fn error(&self, source: pcsc::Error) -> TransportError {
-        map_error(&self.reader, source)
-    }
-
     /// After a reset or removal: reconnect, or a fresh connection if the card was
     /// re-inserted. The caller learns of it as [`TransportError::Reset`].
     fn recover(&mut self) -> Result<(), TransportError> {
-        match self
-            .card
-            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
-        {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                self.card = connect_card(&self.ctx, &self.reader)?;
-                Ok(())
-            }
+        let reconnected = self.card.as_mut().is_some_and(|c| {
+            c.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+                .is_ok()
+        });
+        if !reconnected {
+            self.card = Some(connect_card(&self.ctx, &self.reader)?);
         }
+        Ok(())
+    }
+
+    fn card(&mut self) -> Result<&mut Card, TransportError> {
+        let reader = &self.reader;
+        self.card
+            .as_mut()
+            .ok_or_else(|| TransportError::CardRemoved(reader.to_string_lossy().into_owned()))
     }
 }
 
@@ -156,21 +167,20 @@ impl Transport for PcscTransport {
     }
 
     fn atr(&self) -> Vec<u8> {
-        self.card
-            .status2_owned()
-            .map(|s| s.atr().to_vec())
-            .unwrap_or_default()
+        let status = self.card.as_ref().and_then(|c| c.status2_owned().ok());
+        status.map(|s| s.atr().to_vec()).unwrap_or_default()
     }
 
     fn transaction(
         &mut self,
         work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let (result, interrupted) = match self.card.transaction() {
+        let reader = self.reader.clone();
+        let (result, interrupted) = match self.card()?.transaction() {
             Ok(tx) => {
                 let mut link = TransactionLink {
                     tx: &tx,
-                    reader: &self.reader,
+                    reader: &reader,
                     interrupted: false,
                     buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
                 };
@@ -183,9 +193,9 @@ impl Transport for PcscTransport {
                 (result, interrupted)
             }
             Err(e @ (pcsc::Error::ResetCard | pcsc::Error::RemovedCard)) => {
-                (Err(map_error(&self.reader, e).into()), true)
+                (Err(map_error(&reader, e).into()), true)
             }
-            Err(e) => return Err(map_error(&self.reader, e).into()),
+            Err(e) => return Err(map_error(&reader, e).into()),
         };
         if interrupted {
             self.recover()?;
@@ -195,9 +205,10 @@ impl Transport for PcscTransport {
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
-        self.card
+        let reader = self.reader.clone();
+        self.card()?
             .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
-            .map_err(|e| self.error(e))
+            .map_err(|e| map_error(&reader, e))
     }
 }
 

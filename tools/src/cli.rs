@@ -1,0 +1,249 @@
+//! The command line, defined once: every flag's documentation is its `--help`.
+
+use std::path::PathBuf;
+
+use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
+use clap::{Args, Parser, Subcommand};
+
+use crate::secrets::{MgmtKeyArgs, NewMgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs};
+
+const AFTER_HELP: &str = "\
+Choosing the card: --reader NAME picks a PC/SC reader by (part of) its name; --sim FILE uses a
+simulated card (card-sim) in this process, its state in FILE. Without either, the only PIV card
+among the PC/SC readers is used.
+
+Secrets are asked for without echo unless a --*-env NAME or --*-file FILE option names where to
+read them; they are never printed or logged. Commands that need the management key use the
+factory key (010203040506070801020304050607080102030405060708) unless told otherwise.
+
+Exit codes:
+  0  success
+  1  any other error
+  2  bad arguments or values
+  3  no reader, no card, or not a PIV card
+  4  wrong or blocked PIN or PUK, or a PIN login lost to a card reset
+  5  wrong management key
+  6  the card does not support the operation
+
+RUST_LOG=debug logs every command sent to the card by name, with secrets redacted.";
+
+/// Manage the PIV smart card that signs and decrypts your S/MIME mail: a YubiKey, any PIV
+/// card in a PC/SC reader, or a simulated card.
+#[derive(Debug, Parser)]
+#[command(name = "smime-card", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub card: CardChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which card to talk to.
+#[derive(Debug, Args)]
+pub struct CardChoice {
+    /// Use the card in the PC/SC reader whose name contains NAME (case-insensitive; an
+    /// exact name always wins)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "SMIME_CARD_READER",
+        conflicts_with = "sim"
+    )]
+    pub reader: Option<String>,
+
+    /// Use a simulated card (card-sim) in this process, its state kept in FILE; a missing
+    /// FILE becomes a factory-fresh card
+    #[arg(long, global = true, value_name = "FILE", env = "SMIME_CARD_SIM")]
+    pub sim: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the PC/SC readers; those holding a PIV card are marked with '*'
+    Readers,
+
+    /// Manage the card: status, keys, certificates, PIN, PUK and management key
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Show serial, firmware, PIN and PUK tries, the management key, the CHUID and every
+    /// slot's key and certificate
+    Status,
+
+    /// Generate a key pair in a slot (needs the management key) and print its public key
+    Generate {
+        #[arg(long, value_name = "SLOT")]
+        /// The slot: 9a (authentication), 9c (signature), 9d (key management), 9e, 82-95
+        slot: Slot,
+        /// p256, p384, rsa2048, rsa3072, rsa4096, rsa1024, ed25519 or x25519 (rsa3072,
+        /// rsa4096, ed25519 and x25519 need YubiKey 5.7)
+        #[arg(long, value_name = "ALGORITHM", value_parser = parse_key_algorithm)]
+        algorithm: Algorithm,
+        /// When the key needs the PIN: default, never, once or always
+        #[arg(long, value_name = "POLICY")]
+        pin_policy: Option<PinPolicy>,
+        /// When the key needs a touch: default, never, always or cached
+        #[arg(long, value_name = "POLICY")]
+        touch_policy: Option<TouchPolicy>,
+        /// Write the public key (PEM) to FILE instead of printing it
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        mgmt: MgmtKeyArgs,
+    },
+
+    /// Store a certificate (PEM or DER) in a slot (needs the management key)
+    ImportCert {
+        /// The slot the certificate's key is in
+        #[arg(long, value_name = "SLOT")]
+        slot: Slot,
+        /// The certificate, PEM or DER
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Store it even if its public key is not the key in the slot
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        mgmt: MgmtKeyArgs,
+    },
+
+    /// Print (or write) the certificate in a slot
+    ExportCert {
+        /// The slot (f9 is the card's attestation certificate)
+        #[arg(long, value_name = "SLOT")]
+        slot: Slot,
+        /// Write to FILE instead of printing
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// DER instead of PEM
+        #[arg(long)]
+        der: bool,
+    },
+
+    /// Delete the certificate and/or the key in a slot (needs the management key)
+    #[command(group = clap::ArgGroup::new("what").required(true).multiple(true))]
+    Delete {
+        /// The slot
+        #[arg(long, value_name = "SLOT")]
+        slot: Slot,
+        /// Delete the key (YubiKey 5.7 and later)
+        #[arg(long, group = "what")]
+        key: bool,
+        /// Delete the certificate
+        #[arg(long, group = "what")]
+        cert: bool,
+        #[command(flatten)]
+        mgmt: MgmtKeyArgs,
+    },
+
+    /// Check the PIN (a wrong one spends one of its tries)
+    VerifyPin {
+        #[command(flatten)]
+        pin: PinArgs,
+    },
+
+    /// Change the PIN (6 to 8 characters)
+    ChangePin {
+        #[command(flatten)]
+        pin: PinArgs,
+        #[command(flatten)]
+        new_pin: NewPinArgs,
+    },
+
+    /// Change the PUK (6 to 8 characters)
+    ChangePuk {
+        #[command(flatten)]
+        puk: PukArgs,
+        #[command(flatten)]
+        new_puk: NewPukArgs,
+    },
+
+    /// Set a new PIN with the PUK, unblocking a blocked PIN
+    UnblockPin {
+        #[command(flatten)]
+        puk: PukArgs,
+        #[command(flatten)]
+        new_pin: NewPinArgs,
+    },
+
+    /// Change the management key (needs the current one)
+    SetMgmtKey {
+        #[command(flatten)]
+        new_key: NewMgmtKeyArgs,
+        /// The new key's algorithm: 3des, aes128, aes192 or aes256 (default: the current
+        /// key's)
+        #[arg(long, value_name = "ALGORITHM", value_parser = parse_management_algorithm)]
+        algorithm: Option<Algorithm>,
+        /// Require a touch of the card for every use of the new key
+        #[arg(long)]
+        touch: bool,
+        #[command(flatten)]
+        mgmt: MgmtKeyArgs,
+    },
+
+    /// Reset the PIV application to factory state, erasing all keys and certificates;
+    /// the card allows it only once the PIN and the PUK are both blocked
+    Reset,
+
+    /// Prove that a slot's key was generated on the card: print and check the card's
+    /// attestation, and print (or write) the attestation certificate
+    Attest {
+        /// The slot
+        #[arg(long, value_name = "SLOT")]
+        slot: Slot,
+        /// Write the attestation certificate (PEM) to FILE instead of printing it
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also require the card's attestation certificate (slot f9) to be issued by one
+        /// of the certificates in FILE (PEM, or one DER certificate), e.g. Yubico's roots
+        #[arg(long, value_name = "FILE")]
+        roots: Option<PathBuf>,
+    },
+}
+
+fn parse_key_algorithm(s: &str) -> Result<Algorithm, String> {
+    let algorithm: Algorithm = s.parse()?;
+    if algorithm.is_asymmetric() {
+        Ok(algorithm)
+    } else {
+        Err(format!(
+            "{algorithm} is a management key algorithm; a slot holds p256, p384, rsa1024, \
+             rsa2048, rsa3072, rsa4096, ed25519 or x25519"
+        ))
+    }
+}
+
+fn parse_management_algorithm(s: &str) -> Result<Algorithm, String> {
+    let algorithm: Algorithm = s.parse()?;
+    if algorithm.is_symmetric() {
+        Ok(algorithm)
+    } else {
+        Err(format!(
+            "{algorithm} is not a management key algorithm (3des, aes128, aes192, aes256)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn algorithms_are_checked_for_their_use() {
+        assert_eq!(parse_key_algorithm("P-256"), Ok(Algorithm::EccP256));
+        assert!(parse_key_algorithm("aes128").is_err());
+        assert_eq!(parse_management_algorithm("aes192"), Ok(Algorithm::Aes192));
+        assert!(parse_management_algorithm("rsa2048").is_err());
+    }
+}

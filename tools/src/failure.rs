@@ -1,0 +1,236 @@
+//! What the user reads when a command fails: the error in words, what to do about it, and
+//! the exit code (documented in `--help`).
+
+use host_driver::{Error, TransportError};
+
+/// A mistake in how the command was called or in a value given to it (exit code 2).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// A refusal explained by the CLI itself, with what to do instead (exit code 1).
+#[derive(Debug)]
+pub struct Advised {
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Advised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Advised {}
+
+pub const OTHER: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const NO_CARD: u8 = 3;
+pub const PIN: u8 = 4;
+pub const MANAGEMENT_KEY: u8 = 5;
+pub const UNSUPPORTED: u8 = 6;
+
+/// A failure, explained.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Explained {
+    pub code: u8,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+const USE_ANOTHER_CARD: &str = "name a reader with --reader NAME (see `smime-card readers`), or use a simulated card with --sim FILE";
+
+/// Explains `err`: the context the command added, then the first error it recognises.
+pub fn explain(err: &anyhow::Error) -> Explained {
+    let mut context = Vec::new();
+    for cause in err.chain() {
+        let found = if let Some(e) = cause.downcast_ref::<Error>() {
+            Some(card_error(e))
+        } else if let Some(e) = cause.downcast_ref::<TransportError>() {
+            Some(transport_error(e))
+        } else if let Some(a) = cause.downcast_ref::<Advised>() {
+            Some((OTHER, a.message.clone(), Some(a.hint.clone())))
+        } else {
+            cause
+                .downcast_ref::<Usage>()
+                .map(|u| (USAGE, u.0.clone(), None))
+        };
+        if let Some((code, message, hint)) = found {
+            context.push(message);
+            return Explained {
+                code,
+                message: context.join(": "),
+                hint,
+            };
+        }
+        context.push(cause.to_string());
+    }
+    Explained {
+        code: OTHER,
+        message: format!("{err:#}"),
+        hint: None,
+    }
+}
+
+/// "1 try", "2 tries".
+pub fn tries(n: u8) -> String {
+    match n {
+        1 => "1 try".into(),
+        n => format!("{n} tries"),
+    }
+}
+
+fn card_error(e: &Error) -> (u8, String, Option<String>) {
+    let pin_blocked = || {
+        (
+            PIN,
+            "the PIN is blocked".to_string(),
+            Some("unblock it with `smime-card card unblock-pin` (needs the PUK)".to_string()),
+        )
+    };
+    let puk_blocked = || {
+        (
+            PIN,
+            "the PUK is blocked".to_string(),
+            Some(
+                "the PIN can no longer be unblocked; once the PIN is blocked too, \
+                 `smime-card card reset` restores the factory PIN, PUK and management key \
+                 and erases every key and certificate"
+                    .to_string(),
+            ),
+        )
+    };
+    match e {
+        Error::Transport(t) => transport_error(t),
+        Error::WrongPin { tries_left: 0 } | Error::PinBlocked => pin_blocked(),
+        Error::WrongPin { tries_left } => (
+            PIN,
+            format!("wrong PIN, {} left", tries(*tries_left)),
+            Some(format!(
+                "after {} more wrong PIN{} the PIN is blocked",
+                tries_left,
+                if *tries_left == 1 { "" } else { "s" }
+            )),
+        ),
+        Error::WrongPuk { tries_left: 0 } | Error::PukBlocked => puk_blocked(),
+        Error::WrongPuk { tries_left } => (
+            PIN,
+            format!("wrong PUK, {} left", tries(*tries_left)),
+            Some(format!(
+                "after {} more wrong PUK{} the PUK is blocked",
+                tries_left,
+                if *tries_left == 1 { "" } else { "s" }
+            )),
+        ),
+        Error::LoginLost => (PIN, e.to_string(), Some("run the command again".into())),
+        Error::UnacceptableNewValue => (USAGE, e.to_string(), None),
+        Error::WrongManagementKey => (
+            MANAGEMENT_KEY,
+            e.to_string(),
+            Some(
+                "give the card's management key with --mgmt-key-env NAME, --mgmt-key-file FILE \
+                 or --mgmt-key-prompt (without them the factory key is tried)"
+                    .into(),
+            ),
+        ),
+        Error::NotPiv(_) => (NO_CARD, e.to_string(), Some(USE_ANOTHER_CARD.into())),
+        Error::Unsupported(_) => (UNSUPPORTED, e.to_string(), None),
+        Error::SecurityStatusNotSatisfied
+        | Error::NotFound(_)
+        | Error::Card { .. }
+        | Error::Malformed(_)
+        | Error::InvalidArgument(_)
+        | Error::ResetRefused
+        | Error::Attestation(_)
+        | Error::Padding(_) => (OTHER, e.to_string(), None),
+    }
+}
+
+fn transport_error(e: &TransportError) -> (u8, String, Option<String>) {
+    match e {
+        TransportError::NoReaders
+        | TransportError::NoPivCard(_)
+        | TransportError::SeveralCards(_) => {
+            (NO_CARD, e.to_string(), Some(USE_ANOTHER_CARD.into()))
+        }
+        TransportError::Service(_) => (
+            NO_CARD,
+            e.to_string(),
+            Some("start pcscd, or use a simulated card with --sim FILE".into()),
+        ),
+        TransportError::UnknownReader { .. }
+        | TransportError::ReaderGone(_)
+        | TransportError::AmbiguousReader { .. }
+        | TransportError::NoCard(_)
+        | TransportError::CardRemoved(_)
+        | TransportError::Pcsc { .. } => (NO_CARD, e.to_string(), None),
+        TransportError::Reset => (OTHER, e.to_string(), Some("run the command again".into())),
+        TransportError::Store(_) => (OTHER, e.to_string(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn explained(e: impl Into<anyhow::Error>) -> Explained {
+        explain(&e.into())
+    }
+
+    #[test]
+    fn pin_errors_say_how_many_tries_are_left_or_how_to_unblock() {
+        let one = explained(Error::WrongPin { tries_left: 1 });
+        assert_eq!(
+            (one.code, one.message.as_str()),
+            (4, "wrong PIN, 1 try left")
+        );
+        let blocked = explained(Error::WrongPin { tries_left: 0 });
+        assert_eq!(blocked, explained(Error::PinBlocked));
+        assert!(
+            blocked
+                .hint
+                .unwrap()
+                .contains("smime-card card unblock-pin")
+        );
+        assert!(
+            explained(Error::PukBlocked)
+                .hint
+                .unwrap()
+                .contains("card reset")
+        );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_kind_of_failure() {
+        let code = |e: Error| explained(e).code;
+        assert_eq!(code(Error::WrongManagementKey), 5);
+        assert_eq!(code(Error::Unsupported("RESET")), 6);
+        assert_eq!(code(TransportError::NoReaders.into()), 3);
+        assert_eq!(code(Error::NotPiv(apdu_spec::StatusWord::NOT_FOUND)), 3);
+        assert_eq!(code(Error::Malformed("x".into())), 1);
+        assert_eq!(explained(Usage("bad".into())).code, 2);
+        assert_eq!(explained(std::io::Error::other("disk")).code, 1);
+    }
+
+    #[test]
+    fn context_comes_before_the_explained_error() {
+        let err: anyhow::Result<()> = Err(Error::WrongManagementKey.into());
+        let e = explain(
+            &err.context("authenticating with the factory default management key")
+                .unwrap_err(),
+        );
+        assert_eq!(e.code, 5);
+        assert_eq!(
+            e.message,
+            "authenticating with the factory default management key: wrong management key"
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! `smime-card`: manage a PIV card (and, later, sign and verify S/MIME mail with it).
+//! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
+//! comes back.
+
+mod card;
+mod choose;
+mod cli;
+mod failure;
+mod secrets;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use choose::Opened;
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let explained = failure::explain(&err);
+            eprintln!("error: {}", explained.message);
+            if let Some(hint) = explained.hint {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(explained.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Readers => choose::list_readers(),
+        Command::Card(command) => match choose::open(&cli.card)? {
+            Opened::Pcsc(mut card) => card::run(&mut card, command),
+            Opened::Sim(mut card) => card::run(&mut *card, command),
+        },
+    }
+}

@@ -1,0 +1,757 @@
+//! `smime-card` as a user runs it, against simulated cards (`--sim STATE`) in temporary
+//! directories: what it prints, and its exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use card_sim::{Card, CardConfig};
+
+const PIN: &str = "123456";
+const PUK: &str = "12345678";
+const DEFAULT_MGMT_KEY: &str = "010203040506070801020304050607080102030405060708";
+
+/// What one run printed and how it ended.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().expect("exit code (not a signal)"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "exit code {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    #[track_caller]
+    fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "{}", self.describe());
+        self
+    }
+
+    #[track_caller]
+    fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    #[track_caller]
+    fn stdout_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// A simulated card in its own directory; every run passes secrets through environment
+/// variables named on the command line, as a script would.
+struct Sim {
+    dir: tempfile::TempDir,
+    state: PathBuf,
+}
+
+impl Sim {
+    fn new() -> Sim {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = dir.path().join("card.json");
+        Sim { dir, state }
+    }
+
+    /// A card without YubiKey's extensions (a plain SP 800-73-4 card).
+    fn plain_piv() -> Sim {
+        let sim = Sim::new();
+        let config = CardConfig {
+            yubikey_extensions: false,
+            ..CardConfig::default()
+        };
+        Card::open(&sim.state, &config).expect("create the card's state file");
+        sim
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = smime_card();
+        cmd.arg("--sim").arg(&self.state).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("smime-card runs"))
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> Run {
+        self.run(args).expect_code(0)
+    }
+
+    #[track_caller]
+    fn ok_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_env(args, env).expect_code(0)
+    }
+
+    fn verify_pin(&self, pin: &str) -> Run {
+        self.run_env(&["card", "verify-pin", "--pin-env", "PIN"], &[("PIN", pin)])
+    }
+
+    fn unblock_pin(&self, puk: &str, new_pin: &str) -> Run {
+        self.run_env(
+            &[
+                "card",
+                "unblock-pin",
+                "--puk-env",
+                "PUK",
+                "--new-pin-env",
+                "NEW",
+            ],
+            &[("PUK", puk), ("NEW", new_pin)],
+        )
+    }
+
+    /// Generates a P-256 key in `slot` and returns the public key file.
+    fn generate_p256(&self, slot: &str) -> PathBuf {
+        let out = self.path(&format!("{slot}.pub.pem"));
+        self.ok(&[
+            "card",
+            "generate",
+            "--slot",
+            slot,
+            "--algorithm",
+            "p256",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        out
+    }
+
+    /// A throwaway CA (key and self-signed certificate) in the test's directory.
+    fn ca(&self) -> (PathBuf, PathBuf) {
+        let (key, cert) = (self.path("ca.key"), self.path("ca.pem"));
+        if !cert.exists() {
+            openssl(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                key.to_str().unwrap(),
+            ]);
+            openssl(&[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                key.to_str().unwrap(),
+                "-subj",
+                "/CN=Test CA",
+                "-days",
+                "2",
+                "-out",
+                cert.to_str().unwrap(),
+            ]);
+        }
+        (key, cert)
+    }
+
+    /// A certificate for `public_key` (PEM) issued by the test CA; returns (PEM, DER) files.
+    fn certificate(&self, public_key: &Path, common_name: &str) -> (PathBuf, PathBuf) {
+        let (ca_key, ca_cert) = self.ca();
+        let pem = self.path(&format!("{common_name}.pem"));
+        let der = self.path(&format!("{common_name}.der"));
+        openssl(&[
+            "x509",
+            "-new",
+            "-subj",
+            &format!("/CN={common_name}"),
+            "-force_pubkey",
+            public_key.to_str().unwrap(),
+            "-CA",
+            ca_cert.to_str().unwrap(),
+            "-CAkey",
+            ca_key.to_str().unwrap(),
+            "-days",
+            "30",
+            "-out",
+            pem.to_str().unwrap(),
+        ]);
+        openssl(&[
+            "x509",
+            "-in",
+            pem.to_str().unwrap(),
+            "-outform",
+            "DER",
+            "-out",
+            der.to_str().unwrap(),
+        ]);
+        (pem, der)
+    }
+}
+
+/// The binary, with nothing from the caller's environment choosing a card, and no
+/// terminal input.
+fn smime_card() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smime-card"));
+    cmd.env_remove("SMIME_CARD_READER")
+        .env_remove("SMIME_CARD_SIM")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+#[track_caller]
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs (install it: apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The value after `label:` on the report line that starts with it.
+fn field<'a>(report: &'a str, label: &str) -> &'a str {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{label}:")))
+        .unwrap_or_else(|| panic!("no {label:?} line in\n{report}"))
+        .trim()
+}
+
+#[test]
+fn status_of_a_fresh_card_shows_defaults_and_the_attestation_slot() {
+    let sim = Sim::new();
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(field(&status, "Serial").parse::<u32>().is_ok(), "{status}");
+    assert_eq!(field(&status, "Version"), "5.7.1");
+    assert!(
+        field(&status, "YubiKey ext.").starts_with("yes"),
+        "{status}"
+    );
+    assert!(
+        field(&status, "PIN").starts_with("3 of 3 tries left, factory default"),
+        "{status}"
+    );
+    assert!(
+        field(&status, "PUK").starts_with("3 of 3 tries left, factory default"),
+        "{status}"
+    );
+    assert!(
+        field(&status, "Management key").starts_with("3DES, factory default"),
+        "{status}"
+    );
+    let guid = field(&status, "CHUID GUID");
+    assert_eq!(guid.len(), 36, "{status}");
+    assert!(status.contains("Slot f9 (Attestation):"), "{status}");
+    assert!(!status.contains("Slot 9a"), "{status}");
+}
+
+#[test]
+fn status_of_a_plain_piv_card_says_what_it_cannot_tell() {
+    let sim = Sim::plain_piv();
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert_eq!(field(&status, "YubiKey ext."), "no (a plain PIV card)");
+    assert_eq!(field(&status, "Serial"), "unknown (the card does not tell)");
+    assert_eq!(field(&status, "PIN"), "3 tries left");
+    assert_eq!(field(&status, "PUK"), "unknown (the card does not tell)");
+    assert_eq!(
+        field(&status, "Management key"),
+        "3DES (assumed: the card does not tell)"
+    );
+}
+
+#[test]
+fn generated_key_gets_a_certificate_that_exports_unchanged() {
+    let sim = Sim::new();
+    let public_key = sim.generate_p256("9a");
+    assert!(
+        std::fs::read_to_string(&public_key)
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----\n")
+    );
+    let (pem, der) = sim.certificate(&public_key, "Alice");
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9a",
+        "--in",
+        pem.to_str().unwrap(),
+    ])
+    .stderr_has("Stored the certificate in slot 9a");
+
+    let status = sim.ok(&["card", "status"]).stdout;
+    let slot = &status[status.find("Slot 9a (PIV Authentication):").expect(&status)..];
+    assert_eq!(field(slot, "  Key"), "ECC P-256, generated on the card");
+    assert_eq!(field(slot, "  PIN policy"), "once");
+    assert_eq!(field(slot, "  Subject"), "CN=Alice");
+    assert_eq!(field(slot, "  Issuer"), "CN=Test CA");
+    assert!(field(slot, "  Valid").contains(" to "), "{status}");
+
+    let exported = sim.ok(&["card", "export-cert", "--slot", "9a"]).stdout;
+    assert_eq!(exported, std::fs::read_to_string(&pem).unwrap());
+    let out = sim.path("exported.der");
+    sim.ok(&[
+        "card",
+        "export-cert",
+        "--slot",
+        "9a",
+        "--der",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(out).unwrap(), std::fs::read(&der).unwrap());
+
+    // DER in, PEM out: the same certificate.
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9a",
+        "--in",
+        der.to_str().unwrap(),
+    ]);
+    let again = sim.ok(&["card", "export-cert", "--slot", "9a"]).stdout;
+    assert_eq!(again, std::fs::read_to_string(&pem).unwrap());
+}
+
+#[test]
+fn certificate_for_another_key_is_refused_unless_forced() {
+    let sim = Sim::new();
+    let key_9a = sim.generate_p256("9a");
+    sim.generate_p256("9c");
+    let (pem, _) = sim.certificate(&key_9a, "Alice");
+    sim.run(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9c",
+        "--in",
+        pem.to_str().unwrap(),
+    ])
+    .expect_code(1)
+    .stderr_has("the certificate is for another key than the one in slot 9c")
+    .stderr_has("--force");
+    sim.run(&["card", "export-cert", "--slot", "9c"])
+        .expect_code(1)
+        .stderr_has("holds no certificate");
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9c",
+        "--in",
+        pem.to_str().unwrap(),
+        "--force",
+    ]);
+    sim.ok(&["card", "export-cert", "--slot", "9c"])
+        .stdout_has("-----BEGIN CERTIFICATE-----");
+}
+
+#[test]
+fn wrong_pin_tells_the_tries_left_with_exit_code_4() {
+    let sim = Sim::new();
+    sim.verify_pin("654321")
+        .expect_code(4)
+        .stderr_has("error: wrong PIN, 2 tries left");
+    sim.verify_pin("654321")
+        .expect_code(4)
+        .stderr_has("error: wrong PIN, 1 try left");
+    sim.verify_pin(PIN).expect_code(0);
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(field(&status, "PIN").starts_with("3 of 3"), "{status}");
+}
+
+#[test]
+fn pin_from_a_file_ignores_the_trailing_newline() {
+    let sim = Sim::new();
+    let file = sim.path("pin.txt");
+    std::fs::write(&file, format!("{PIN}\n")).unwrap();
+    sim.ok(&["card", "verify-pin", "--pin-file", file.to_str().unwrap()]);
+    std::fs::write(&file, "000000\r\n").unwrap();
+    sim.run(&["card", "verify-pin", "--pin-file", file.to_str().unwrap()])
+        .expect_code(4);
+}
+
+#[test]
+fn blocked_pin_advises_unblocking_with_the_puk() {
+    let sim = Sim::new();
+    for _ in 0..2 {
+        sim.verify_pin("000000").expect_code(4);
+    }
+    sim.verify_pin("000000")
+        .expect_code(4)
+        .stderr_has("error: the PIN is blocked")
+        .stderr_has("unblock it with `smime-card card unblock-pin` (needs the PUK)");
+    // The right PIN does not help any more.
+    sim.verify_pin(PIN)
+        .expect_code(4)
+        .stderr_has("the PIN is blocked");
+}
+
+#[test]
+fn unblock_pin_with_the_puk_sets_a_new_pin() {
+    let sim = Sim::new();
+    for _ in 0..3 {
+        sim.verify_pin("000000").expect_code(4);
+    }
+    sim.unblock_pin("87654321", "24681357")
+        .expect_code(4)
+        .stderr_has("wrong PUK, 2 tries left");
+    sim.unblock_pin(PUK, "2468")
+        .expect_code(2)
+        .stderr_has("the new PIN must have 6 to 8 characters");
+    sim.unblock_pin(PUK, "24681357")
+        .expect_code(0)
+        .stderr_has("unblocked");
+    sim.verify_pin("24681357").expect_code(0);
+    sim.verify_pin(PIN).expect_code(4);
+}
+
+#[test]
+fn change_pin_and_change_puk_take_effect() {
+    let sim = Sim::new();
+    sim.run_env(
+        &[
+            "card",
+            "change-pin",
+            "--pin-env",
+            "OLD",
+            "--new-pin-env",
+            "NEW",
+        ],
+        &[("OLD", "999999"), ("NEW", "11223344")],
+    )
+    .expect_code(4)
+    .stderr_has("wrong PIN, 2 tries left");
+    sim.ok_env(
+        &[
+            "card",
+            "change-pin",
+            "--pin-env",
+            "OLD",
+            "--new-pin-env",
+            "NEW",
+        ],
+        &[("OLD", PIN), ("NEW", "11223344")],
+    );
+    sim.verify_pin("11223344").expect_code(0);
+    sim.verify_pin(PIN).expect_code(4);
+
+    let new_puk = sim.path("puk.txt");
+    std::fs::write(&new_puk, "55667788\n").unwrap();
+    sim.ok_env(
+        &[
+            "card",
+            "change-puk",
+            "--puk-env",
+            "OLD",
+            "--new-puk-file",
+            new_puk.to_str().unwrap(),
+        ],
+        &[("OLD", PUK)],
+    );
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert_eq!(field(&status, "PUK"), "3 of 3 tries left", "{status}");
+    sim.unblock_pin(PUK, "13572468")
+        .expect_code(4)
+        .stderr_has("wrong PUK");
+    sim.unblock_pin("55667788", "13572468").expect_code(0);
+    sim.verify_pin("13572468").expect_code(0);
+}
+
+#[test]
+fn new_management_key_is_needed_afterwards_and_the_default_fails_with_exit_5() {
+    let sim = Sim::new();
+    let new_key = "00112233445566778899aabbccddeeff0011223344556677";
+    sim.ok(&[
+        "card",
+        "set-mgmt-key",
+        "--new-key",
+        new_key,
+        "--algorithm",
+        "aes192",
+    ])
+    .stderr_has("AES-192");
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert_eq!(
+        field(&status, "Management key"),
+        "AES-192, not the factory default, touch never"
+    );
+
+    let generate = ["card", "generate", "--slot", "9d", "--algorithm", "p384"];
+    sim.run(&generate)
+        .expect_code(5)
+        .stderr_has("authenticating with the factory default management key: wrong management key")
+        .stderr_has("--mgmt-key-env");
+    let with_key: Vec<&str> = generate
+        .iter()
+        .copied()
+        .chain(["--mgmt-key-env", "MGMT"])
+        .collect();
+    sim.run_env(&with_key, &[("MGMT", DEFAULT_MGMT_KEY)])
+        .expect_code(5)
+        .stderr_has("authenticating with the given management key");
+    sim.ok_env(&with_key, &[("MGMT", new_key)])
+        .stdout_has("-----BEGIN PUBLIC KEY-----");
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(status.contains("Slot 9d (Key Management):"), "{status}");
+}
+
+#[test]
+fn management_key_of_the_wrong_length_is_a_usage_error() {
+    let sim = Sim::new();
+    sim.run(&["card", "set-mgmt-key", "--new-key", "0011"])
+        .expect_code(2)
+        .stderr_has("a 3DES management key has 24 bytes (48 hex digits)");
+    sim.run(&["card", "set-mgmt-key", "--new-key", "not hex at all"])
+        .expect_code(2)
+        .stderr_has("must be given in hex");
+    sim.run(&["card", "generate", "--slot", "9a", "--algorithm", "aes128"])
+        .expect_code(2);
+}
+
+#[test]
+fn reset_is_refused_until_pin_and_puk_are_blocked_and_then_restores_the_factory_state() {
+    let sim = Sim::new();
+    sim.generate_p256("9a");
+    sim.run(&["card", "reset"])
+        .expect_code(1)
+        .stderr_has("resets only when both the PIN and the PUK are blocked")
+        .stderr_has("the PIN has 3 tries left, the PUK has 3 tries left")
+        .stderr_has("unblock-pin");
+    for _ in 0..3 {
+        sim.verify_pin("000000").expect_code(4);
+    }
+    for _ in 0..2 {
+        sim.unblock_pin("00000000", "13572468").expect_code(4);
+    }
+    sim.unblock_pin("00000000", "13572468")
+        .expect_code(4)
+        .stderr_has("the PUK is blocked")
+        .stderr_has("smime-card card reset");
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(field(&status, "PIN").starts_with("blocked"), "{status}");
+    assert!(field(&status, "PUK").starts_with("blocked"), "{status}");
+
+    sim.ok(&["card", "reset"]).stderr_has("was reset");
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(field(&status, "PIN").starts_with("3 of 3"), "{status}");
+    assert!(!status.contains("Slot 9a"), "{status}");
+    sim.verify_pin(PIN).expect_code(0);
+}
+
+#[test]
+fn attest_prints_the_slot_and_verifies_against_the_cards_attestation_certificate() {
+    let sim = Sim::new();
+    sim.ok(&[
+        "card",
+        "generate",
+        "--slot",
+        "9c",
+        "--algorithm",
+        "p256",
+        "--pin-policy",
+        "always",
+        "--touch-policy",
+        "cached",
+    ]);
+    let status = sim.ok(&["card", "status"]).stdout;
+    let serial = field(&status, "Serial").to_string();
+
+    let out = sim.path("attestation.pem");
+    let report = sim
+        .ok(&[
+            "card",
+            "attest",
+            "--slot",
+            "9c",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout;
+    assert_eq!(field(&report, "Slot"), "9c (Digital Signature)");
+    assert_eq!(field(&report, "Subject"), "CN=YubiKey PIV Attestation 9c");
+    assert_eq!(field(&report, "Firmware"), "5.7.1");
+    assert_eq!(field(&report, "Serial"), serial);
+    assert_eq!(field(&report, "PIN policy"), "always");
+    assert_eq!(field(&report, "Touch policy"), "cached");
+    assert!(field(&report, "Verified").starts_with("signed by the card's attestation key"));
+    let cert = std::fs::read_to_string(&out).unwrap();
+    assert!(cert.starts_with("-----BEGIN CERTIFICATE-----\n"), "{cert}");
+
+    // The F9 certificate as the trusted root verifies; an unrelated CA does not.
+    let f9 = sim.path("f9.pem");
+    sim.ok(&[
+        "card",
+        "export-cert",
+        "--slot",
+        "f9",
+        "--out",
+        f9.to_str().unwrap(),
+    ]);
+    sim.ok(&[
+        "card",
+        "attest",
+        "--slot",
+        "9c",
+        "--roots",
+        f9.to_str().unwrap(),
+    ])
+    .stdout_has("whose certificate a given root issued");
+    let (_, ca) = sim.ca();
+    sim.run(&[
+        "card",
+        "attest",
+        "--slot",
+        "9c",
+        "--roots",
+        ca.to_str().unwrap(),
+    ])
+    .expect_code(1)
+    .stderr_has("not issued by a trusted root");
+}
+
+#[test]
+fn attest_refuses_an_empty_slot() {
+    let sim = Sim::new();
+    sim.run(&["card", "attest", "--slot", "9a"])
+        .expect_code(1)
+        .stderr_has("slot 9a");
+}
+
+#[test]
+fn delete_removes_the_certificate_then_the_key() {
+    let sim = Sim::new();
+    let public_key = sim.generate_p256("9a");
+    let (pem, _) = sim.certificate(&public_key, "Alice");
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9a",
+        "--in",
+        pem.to_str().unwrap(),
+    ]);
+    sim.run(&["card", "delete", "--slot", "9a"]).expect_code(2);
+
+    sim.ok(&["card", "delete", "--slot", "9a", "--cert"]);
+    sim.run(&["card", "export-cert", "--slot", "9a"])
+        .expect_code(1)
+        .stderr_has("slot 9a (PIV Authentication) holds no certificate");
+    let status = sim.ok(&["card", "status"]).stdout;
+    let slot = &status[status.find("Slot 9a").expect(&status)..];
+    assert_eq!(field(slot, "  Key"), "ECC P-256, generated on the card");
+    assert_eq!(field(slot, "  Certificate"), "none");
+
+    sim.ok(&["card", "delete", "--slot", "9a", "--key"]);
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(!status.contains("Slot 9a"), "{status}");
+}
+
+#[test]
+fn deleting_a_key_on_a_plain_piv_card_is_unsupported_with_exit_6() {
+    let sim = Sim::plain_piv();
+    sim.run(&["card", "delete", "--slot", "9a", "--key", "--cert"])
+        .expect_code(6)
+        .stderr_has("this card does not support deleting or moving keys");
+    sim.run(&["card", "reset"]).expect_code(6);
+}
+
+#[test]
+fn unknown_reader_is_a_clear_error_with_exit_3() {
+    let run = Run::from(
+        smime_card()
+            .args(["--reader", "nonexistent-reader-xyz", "card", "status"])
+            .output()
+            .expect("smime-card runs"),
+    )
+    .expect_code(3);
+    // pcscd may or may not run here: either it lists its readers, or it is not reachable.
+    assert!(
+        run.stderr
+            .contains("no reader matches 'nonexistent-reader-xyz'")
+            || run.stderr.contains("is pcscd running?")
+            || run.stderr.contains("no smart card readers found"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn reader_and_sim_together_are_a_usage_error() {
+    let sim = Sim::new();
+    sim.run(&["--reader", "x", "card", "status"])
+        .expect_code(2)
+        .stderr_has("cannot be used with");
+}
+
+#[test]
+fn missing_secret_source_without_a_terminal_says_how_to_give_it() {
+    let sim = Sim::new();
+    sim.run(&["card", "verify-pin", "--pin-env", "SMIME_CARD_TEST_UNSET"])
+        .expect_code(2)
+        .stderr_has("the environment variable SMIME_CARD_TEST_UNSET (for the PIN) is not set");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let run = Run::from(smime_card().arg("--help").output().unwrap()).expect_code(0);
+    for line in [
+        "3  no reader, no card, or not a PIV card",
+        "4  wrong or blocked PIN or PUK",
+        "5  wrong management key",
+        "6  the card does not support the operation",
+    ] {
+        assert!(run.stdout.contains(line), "{}", run.describe());
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    let sim = Sim::new();
+    let secret_pin = "975310";
+    let run = sim
+        .run_env(
+            &["card", "verify-pin", "--pin-env", "PIN"],
+            &[("PIN", secret_pin), ("RUST_LOG", "trace")],
+        )
+        .expect_code(4);
+    assert!(
+        !run.stdout.contains(secret_pin) && !run.stderr.contains(secret_pin),
+        "{}",
+        run.describe()
+    );
+    let hex: String = secret_pin.bytes().map(|b| format!("{b:02x}")).collect();
+    let output = format!("{}{}", run.stdout, run.stderr).to_lowercase();
+    assert!(
+        !output.contains(&hex) && !output.replace(' ', "").contains(&hex),
+        "{}",
+        run.describe()
+    );
+}
