@@ -27,27 +27,36 @@ pub const READERS: [(u16, &str); 8] = [
 /// The `card-sim` binary, built once per test process.
 pub fn card_sim_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "card-sim", "--bin", "card-sim"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building card-sim failed");
-        // target/<profile>/deps/<test> -> target/<profile>/card-sim
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>");
-        let debug = profile_dir
-            .parent()
-            .expect("target")
-            .join("debug")
-            .join("card-sim");
-        let bin = profile_dir.join("card-sim");
-        if bin.exists() { bin } else { debug }
-    })
+    BIN.get_or_init(|| build_binary("card-sim", "card-sim"))
+}
+
+/// The `smime-card` binary (package `tools`), built once per test process.
+pub fn smime_card_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_binary("tools", "smime-card"))
+}
+
+/// Builds `bin` of the workspace package `package` and returns its path.
+fn build_binary(package: &str, bin: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {bin} failed");
+    // target/<profile>/deps/<test> -> target/<profile>/<bin>
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let debug = profile_dir
+        .parent()
+        .expect("target")
+        .join("debug")
+        .join(bin);
+    let path = profile_dir.join(bin);
+    if path.exists() { path } else { debug }
 }
 
 /// A vpcd reader held exclusively (an flock on a file per port) for a test's lifetime,
@@ -184,6 +193,10 @@ impl SimCard {
         unsafe { libc::kill(child.id() as i32, signal) };
         let status = child.wait().expect("wait for card-sim");
         self.reader.wait_for_card(false);
+        // pcscd polls a vpcd reader every 400 ms. A card that comes back before pcscd has
+        // finished with the old connection (after a SIGKILL mid-command, say) can go
+        // unnoticed for good; two polls' grace lets the next start be seen.
+        std::thread::sleep(Duration::from_millis(900));
         status
     }
 

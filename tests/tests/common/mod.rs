@@ -1,0 +1,300 @@
+//! Helpers shared by the interop suites: a working directory per test, the real clients
+//! (yubico-piv-tool, openssl, OpenSC's tools) pointed at the test's own reader, and
+//! failure messages that carry the card's APDU log.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use e2e::{SimCard, output_text};
+
+/// The management key every fresh card has (3DES).
+pub const DEFAULT_MGMT_KEY: &str = "010203040506070801020304050607080102030405060708";
+pub const DEFAULT_PIN: &str = "123456";
+pub const DEFAULT_PUK: &str = "12345678";
+pub const OPENSC_PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+
+/// The last lines of the card's log, for failure messages.
+pub fn log_tail(card: &SimCard) -> String {
+    let log = card.log();
+    let lines: Vec<&str> = log.lines().collect();
+    let start = lines.len().saturating_sub(60);
+    format!(
+        "--- card-sim log (last {} lines) ---\n{}",
+        lines.len() - start,
+        lines[start..].join("\n")
+    )
+}
+
+/// Runs `program` with extra environment variables; a missing program fails the test.
+pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): run .ci/pcsc-env.sh install"));
+    child.wait_with_output().expect("client finishes")
+}
+
+/// A test's card, its scratch directory and the clients aimed at its reader.
+pub struct Bench {
+    pub card: SimCard,
+    pub dir: tempfile::TempDir,
+}
+
+impl Bench {
+    /// A factory-fresh card (default creation choices).
+    pub fn new() -> Bench {
+        Self::with(&[])
+    }
+
+    /// A card made with `card-sim init <init_args>`.
+    pub fn with(init_args: &[&str]) -> Bench {
+        let card = SimCard::start_with(init_args);
+        let dir = tempfile::tempdir().expect("temp dir");
+        // OpenSC's PKCS#11 module gives each reader 4 slots and stops at 16 by default, so
+        // only the first 4 of pcscd's 8 readers would get a slot; one slot per reader
+        // reaches all of them. The module also probes the cards of every reader — other
+        // tests' cards — and its default card drivers SELECT foreign AIDs, which deselects
+        // PIV and drops its logins (a YubiKey does the same), breaking a yubico-piv-tool
+        // that runs there between two transactions. Only the PIV driver probes here:
+        // it re-selects PIV, which keeps a PIV card's security state.
+        std::fs::write(
+            dir.path().join("opensc.conf"),
+            "app default {\n\tframework pkcs15 {\n\t}\n}\n\
+             app opensc-pkcs11 {\n\tcard_drivers = PIV-II;\n\
+             \tpkcs11 {\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}\n}\n",
+        )
+        .expect("write opensc.conf");
+        Bench { card, dir }
+    }
+
+    pub fn reader(&self) -> &'static str {
+        self.card.reader.name
+    }
+
+    /// A path in the test's directory, as a string for command lines.
+    pub fn path(&self, name: &str) -> String {
+        self.path_buf(name)
+            .to_str()
+            .expect("utf-8 temp path")
+            .to_owned()
+    }
+
+    pub fn path_buf(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path_buf(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+    }
+
+    pub fn write(&self, name: &str, data: &[u8]) {
+        std::fs::write(self.path_buf(name), data).unwrap_or_else(|e| panic!("write {name}: {e}"));
+    }
+
+    /// `yubico-piv-tool -r <our reader> <args>`, whatever the outcome.
+    pub fn piv_tool(&self, args: &[&str]) -> Output {
+        let mut full = vec!["-r", self.reader()];
+        full.extend_from_slice(args);
+        e2e::run("yubico-piv-tool", &full)
+    }
+
+    /// `yubico-piv-tool` that must succeed; returns stdout and stderr together.
+    pub fn piv_tool_ok(&self, args: &[&str]) -> String {
+        let out = self.piv_tool(args);
+        self.expect_ok("yubico-piv-tool", args, &out)
+    }
+
+    /// `yubico-piv-tool` that must fail (exit code 1); returns its output.
+    pub fn piv_tool_fails(&self, args: &[&str]) -> String {
+        let out = self.piv_tool(args);
+        let text = output_text(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "yubico-piv-tool {args:?} should have failed with exit code 1 ({}):\n{text}\n{}",
+            out.status,
+            log_tail(&self.card)
+        );
+        text
+    }
+
+    /// An OpenSC tool with our opensc.conf; must succeed.
+    pub fn opensc_ok(&self, program: &str, args: &[&str]) -> String {
+        let out = self.opensc(program, args);
+        self.expect_ok(program, args, &out)
+    }
+
+    pub fn opensc(&self, program: &str, args: &[&str]) -> Output {
+        let conf = self.path("opensc.conf");
+        run_env(program, args, &[("OPENSC_CONF", &conf)])
+    }
+
+    /// `pkcs11-tool --module opensc-pkcs11.so --slot <our slot> <args>`; must succeed.
+    pub fn pkcs11_ok(&self, args: &[&str]) -> String {
+        let slot = self.pkcs11_slot();
+        let mut full = vec!["--module", OPENSC_PKCS11, "--slot", &slot];
+        full.extend_from_slice(args);
+        self.opensc_ok("pkcs11-tool", &full)
+    }
+
+    /// The PKCS#11 slot id of our reader, from `pkcs11-tool -L` ("Slot 5 (0x5): <reader>"),
+    /// checking that the slot holds a token.
+    pub fn pkcs11_slot(&self) -> String {
+        let listing = self.opensc_ok("pkcs11-tool", &["--module", OPENSC_PKCS11, "-L"]);
+        let (id, token) = parse_pkcs11_slot(&listing, self.reader()).unwrap_or_else(|| {
+            panic!(
+                "no PKCS#11 slot for reader '{}' in:\n{listing}",
+                self.reader()
+            )
+        });
+        assert!(
+            token.contains("token label"),
+            "slot {id} for '{}' has no token:\n{listing}",
+            self.reader()
+        );
+        id
+    }
+
+    pub fn openssl_ok(&self, args: &[&str]) -> String {
+        let out = e2e::run("openssl", args);
+        self.expect_ok("openssl", args, &out)
+    }
+
+    fn expect_ok(&self, program: &str, args: &[&str], out: &Output) -> String {
+        let text = output_text(out);
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed ({}):\n{text}\n{}",
+            out.status,
+            log_tail(&self.card)
+        );
+        text
+    }
+
+    /// Generates a key in `slot` with yubico-piv-tool (default management key), writing the
+    /// public key to `<name>.pub.pem`; returns that path.
+    pub fn generate(&self, slot: &str, algorithm: &str, name: &str) -> String {
+        let public = self.path(&format!("{name}.pub.pem"));
+        let text =
+            self.piv_tool_ok(&["-a", "generate", "-s", slot, "-A", algorithm, "-o", &public]);
+        assert!(
+            text.contains("Successfully generated a new private key"),
+            "{text}"
+        );
+        public
+    }
+
+    /// Makes a certificate for `public` (PEM) signed by a throwaway CA key — the tool's own
+    /// selfsign fails with OpenSSL 3 — and writes it to `<name>.crt.pem`; returns the path.
+    pub fn certificate_for(&self, public: &str, subject: &str, name: &str) -> String {
+        let ca = self.path("ca.key");
+        if !Path::new(&ca).exists() {
+            self.openssl_ok(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                &ca,
+            ]);
+        }
+        let cert = self.path(&format!("{name}.crt.pem"));
+        self.openssl_ok(&[
+            "x509",
+            "-new",
+            "-force_pubkey",
+            public,
+            "-subj",
+            subject,
+            "-key",
+            &ca,
+            "-days",
+            "30",
+            "-out",
+            &cert,
+        ]);
+        cert
+    }
+
+    /// Generates a key and imports a certificate for it into `slot`. Returns (public key
+    /// PEM path, certificate PEM path).
+    pub fn key_with_certificate(
+        &self,
+        slot: &str,
+        algorithm: &str,
+        subject: &str,
+    ) -> (String, String) {
+        let name = format!("{slot}-{algorithm}");
+        let public = self.generate(slot, algorithm, &name);
+        let cert = self.certificate_for(&public, subject, &name);
+        let text = self.piv_tool_ok(&["-a", "import-certificate", "-s", slot, "-i", &cert]);
+        assert!(
+            text.contains("Successfully imported a new certificate"),
+            "{text}"
+        );
+        (public, cert)
+    }
+}
+
+/// Finds `reader`'s slot in a `pkcs11-tool -L` listing: its id (as printed, `0x5`) and the
+/// lines describing its token.
+pub fn parse_pkcs11_slot(listing: &str, reader: &str) -> Option<(String, String)> {
+    let mut lines = listing.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("Slot ") else {
+            continue;
+        };
+        let Some((head, description)) = rest.split_once("): ") else {
+            continue;
+        };
+        if description.trim() != reader {
+            continue;
+        }
+        let id = head.split_once('(')?.1.to_owned();
+        let mut token = String::new();
+        while let Some(next) = lines.peek() {
+            if next.starts_with("Slot ") {
+                break;
+            }
+            token.push_str(next);
+            token.push('\n');
+            lines.next();
+        }
+        return Some((id, token));
+    }
+    None
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A cheap pseudo-random sequence (xorshift) seeded from the clock, for timing jitter.
+pub struct Jitter(u64);
+
+impl Jitter {
+    pub fn new() -> Jitter {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(1);
+        Jitter((nanos as u64) | 1)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}

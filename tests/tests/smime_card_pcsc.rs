@@ -1,0 +1,260 @@
+//! `smime-card` against card-sim through pcscd and vpcd, as against a card in a reader:
+//! card management end to end, and a card reset by another program between operations.
+
+use std::process::{Command, Output, Stdio};
+
+use apdu_spec::piv::mgmt_key::ManagementKey;
+use apdu_spec::piv::{Algorithm, Slot};
+use e2e::{SimCard, output_text, smime_card_binary};
+use host_driver::rsa_padding::HashAlg;
+use host_driver::{Error, PcscTransport, PivCard, Secret, SignatureScheme};
+use pcsc::{Context, Disposition, Protocols, Scope, ShareMode};
+
+const PIN: &str = "123456";
+
+/// Runs `smime-card --reader <the card's reader> <args>` with `env` (secrets go through
+/// environment variables named on the command line).
+fn smime_card(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(smime_card_binary());
+    cmd.env_remove("SMIME_CARD_READER")
+        .env_remove("SMIME_CARD_SIM")
+        .arg("--reader")
+        .arg(card.reader.name)
+        .args(args)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("smime-card runs")
+}
+
+/// Runs it and asserts success; returns stdout.
+#[track_caller]
+fn smime_card_ok(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = smime_card(card, args, env);
+    assert!(
+        out.status.success(),
+        "smime-card {args:?} failed ({}):\n{}\n--- card-sim log\n{}",
+        out.status,
+        output_text(&out),
+        card.log()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[track_caller]
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl runs: run .ci/pcsc-env.sh install");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        output_text(&out)
+    );
+}
+
+/// Another PC/SC client connects to the card and disconnects resetting it.
+fn reset_by_another_client(card: &SimCard) {
+    let ctx = Context::establish(Scope::User).expect("pcscd runs");
+    let reader = std::ffi::CString::new(card.reader.name).unwrap();
+    let other = ctx
+        .connect(&reader, ShareMode::Shared, Protocols::ANY)
+        .expect("connect the second client");
+    other
+        .disconnect(Disposition::ResetCard)
+        .map_err(|(_, e)| e)
+        .expect("disconnect with reset");
+}
+
+#[test]
+fn smime_card_manages_a_card_in_a_pcsc_reader() {
+    let card = SimCard::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+
+    let readers =
+        String::from_utf8_lossy(&smime_card(&card, &["readers"], &[]).stdout).into_owned();
+    let line = readers
+        .lines()
+        .find(|l| l[2..].starts_with(&format!("{} ", card.reader.name)))
+        .unwrap_or_else(|| panic!("{} not listed:\n{readers}", card.reader.name));
+    assert!(
+        line.starts_with("* ") && line.contains("PIV card, serial"),
+        "{line}"
+    );
+
+    let status = smime_card_ok(&card, &["card", "status"], &[]);
+    assert!(
+        status.contains(&format!("Reader:         {}\n", card.reader.name)),
+        "{status}"
+    );
+    assert!(
+        status.contains("PIN:            3 of 3 tries left"),
+        "{status}"
+    );
+
+    let public_key = path("9a.pub.pem");
+    smime_card_ok(
+        &card,
+        &[
+            "card",
+            "generate",
+            "--slot",
+            "9a",
+            "--algorithm",
+            "p256",
+            "--out",
+            &public_key,
+        ],
+        &[],
+    );
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &path("ca.key"),
+    ]);
+    openssl(&[
+        "x509",
+        "-new",
+        "-subj",
+        "/CN=Alice",
+        "-force_pubkey",
+        &public_key,
+        "-key",
+        &path("ca.key"),
+        "-days",
+        "30",
+        "-out",
+        &path("alice.pem"),
+    ]);
+    smime_card_ok(
+        &card,
+        &[
+            "card",
+            "import-cert",
+            "--slot",
+            "9a",
+            "--in",
+            &path("alice.pem"),
+        ],
+        &[],
+    );
+    let exported = smime_card_ok(&card, &["card", "export-cert", "--slot", "9a"], &[]);
+    assert_eq!(
+        exported,
+        std::fs::read_to_string(path("alice.pem")).unwrap()
+    );
+    let status = smime_card_ok(&card, &["card", "status"], &[]);
+    assert!(status.contains("  Subject:      CN=Alice\n"), "{status}");
+
+    smime_card_ok(
+        &card,
+        &[
+            "card",
+            "change-pin",
+            "--pin-env",
+            "PIN",
+            "--new-pin-env",
+            "NEW",
+        ],
+        &[("PIN", PIN), ("NEW", "24681357")],
+    );
+    let wrong = smime_card(
+        &card,
+        &["card", "verify-pin", "--pin-env", "PIN"],
+        &[("PIN", PIN)],
+    );
+    assert_eq!(wrong.status.code(), Some(4), "{}", output_text(&wrong));
+    assert!(
+        output_text(&wrong).contains("wrong PIN, 2 tries left"),
+        "{}",
+        output_text(&wrong)
+    );
+    smime_card_ok(
+        &card,
+        &["card", "verify-pin", "--pin-env", "PIN"],
+        &[("PIN", "24681357")],
+    );
+
+    let report = smime_card_ok(
+        &card,
+        &[
+            "card",
+            "attest",
+            "--slot",
+            "9a",
+            "--out",
+            &path("attestation.pem"),
+        ],
+        &[],
+    );
+    assert!(
+        report.contains("Slot:           9a (PIV Authentication)\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Verified:       signed by the card's attestation key"),
+        "{report}"
+    );
+    assert!(
+        std::fs::read_to_string(path("attestation.pem"))
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+}
+
+#[test]
+fn a_reset_by_another_program_between_two_commands_does_not_disturb_the_next() {
+    let card = SimCard::start();
+    smime_card_ok(&card, &["card", "status"], &[]);
+    reset_by_another_client(&card);
+    let status = smime_card_ok(&card, &["card", "status"], &[]);
+    assert!(
+        status.contains("PIN:            3 of 3 tries left"),
+        "{status}"
+    );
+    smime_card_ok(
+        &card,
+        &["card", "verify-pin", "--pin-env", "PIN"],
+        &[("PIN", PIN)],
+    );
+}
+
+#[test]
+fn a_login_lost_to_a_reset_is_reported_and_verifying_again_restores_it() {
+    let card = SimCard::start();
+    let transport = PcscTransport::connect(card.reader.name).expect("connect");
+    let mut piv = PivCard::open(transport).expect("open the PIV card");
+    piv.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .expect("default management key");
+    let key = piv
+        .generate(Slot::Authentication, Algorithm::EccP256, None, None)
+        .expect("generate");
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    piv.verify_pin(&Secret::new(PIN).unwrap()).expect("PIN");
+    piv.sign_message(Slot::Authentication, &key, scheme, b"before", None)
+        .expect("signs while logged in");
+
+    reset_by_another_client(&card);
+    // What needs no PIN goes on after the reset...
+    assert_eq!(
+        piv.public_key(Slot::Authentication).expect("public key"),
+        key
+    );
+    reset_by_another_client(&card);
+    // ...and what needs the PIN says the login was lost instead of replaying it.
+    match piv.sign_message(Slot::Authentication, &key, scheme, b"after", None) {
+        Err(Error::LoginLost) => {}
+        other => panic!("expected LoginLost, got {other:?}\n{}", card.log()),
+    }
+    piv.verify_pin(&Secret::new(PIN).unwrap())
+        .expect("PIN again");
+    piv.sign_message(Slot::Authentication, &key, scheme, b"after", None)
+        .expect("signs after verifying again");
+}
