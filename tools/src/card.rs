@@ -117,7 +117,7 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
         CardCommand::Reset => reset(card)?,
         CardCommand::Attest { slot, out, roots } => {
             let roots = match &roots {
-                Some(path) => read_roots(path)?,
+                Some(path) => read_certificates(path)?,
                 None => Vec::new(),
             };
             let info = card.verify_attestation(slot, &roots)?;
@@ -191,8 +191,8 @@ fn check_certificate_matches_key<T: Transport>(
     }
 }
 
-/// The certificates in a roots file: PEM (any number) or one DER certificate.
-fn read_roots(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+/// The certificates in a file: PEM (any number) or one DER certificate.
+pub fn read_certificates(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let certs = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
         Certificate::load_pem_chain(&bytes)

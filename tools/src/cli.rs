@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use clap::{Args, Parser, Subcommand};
 
+use host_driver::rsa_padding::HashAlg;
+
 use crate::secrets::{MgmtKeyArgs, NewMgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs};
 
 const AFTER_HELP: &str = "\
@@ -67,6 +69,36 @@ pub enum Command {
     /// Manage the card: status, keys, certificates, PIN, PUK and management key
     #[command(subcommand)]
     Card(CardCommand),
+
+    /// Sign a mail message (RFC 5322) with the key and certificate in a slot: S/MIME
+    /// multipart/signed, or opaque signed-data with --opaque
+    Sign {
+        /// The message to sign (a file: it is read twice, so memory stays flat)
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Where to write the signed message
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The slot whose key signs (its certificate is sent along)
+        #[arg(long, value_name = "SLOT", default_value = "9c")]
+        slot: Slot,
+        /// application/pkcs7-mime signed-data instead of multipart/signed (only S/MIME
+        /// clients can show the content)
+        #[arg(long)]
+        opaque: bool,
+        /// sha256, sha384 or sha512 (default: SHA-256, SHA-384 for P-384 keys, SHA-512 for
+        /// Ed25519)
+        #[arg(long, value_name = "DIGEST", value_parser = parse_digest)]
+        digest: Option<HashAlg>,
+        /// Sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)
+        #[arg(long)]
+        pss: bool,
+        /// Intermediate CA certificates (PEM) to include for the recipient's benefit
+        #[arg(long, value_name = "FILE")]
+        chain: Option<PathBuf>,
+        #[command(flatten)]
+        pin: PinArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +247,15 @@ fn parse_key_algorithm(s: &str) -> Result<Algorithm, String> {
             "{algorithm} is a management key algorithm; a slot holds p256, p384, rsa1024, \
              rsa2048, rsa3072, rsa4096, ed25519 or x25519"
         ))
+    }
+}
+
+fn parse_digest(s: &str) -> Result<HashAlg, String> {
+    match s.to_ascii_lowercase().replace('-', "").as_str() {
+        "sha256" => Ok(HashAlg::Sha256),
+        "sha384" => Ok(HashAlg::Sha384),
+        "sha512" => Ok(HashAlg::Sha512),
+        _ => Err(format!("unknown digest '{s}' (sha256, sha384, sha512)")),
     }
 }
 

@@ -6,6 +6,7 @@ mod card;
 mod choose;
 mod cli;
 mod failure;
+mod mail;
 mod secrets;
 mod status;
 
@@ -38,6 +39,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Card(command) => match choose::open(&cli.card)? {
             Opened::Pcsc(mut card) => card::run(&mut card, command),
             Opened::Sim(mut card) => card::run(&mut *card, command),
+        },
+        Command::Sign { .. } => match choose::open(&cli.card)? {
+            Opened::Pcsc(card) => mail::sign(card, &cli.command),
+            Opened::Sim(card) => mail::sign(*card, &cli.command),
         },
     }
 }

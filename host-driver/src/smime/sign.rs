@@ -53,8 +53,9 @@ pub enum SignError {
     EightBitMultipart,
     #[error("the signer's certificate: {0}")]
     Certificate(String),
-    #[error("the card could not sign: {0}")]
-    Signing(String),
+    /// The card's own error (wrong PIN, blocked PIN, …) is this error's source.
+    #[error("the card could not sign")]
+    Signing(#[source] signature::Error),
     #[error("encoding the signature: {0}")]
     Encoding(#[from] der::Error),
 }
@@ -414,7 +415,7 @@ fn signer_info<S: CmsSigner>(
     let signature = request
         .signer
         .try_sign(&to_sign)
-        .map_err(|e| SignError::Signing(signing_error_text(&e)))?;
+        .map_err(SignError::Signing)?;
     let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
         issuer: cert.tbs_certificate().issuer().clone(),
         serial_number: cert.tbs_certificate().serial_number().clone(),
@@ -439,14 +440,6 @@ fn signer_info<S: CmsSigner>(
         );
     }
     Ok((info, certs))
-}
-
-/// The card's error, which says what to do (wrong PIN, blocked PIN, …).
-fn signing_error_text(e: &signature::Error) -> String {
-    use std::error::Error as _;
-    e.source()
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| e.to_string())
 }
 
 fn certificate_set(certs: Vec<Certificate>) -> Result<CertificateSet, SignError> {

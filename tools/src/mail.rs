@@ -1,0 +1,100 @@
+//! `smime-card sign` and `smime-card verify`: files in, S/MIME out, through host-driver.
+
+use std::cell::RefCell;
+use std::fs::File;
+
+use anyhow::{Context, bail};
+use apdu_spec::piv::Slot;
+use host_driver::rsa_padding::HashAlg;
+use host_driver::signer::CardSigner;
+use host_driver::smime::sign::{Form, SignRequest, digest_for, sign as sign_mail};
+use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
+
+use crate::card::read_certificates;
+use crate::cli::Command;
+use crate::failure::Usage;
+
+/// The scheme for `key` with the digest the user asked for.
+fn scheme(key: &PublicKey, digest: Option<HashAlg>, pss: bool) -> anyhow::Result<SignatureScheme> {
+    let default = SignatureScheme::default_for(key)?;
+    if pss && !matches!(key, PublicKey::Rsa(_)) {
+        return Err(Usage("--pss needs an RSA key".into()).into());
+    }
+    Ok(match (default, digest) {
+        (SignatureScheme::Ed25519, Some(d)) if d != HashAlg::Sha512 => {
+            return Err(Usage("Ed25519 signatures use SHA-512 (RFC 8419)".into()).into());
+        }
+        (SignatureScheme::Ed25519, _) => SignatureScheme::Ed25519,
+        (SignatureScheme::RsaPkcs1v15(d0), d) if pss => SignatureScheme::RsaPss(d.unwrap_or(d0)),
+        (SignatureScheme::RsaPkcs1v15(d0), d) => SignatureScheme::RsaPkcs1v15(d.unwrap_or(d0)),
+        (SignatureScheme::Ecdsa(d0), d) => SignatureScheme::Ecdsa(d.unwrap_or(d0)),
+        (other, _) => other,
+    })
+}
+
+fn slot_certificate<T: Transport>(card: &mut PivCard<T>, slot: Slot) -> anyhow::Result<Vec<u8>> {
+    card.read_certificate(slot)?.ok_or_else(|| {
+        Usage(format!(
+            "slot {} holds no certificate; store the one your CA issued with `smime-card card import-cert --slot {slot} --in CERT`",
+            slot.name()
+        ))
+        .into()
+    })
+}
+
+pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Result<()> {
+    let Command::Sign {
+        input,
+        out,
+        slot,
+        opaque,
+        digest,
+        pss,
+        chain,
+        pin,
+    } = command
+    else {
+        bail!("not a sign command");
+    };
+    let certificate = slot_certificate(&mut card, *slot)?;
+    let chain = match chain {
+        Some(path) => read_certificates(path)?,
+        None => Vec::new(),
+    };
+    let message = File::open(input).with_context(|| format!("reading {}", input.display()))?;
+    let pin = pin.read()?;
+    let card = RefCell::new(card);
+    let public_key = card.borrow_mut().public_key(*slot)?;
+    let scheme = scheme(&public_key, *digest, *pss)?;
+    let signer = CardSigner::new(&card, *slot, Some(scheme))?.with_pin(pin);
+    let form = if *opaque {
+        Form::Opaque
+    } else {
+        Form::Multipart
+    };
+    let request = SignRequest {
+        signer: &signer,
+        certificate: &certificate,
+        chain: &chain,
+        form,
+        digest: digest_for(scheme),
+    };
+    let output = File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    match sign_mail(message, output, &request) {
+        Ok(report) => {
+            eprintln!(
+                "Signed {} bytes with the key in slot {} ({:?}); wrote {}.",
+                report.signed_bytes,
+                slot.name(),
+                scheme,
+                out.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            // Leave no half-written message behind.
+            let _ = std::fs::remove_file(out);
+            Err(e.into())
+        }
+    }
+}
