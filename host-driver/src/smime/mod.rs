@@ -4,9 +4,13 @@
 //! Messages stream: the content is canonicalised and hashed as it is read, so memory
 //! stays flat however large the message is.
 
+pub mod algorithms;
 pub mod attributes;
 pub mod base64_stream;
+pub mod ber;
 pub mod canonical;
+pub mod chain;
 pub mod mime;
 pub mod oids;
 pub mod sign;
+pub mod verify;

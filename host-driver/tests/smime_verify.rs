@@ -1,0 +1,904 @@
+//! Mail signed by `openssl cms -sign`, judged by `smime::verify`: every form OpenSSL writes,
+//! and every way a signature can fail to hold.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use der::Decode;
+use host_driver::rsa_padding::HashAlg;
+use host_driver::smime::verify::{Form, Verdict, VerifyError, VerifyOptions, verify};
+use host_driver::smime::{ber, chain};
+use x509_cert::Certificate;
+
+const ENTITY: &str = "Content-Type: text/plain; charset=utf-8\n\nHello Bob,\nthe figures are attached in spirit.\n-- \nAlice\n";
+const ENTITY_CRLF: &str = "Content-Type: text/plain; charset=utf-8\r\n\r\nHello Bob,\r\nthe figures are attached in spirit.\r\n-- \r\nAlice\r\n";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl is installed (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Test certificates, made once per run:
+/// - `root` (RSA, the trust anchor) issued `inter` (P-256, "Test Mail CA", pathlen 0);
+/// - `inter` issued the users, all for alice@example.org unless said otherwise: `alice-rsa`
+///   (RSA-2048), `alice-ec` (P-256), `alice-p384`, `alice-noemail`
+///   (extendedKeyUsage clientAuth only), `alice-expired`, `alice-encrypt` (keyUsage
+///   keyEncipherment only), `bob` (bob@example.org), `carol-dn` (address only in the
+///   subject's emailAddress, no subjectAltName);
+/// - `sub` is a CA below `inter`, which forbids it (pathlen 0), and issued `alice-under-sub`;
+/// - `other` is an unrelated CA; `notca` is a root-issued certificate without the CA flag
+///   that issued `alice-under-notca`; `self` is a self-signed mail certificate.
+struct Pki {
+    dir: PathBuf,
+}
+
+fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        // One directory per test process; those of finished runs are removed.
+        let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("smime-verify-")
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = tmp.join(format!("smime-verify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.as_path();
+        let write = |name: &str, text: &str| std::fs::write(d.join(name), text).unwrap();
+        write("ca.ext", "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n");
+        write("inter.ext", "basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
+        write("user.ext", "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\n");
+        write("noemail.ext", "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+        write("encrypt.ext", "subjectAltName=email:alice@example.org\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=emailProtection\n");
+        write("bob.ext", "subjectAltName=email:bob@example.org\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n");
+        write("dn.ext", "keyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n");
+        write("notca.ext", "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature,keyCertSign\n");
+
+        let self_signed = |name: &str, key: &[&str], subject: &str, ext: &str| {
+            let mut args = vec!["req", "-x509", "-nodes", "-keyout"];
+            let key_file = format!("{name}.key");
+            let cert_file = format!("{name}.pem");
+            args.push(&key_file);
+            args.extend_from_slice(key);
+            args.extend_from_slice(&["-out", &cert_file, "-subj", subject, "-days", "30", "-extensions", "v3", "-config", "req.cnf"]);
+            write("req.cnf", &format!("[req]\ndistinguished_name=dn\n[dn]\n[v3]\n{}", std::fs::read_to_string(d.join(ext)).unwrap()));
+            openssl(d, &args);
+        };
+        let issued = |name: &str, key: &[&str], subject: &str, ext: &str, issuer: &str, days: &str| {
+            let key_file = format!("{name}.key");
+            let csr = format!("{name}.csr");
+            let mut args = vec!["req", "-new", "-nodes", "-keyout", &key_file, "-out", &csr, "-subj", subject];
+            args.extend_from_slice(key);
+            openssl(d, &args);
+            let (ca, ca_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
+            let cert = format!("{name}.pem");
+            openssl(d, &["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-days", days, "-extfile", ext, "-out", &cert]);
+        };
+        const RSA: &[&str] = &["-newkey", "rsa:2048"];
+        const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+        const P384: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
+        self_signed("root", RSA, "/CN=Test Root CA/O=Example", "ca.ext");
+        self_signed("other", P256, "/CN=Other CA", "ca.ext");
+        issued("inter", P256, "/CN=Test Mail CA/O=Example", "inter.ext", "root", "30");
+        issued("alice-rsa", RSA, "/CN=Alice/O=Example", "user.ext", "inter", "30");
+        issued("alice-ec", P256, "/CN=Alice EC/O=Example", "user.ext", "inter", "30");
+        issued("alice-p384", P384, "/CN=Alice P-384/O=Example", "user.ext", "inter", "30");
+        issued("alice-noemail", P256, "/CN=Alice Client/O=Example", "noemail.ext", "inter", "30");
+        issued("alice-encrypt", RSA, "/CN=Alice Encryption/O=Example", "encrypt.ext", "inter", "30");
+        // notAfter one day before now (and before notBefore): expired.
+        issued("alice-expired", P256, "/CN=Alice Expired/O=Example", "user.ext", "inter", "-1");
+        issued("bob", P256, "/CN=Bob/O=Example", "bob.ext", "inter", "30");
+        issued("carol-dn", P256, "/CN=Carol/emailAddress=carol@example.org", "dn.ext", "inter", "30");
+        issued("notca", P256, "/CN=Not A CA", "notca.ext", "root", "30");
+        issued("alice-under-notca", P256, "/CN=Alice Under Not A CA", "user.ext", "notca", "30");
+        issued("sub", P256, "/CN=Sub CA", "ca.ext", "inter", "30");
+        issued("alice-under-sub", P256, "/CN=Alice Under Sub CA", "user.ext", "sub", "30");
+        self_signed("self", P256, "/CN=Alice Self-Signed", "user.ext");
+        Pki { dir }
+    })
+}
+
+impl Pki {
+    fn cert(&self, name: &str) -> Certificate {
+        let pem = std::fs::read(self.dir.join(format!("{name}.pem"))).unwrap();
+        Certificate::from_der(&host_driver::pem::decode("CERTIFICATE", &pem).unwrap()).unwrap()
+    }
+
+    fn root(&self) -> VerifyOptions {
+        VerifyOptions::new(vec![self.cert("root")])
+    }
+
+    /// `openssl cms -sign` of `entity` by `signer`, with From alice@example.org, and `extra`
+    /// options. The Mail CA certificate is included unless `extra` holds the pseudo-option
+    /// `-nocerts-chain`.
+    fn sign(&self, signer: &str, entity: &[u8], extra: &[&str]) -> Vec<u8> {
+        let input = self.dir.join(format!("in-{}.txt", unique()));
+        let output = self.dir.join(format!("out-{}.eml", unique()));
+        std::fs::write(&input, entity).unwrap();
+        let (cert, key) = (format!("{signer}.pem"), format!("{signer}.key"));
+        let mut args = vec![
+            "cms",
+            "-sign",
+            "-in",
+            input.to_str().unwrap(),
+            "-out",
+            output.to_str().unwrap(),
+            "-signer",
+            &cert,
+            "-inkey",
+            &key,
+        ];
+        args.extend_from_slice(&[
+            "-from",
+            "Alice <alice@example.org>",
+            "-to",
+            "bob@example.org",
+            "-subject",
+            "Quarterly figures",
+        ]);
+        if !extra.contains(&"-nocerts-chain") {
+            args.extend_from_slice(&["-certfile", "inter.pem"]);
+        }
+        args.extend(extra.iter().filter(|a| **a != "-nocerts-chain"));
+        openssl(&self.dir, &args);
+        let signed = std::fs::read(&output).unwrap();
+        let _ = std::fs::remove_file(input);
+        let _ = std::fs::remove_file(output);
+        signed
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn check(message: &[u8], options: &VerifyOptions) -> Result<Verdict, VerifyError> {
+    verify(&mut &message[..], None, options)
+}
+
+/// Verifies, and returns the verdict and the content written out.
+fn check_with_content(message: &[u8], options: &VerifyOptions) -> (Verdict, Vec<u8>) {
+    let mut content = Vec::new();
+    let verdict = verify(&mut &message[..], Some(&mut content), options)
+        .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(message)));
+    (verdict, content)
+}
+
+fn replace(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = haystack
+        .windows(from.len())
+        .position(|w| w == from)
+        .unwrap_or_else(|| panic!("{} not found", String::from_utf8_lossy(from)));
+    [&haystack[..at], to, &haystack[at + from.len()..]].concat()
+}
+
+/// The CMS structure (base64-decoded) of a signed message.
+fn cms_block(message: &[u8]) -> Vec<u8> {
+    let mut der = Vec::new();
+    change_cms(message, |d| der = d.clone());
+    der
+}
+
+/// Applies `change` to the DER inside the base64 block after the last blank line that
+/// precedes base64 (the signature part, or an opaque body), re-encoding it in lines.
+fn change_cms(message: &[u8], change: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let text = String::from_utf8(message.to_vec()).unwrap();
+    let start = text.find("\n\nMI").expect("a base64 CMS block") + 2;
+    let end = text[start..].find("\n\n").map_or(text.len(), |e| start + e);
+    let block: String = text[start..end].split_whitespace().collect();
+    let mut der = STANDARD.decode(block).unwrap();
+    change(&mut der);
+    let encoded = STANDARD.encode(&der);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!("{}{}{}", &text[..start], lines.join("\n"), &text[end..]).into_bytes()
+}
+
+#[test]
+fn multipart_rsa_signature_from_openssl_verifies() {
+    let pki = pki();
+    let signed = pki.sign("alice-rsa", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let (verdict, content) = check_with_content(&signed, &pki.root());
+    assert_eq!(verdict.form, Form::Multipart);
+    assert!(verdict.signer.contains("CN=Alice"), "{}", verdict.signer);
+    assert_eq!(verdict.signer_addresses, ["alice@example.org"]);
+    assert_eq!(verdict.from.as_deref(), Some("alice@example.org"));
+    assert_eq!(verdict.digest, HashAlg::Sha256);
+    assert_eq!(
+        verdict.signature_algorithm,
+        "RSA-2048 PKCS#1 v1.5 with SHA-256"
+    );
+    assert_eq!(verdict.chain.len(), 3, "{:?}", verdict.chain);
+    assert!(
+        verdict.chain[1].contains("CN=Test Mail CA")
+            && verdict.chain[2].contains("CN=Test Root CA"),
+        "{:?}",
+        verdict.chain
+    );
+    assert_eq!(verdict.signatures, 1);
+    let signed_at = verdict
+        .signing_time
+        .expect("openssl adds signingTime")
+        .to_system_time();
+    assert!(
+        SystemTime::now()
+            .duration_since(signed_at)
+            .unwrap_or_default()
+            < Duration::from_secs(600)
+    );
+    // The content is the signed MIME entity, in canonical form.
+    assert_eq!(String::from_utf8(content).unwrap(), ENTITY_CRLF);
+}
+
+#[test]
+fn multipart_ecdsa_signatures_verify_with_the_digest_they_name() {
+    let pki = pki();
+    for (signer, md, digest, algorithm) in [
+        (
+            "alice-ec",
+            "sha256",
+            HashAlg::Sha256,
+            "ECDSA P-256 with SHA-256",
+        ),
+        (
+            "alice-ec",
+            "sha512",
+            HashAlg::Sha512,
+            "ECDSA P-256 with SHA-512",
+        ),
+        (
+            "alice-p384",
+            "sha384",
+            HashAlg::Sha384,
+            "ECDSA P-384 with SHA-384",
+        ),
+        (
+            "alice-rsa",
+            "sha1",
+            HashAlg::Sha1,
+            "RSA-2048 PKCS#1 v1.5 with SHA-1",
+        ),
+    ] {
+        let signed = pki.sign(signer, ENTITY.as_bytes(), &["-md", md]);
+        let verdict = check(&signed, &pki.root()).unwrap_or_else(|e| panic!("{signer} {md}: {e}"));
+        assert_eq!(
+            (verdict.digest, verdict.signature_algorithm.as_str()),
+            (digest, algorithm)
+        );
+        // Without micalg the content is hashed with every algorithm, and still verifies.
+        let text = String::from_utf8(signed).unwrap();
+        let start = text.find("micalg=\"").expect("openssl names micalg");
+        let end = start + text[start..].find("; ").unwrap() + 2;
+        let without = format!("{}{}", &text[..start], &text[end..]);
+        assert_eq!(
+            check(without.as_bytes(), &pki.root()).unwrap().digest,
+            digest
+        );
+    }
+}
+
+#[test]
+fn rsa_pss_signatures_verify() {
+    let pki = pki();
+    for (md, salt) in [("sha256", "digest"), ("sha384", "20"), ("sha512", "max")] {
+        let salt = format!("rsa_pss_saltlen:{salt}");
+        let options = [
+            "-md",
+            md,
+            "-keyopt",
+            "rsa_padding_mode:pss",
+            "-keyopt",
+            &salt,
+        ];
+        for form in [&[][..], &["-nodetach"]] {
+            let pss = pki.sign(
+                "alice-rsa",
+                ENTITY.as_bytes(),
+                &[&options[..], form].concat(),
+            );
+            let verdict = check(&pss, &pki.root()).unwrap_or_else(|e| panic!("{md} {salt}: {e}"));
+            assert!(
+                verdict
+                    .signature_algorithm
+                    .starts_with("RSA-2048 PSS with SHA-"),
+                "{}",
+                verdict.signature_algorithm
+            );
+            let changed = change_cms(&pss, |der| {
+                let last = der.len() - 5;
+                der[last] ^= 0x40;
+            });
+            assert!(matches!(
+                check(&changed, &pki.root()),
+                Err(VerifyError::BadSignature)
+            ));
+        }
+    }
+}
+
+#[test]
+fn opaque_signature_verifies_and_yields_the_content() {
+    let pki = pki();
+    for signer in ["alice-rsa", "alice-ec"] {
+        let signed = pki.sign(signer, ENTITY.as_bytes(), &["-md", "sha256", "-nodetach"]);
+        assert!(String::from_utf8_lossy(&signed).contains("smime-type=signed-data"));
+        let (verdict, content) = check_with_content(&signed, &pki.root());
+        assert_eq!(verdict.form, Form::Opaque);
+        assert_eq!(verdict.from.as_deref(), Some("alice@example.org"));
+        assert_eq!(String::from_utf8(content).unwrap(), ENTITY_CRLF);
+    }
+}
+
+#[test]
+fn streamed_ber_output_verifies_in_both_forms() {
+    let pki = pki();
+    // Large enough that -stream splits the content into several OCTET STRING segments.
+    let big: String =
+        ENTITY.to_owned() + &"all work and no play makes alice a dull girl\n".repeat(4000);
+    for extra in [
+        &["-stream"][..],
+        &["-stream", "-nodetach"],
+        &["-stream", "-nodetach", "-noattr"],
+        &["-stream", "-keyid"],
+    ] {
+        for signer in ["alice-rsa", "alice-ec"] {
+            let signed = pki.sign(
+                signer,
+                big.as_bytes(),
+                &[&["-md", "sha256"], extra].concat(),
+            );
+            // OpenSSL streams opaque content as BER, which the `der` crate alone refuses.
+            if extra.contains(&"-nodetach") {
+                let cms = cms_block(&signed);
+                assert!(
+                    ber::to_der(&cms).unwrap() != cms,
+                    "{signer} {extra:?} is DER"
+                );
+                assert!(cms::content_info::ContentInfo::from_der(&cms).is_err());
+            }
+            let (verdict, content) = check_with_content(&signed, &pki.root());
+            assert_eq!(
+                verdict.form,
+                if extra.contains(&"-nodetach") {
+                    Form::Opaque
+                } else {
+                    Form::Multipart
+                }
+            );
+            assert_eq!(
+                content,
+                big.replace('\n', "\r\n").into_bytes(),
+                "{signer} {extra:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn signatures_without_signed_attributes_verify() {
+    let pki = pki();
+    for signer in ["alice-rsa", "alice-ec"] {
+        for form in [&[][..], &["-nodetach"]] {
+            let signed = pki.sign(
+                signer,
+                ENTITY.as_bytes(),
+                &[&["-md", "sha256", "-noattr"][..], form].concat(),
+            );
+            let verdict =
+                check(&signed, &pki.root()).unwrap_or_else(|e| panic!("{signer} {form:?}: {e}"));
+            assert_eq!(verdict.signing_time, None);
+            // Without attributes a changed body shows as a signature over other content:
+            // RSA can tell, ECDSA cannot.
+            let changed = if form.is_empty() {
+                replace(&signed, b"Hello Bob", b"Hello Bib")
+            } else {
+                change_cms(&signed, |der| flip_in(der, b"Hello Bob"))
+            };
+            let err = check(&changed, &pki.root()).unwrap_err();
+            match signer {
+                "alice-rsa" => assert!(matches!(err, VerifyError::ContentTampered), "{err}"),
+                _ => assert!(matches!(err, VerifyError::BadSignature), "{err}"),
+            }
+        }
+    }
+}
+
+/// Flips a bit in the first occurrence of `needle` in `der`.
+fn flip_in(der: &mut [u8], needle: &[u8]) {
+    let at = der
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("needle in the DER");
+    der[at] ^= 0x01;
+}
+
+#[test]
+fn lf_and_crlf_copies_of_a_message_both_verify() {
+    let pki = pki();
+    for form in [&[][..], &["-nodetach"], &["-stream"]] {
+        let signed = String::from_utf8(pki.sign(
+            "alice-ec",
+            ENTITY.as_bytes(),
+            &[&["-md", "sha256"][..], form].concat(),
+        ))
+        .unwrap();
+        let lf = signed.replace("\r\n", "\n");
+        let crlf = lf.replace('\n', "\r\n");
+        for message in [&signed, &lf, &crlf] {
+            check(message.as_bytes(), &pki.root())
+                .unwrap_or_else(|e| panic!("{form:?}: {e}\n{message}"));
+        }
+    }
+}
+
+#[test]
+fn a_changed_body_is_reported_as_tampered() {
+    let pki = pki();
+    let multipart = pki.sign("alice-rsa", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let changed = replace(&multipart, b"the figures", b"the fixures");
+    let err = check(&changed, &pki.root()).unwrap_err();
+    assert!(matches!(err, VerifyError::ContentTampered), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the message body was changed after it was signed"
+    );
+    // A line added at the end of the signed part counts too.
+    let added = replace(&multipart, b"Alice\r\n", b"Alice\r\nP.S. send money\r\n");
+    assert!(matches!(
+        check(&added, &pki.root()),
+        Err(VerifyError::ContentTampered)
+    ));
+
+    let opaque = pki.sign(
+        "alice-ec",
+        ENTITY.as_bytes(),
+        &["-md", "sha256", "-nodetach"],
+    );
+    let changed = change_cms(&opaque, |der| flip_in(der, b"the figures"));
+    let err = check(&changed, &pki.root()).unwrap_err();
+    assert!(matches!(err, VerifyError::ContentTampered), "{err}");
+}
+
+#[test]
+fn a_changed_signature_is_reported_as_bad() {
+    let pki = pki();
+    for (signer, form) in [
+        ("alice-rsa", &[][..]),
+        ("alice-ec", &[][..]),
+        ("alice-rsa", &["-nodetach"][..]),
+        ("alice-p384", &["-stream"][..]),
+    ] {
+        let signed = pki.sign(
+            signer,
+            ENTITY.as_bytes(),
+            &[&["-md", "sha256"][..], form].concat(),
+        );
+        // The signature value is the last thing in the SignerInfo, so at the very end.
+        let changed = change_cms(&signed, |der| {
+            let last = der.len() - 5;
+            der[last] ^= 0x40;
+        });
+        let err = check(&changed, &pki.root()).unwrap_err();
+        assert!(
+            matches!(err, VerifyError::BadSignature),
+            "{signer} {form:?}: {err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the signature does not match the signer's key"
+        );
+    }
+}
+
+#[test]
+fn a_signer_from_an_unknown_ca_is_refused() {
+    let pki = pki();
+    let signed = pki.sign("alice-ec", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let err = check(&signed, &VerifyOptions::new(vec![pki.cert("other")])).unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::UnknownCa { signer, .. } if signer.contains("CN=Alice EC")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("the signer's certificate (")
+            && err
+                .to_string()
+                .contains("was not issued by any of the given CAs"),
+        "{err}"
+    );
+    // No anchors at all is the same answer.
+    assert!(matches!(
+        check(&signed, &VerifyOptions::new(vec![])),
+        Err(VerifyError::UnknownCa { .. })
+    ));
+}
+
+#[test]
+fn a_missing_intermediate_leaves_the_ca_unknown_unless_it_is_trusted() {
+    let pki = pki();
+    let signed = pki.sign(
+        "alice-ec",
+        ENTITY.as_bytes(),
+        &["-md", "sha256", "-nocerts-chain"],
+    );
+    assert!(matches!(
+        check(&signed, &pki.root()),
+        Err(VerifyError::UnknownCa { .. })
+    ));
+    let verdict = check(
+        &signed,
+        &VerifyOptions::new(vec![pki.cert("other"), pki.cert("inter")]),
+    )
+    .unwrap();
+    assert_eq!(verdict.chain.len(), 2);
+    // The signer's certificate itself may be left out of the message when it is trusted.
+    let bare = pki.sign(
+        "alice-ec",
+        ENTITY.as_bytes(),
+        &["-md", "sha256", "-nocerts", "-nocerts-chain"],
+    );
+    assert!(matches!(
+        check(&bare, &pki.root()),
+        Err(VerifyError::SignerCertificateMissing)
+    ));
+    let verdict = check(&bare, &VerifyOptions::new(vec![pki.cert("alice-ec")])).unwrap();
+    assert_eq!(verdict.chain.len(), 1);
+}
+
+#[test]
+fn a_wrong_from_address_is_refused() {
+    let pki = pki();
+    for form in [&[][..], &["-nodetach"]] {
+        let signed = pki.sign(
+            "alice-ec",
+            ENTITY.as_bytes(),
+            &[&["-md", "sha256"][..], form].concat(),
+        );
+        let forged = replace(
+            &signed,
+            b"From: Alice <alice@example.org>",
+            b"From: Alice <ceo@example.org>",
+        );
+        let err = check(&forged, &pki.root()).unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::AddressMismatch { from, certificate } if from == "ceo@example.org" && certificate == &["alice@example.org"]),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the From address ceo@example.org is not in the signer's certificate (it names alice@example.org)"
+        );
+        // Case does not matter; no From header means no address check.
+        let upper = replace(&signed, b"alice@example.org>", b"ALICE@Example.ORG>");
+        assert_eq!(
+            check(&upper, &pki.root()).unwrap().from.as_deref(),
+            Some("ALICE@Example.ORG")
+        );
+        let anonymous = replace(&signed, b"From: Alice <alice@example.org>\n", b"");
+        assert_eq!(check(&anonymous, &pki.root()).unwrap().from, None);
+    }
+    // Bob's valid signature does not make a message from Alice.
+    let bob = pki.sign("bob", ENTITY.as_bytes(), &["-md", "sha256"]);
+    assert!(matches!(
+        check(&bob, &pki.root()),
+        Err(VerifyError::AddressMismatch { .. })
+    ));
+}
+
+#[test]
+fn the_subject_email_address_counts_when_there_is_no_subject_alt_name() {
+    let pki = pki();
+    let signed = pki.sign("carol-dn", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let from_carol = replace(&signed, b"alice@example.org>", b"carol@example.org>");
+    assert_eq!(
+        check(&from_carol, &pki.root()).unwrap().signer_addresses,
+        ["carol@example.org"]
+    );
+    assert!(matches!(
+        check(&signed, &pki.root()),
+        Err(VerifyError::AddressMismatch { .. })
+    ));
+}
+
+#[test]
+fn an_expired_signer_certificate_is_refused() {
+    let pki = pki();
+    let signed = pki.sign("alice-expired", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let err = check(&signed, &pki.root()).unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::Expired { subject, .. } if subject.contains("CN=Alice Expired")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("expired on"), "{err}");
+
+    // A valid certificate judged at a time outside its validity.
+    let good = pki.sign("alice-ec", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let mut options = pki.root();
+    options.at = SystemTime::now() + Duration::from_secs(40 * 86400);
+    assert!(matches!(
+        check(&good, &options),
+        Err(VerifyError::Expired { .. })
+    ));
+    options.at = SystemTime::now() - Duration::from_secs(86400);
+    assert!(matches!(
+        check(&good, &options),
+        Err(VerifyError::NotYetValid { .. })
+    ));
+}
+
+#[test]
+fn a_certificate_without_email_protection_is_refused() {
+    let pki = pki();
+    let signed = pki.sign("alice-noemail", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let err = check(&signed, &pki.root()).unwrap_err();
+    assert!(matches!(err, VerifyError::NotForEmail { .. }), "{err}");
+    let signed = pki.sign("alice-encrypt", ENTITY.as_bytes(), &["-md", "sha256"]);
+    let err = check(&signed, &pki.root()).unwrap_err();
+    assert!(matches!(err, VerifyError::KeyUsage(_)), "{err}");
+}
+
+#[test]
+fn a_self_signed_signer_that_is_an_anchor_is_accepted() {
+    let pki = pki();
+    let signed = pki.sign(
+        "self",
+        ENTITY.as_bytes(),
+        &["-md", "sha256", "-nocerts-chain"],
+    );
+    let verdict = check(&signed, &VerifyOptions::new(vec![pki.cert("self")])).unwrap();
+    assert_eq!(verdict.chain, std::slice::from_ref(&verdict.signer));
+    assert!(matches!(
+        check(&signed, &pki.root()),
+        Err(VerifyError::UnknownCa { .. })
+    ));
+}
+
+#[test]
+fn chain_needs_each_issuer_to_be_a_ca() {
+    let pki = pki();
+    let at = SystemTime::now();
+    let err = chain::validate(
+        &pki.cert("alice-under-notca"),
+        &[pki.cert("notca")],
+        &[pki.cert("root")],
+        at,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::NotCa { subject, .. } if subject.contains("Not A CA")),
+        "{err}"
+    );
+    let path = chain::validate(
+        &pki.cert("alice-rsa"),
+        &[pki.cert("notca"), pki.cert("inter")],
+        &[pki.cert("root")],
+        at,
+    )
+    .unwrap();
+    assert_eq!(path.len(), 3);
+    // The Mail CA allows no CA below it.
+    let err = chain::validate(
+        &pki.cert("alice-under-sub"),
+        &[pki.cert("sub"), pki.cert("inter")],
+        &[pki.cert("root")],
+        at,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::KeyUsage(m) if m.contains("Test Mail CA") && m.contains("allows 0")),
+        "{err}"
+    );
+    // Without the Sub CA there is no path at all.
+    let err = chain::validate(
+        &pki.cert("alice-under-sub"),
+        &[pki.cert("inter")],
+        &[pki.cert("root")],
+        at,
+    );
+    assert!(matches!(err, Err(VerifyError::UnknownCa { .. })));
+}
+
+/// Counts the bytes each thread has allocated, and the peak, so that one test can measure
+/// its own footprint while others run.
+struct CountingAllocator;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn track(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            track(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        track(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            track(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Counts what it is given and keeps nothing.
+struct CountingWriter(u64);
+
+impl Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn multipart_verification_of_50_mib_streams_in_flat_memory() {
+    let pki = pki();
+    let line = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod temp\n";
+    let lines = (50 << 20) / line.len();
+    let entity = format!("Content-Type: text/plain\n\n{}", line.repeat(lines));
+    let signed = pki.sign("alice-ec", entity.as_bytes(), &["-md", "sha256"]);
+    let path = pki.dir.join("big.eml");
+    std::fs::write(&path, &signed).unwrap();
+    let expected_len = entity.len() + entity.matches('\n').count();
+    drop((signed, entity));
+
+    let mut input = BufReader::with_capacity(16 << 10, std::fs::File::open(&path).unwrap());
+    let mut out = CountingWriter(0);
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(before));
+    let verdict = verify(&mut input, Some(&mut out), &pki.root()).unwrap();
+    let peak = PEAK.with(Cell::get) - before;
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(verdict.form, Form::Multipart);
+    assert_eq!(out.0, expected_len as u64);
+    eprintln!("peak heap while verifying 50 MiB: {peak} bytes");
+    assert!(
+        peak < 1 << 20,
+        "verifying 50 MiB took {peak} bytes of heap at the peak"
+    );
+}
+
+/// The other direction: mail signed by `smime::sign` with an in-process card, for every
+/// key type the card holds (Ed25519 included, which OpenSSL 3.0 cannot put in CMS).
+#[test]
+fn mail_signed_with_a_card_key_verifies_for_every_key_type() {
+    use apdu_spec::piv::mgmt_key::ManagementKey;
+    use apdu_spec::piv::{Algorithm, Slot};
+    use host_driver::signer::CardSigner;
+    use host_driver::smime::sign::{self, SignRequest, digest_for};
+    use host_driver::{InProcess, PivCard, Secret};
+
+    const MESSAGE: &str = "From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: Quarterly figures\n\nHello Bob,\nthe figures are attached in spirit.\n";
+    let pki = pki();
+    let inter = host_driver::pem::decode(
+        "CERTIFICATE",
+        &std::fs::read(pki.dir.join("inter.pem")).unwrap(),
+    )
+    .unwrap();
+    for (algorithm, described) in [
+        (Algorithm::Ed25519, "Ed25519"),
+        (Algorithm::EccP256, "ECDSA P-256 with SHA-256"),
+        (Algorithm::EccP384, "ECDSA P-384 with SHA-384"),
+        (Algorithm::Rsa2048, "RSA-2048 PKCS#1 v1.5 with SHA-256"),
+    ] {
+        let mut card =
+            PivCard::open(InProcess::in_memory(&card_sim::CardConfig::default()).unwrap()).unwrap();
+        card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+            .unwrap();
+        let public = card
+            .generate(Slot::Signature, algorithm, None, None)
+            .unwrap();
+        let name = format!("card-{}", unique());
+        let (public_file, cert_file) = (format!("{name}.pub"), format!("{name}.der"));
+        std::fs::write(pki.dir.join(&public_file), public.to_pem().unwrap()).unwrap();
+        openssl(
+            &pki.dir,
+            &[
+                "x509",
+                "-new",
+                "-force_pubkey",
+                &public_file,
+                "-CA",
+                "inter.pem",
+                "-CAkey",
+                "inter.key",
+                "-subj",
+                "/CN=Alice Card",
+                "-days",
+                "30",
+                "-extfile",
+                "user.ext",
+                "-outform",
+                "DER",
+                "-out",
+                &cert_file,
+            ],
+        );
+        let cert = std::fs::read(pki.dir.join(&cert_file)).unwrap();
+        card.write_certificate(Slot::Signature, &cert).unwrap();
+        let card = std::cell::RefCell::new(card);
+        let signer = CardSigner::new(&card, Slot::Signature, None)
+            .unwrap()
+            .with_pin(Secret::new(b"123456".to_vec()).unwrap());
+        for (form, expected) in [
+            (sign::Form::Multipart, Form::Multipart),
+            (sign::Form::Opaque, Form::Opaque),
+        ] {
+            let request = SignRequest {
+                signer: &signer,
+                certificate: &cert,
+                chain: std::slice::from_ref(&inter),
+                form,
+                digest: digest_for(signer.scheme()),
+            };
+            let mut signed = Vec::new();
+            sign::sign(std::io::Cursor::new(MESSAGE), &mut signed, &request).unwrap();
+            let verdict =
+                check(&signed, &pki.root()).unwrap_or_else(|e| panic!("{algorithm} {form:?}: {e}"));
+            assert_eq!(
+                (verdict.form, verdict.signature_algorithm.as_str()),
+                (expected, described)
+            );
+            assert_eq!(verdict.chain.len(), 3);
+            if form == sign::Form::Multipart {
+                let changed = replace(&signed, b"the figures", b"the fixures");
+                assert!(
+                    matches!(
+                        check(&changed, &pki.root()),
+                        Err(VerifyError::ContentTampered)
+                    ),
+                    "{algorithm}"
+                );
+            }
+        }
+    }
+}
