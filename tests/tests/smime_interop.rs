@@ -346,3 +346,100 @@ fn a_flipped_byte_in_the_signature_is_rejected() {
     assert!(!setup.openssl_verify("bad-sig.eml").status.success());
     assert!(!setup.gpgsm_verify("bad-sig.eml").status.success());
 }
+
+fn smime_card_verify(setup: &Setup, file: &str) -> Output {
+    run_in(
+        setup.dir.path(),
+        smime_card_binary().to_str().unwrap(),
+        &["verify", "--in", file, "--ca", "ca.pem"],
+        &[],
+    )
+}
+
+#[test]
+fn smime_card_verify_judges_openssl_mail_and_its_own() {
+    let setup = Setup::new(false, "p256");
+    let d = setup.dir.path();
+    // openssl signs as a software signer with the same CA, with and without signed
+    // attributes, multipart and opaque.
+    ok_in(
+        d,
+        "openssl",
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "soft.key",
+        ],
+        &[],
+    );
+    ok_in(
+        d,
+        "openssl",
+        &[
+            "req",
+            "-new",
+            "-key",
+            "soft.key",
+            "-subj",
+            "/CN=Alice Software",
+            "-out",
+            "soft.csr",
+        ],
+        &[],
+    );
+    ok_in(
+        d,
+        "openssl",
+        &[
+            "x509", "-req", "-in", "soft.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "30",
+            "-extfile", "user.ext", "-out", "soft.pem",
+        ],
+        &[],
+    );
+    for (name, extra) in [
+        ("o-multi.eml", vec![]),
+        ("o-opaque.eml", vec!["-nodetach"]),
+        ("o-noattr.eml", vec!["-noattr"]),
+    ] {
+        let mut args = vec![
+            "cms",
+            "-sign",
+            "-in",
+            "message.eml",
+            "-signer",
+            "soft.pem",
+            "-inkey",
+            "soft.key",
+            "-out",
+            name,
+        ];
+        args.extend(extra);
+        ok_in(d, "openssl", &args, &[]);
+        let out = smime_card_verify(&setup, name);
+        assert!(out.status.success(), "{name}: {}", output_text(&out));
+        assert!(
+            output_text(&out).contains("Good signature"),
+            "{}",
+            output_text(&out)
+        );
+    }
+    setup.sign(false, "ours.eml");
+    let out = smime_card_verify(&setup, "ours.eml");
+    assert!(
+        out.status.success() && output_text(&out).contains("Alice Example"),
+        "{}",
+        output_text(&out)
+    );
+    tamper(&setup, "ours.eml", "ours-tampered.eml");
+    let out = smime_card_verify(&setup, "ours-tampered.eml");
+    assert_eq!(out.status.code(), Some(7), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("changed after it was signed"),
+        "{}",
+        output_text(&out)
+    );
+}

@@ -26,6 +26,7 @@ Exit codes:
   4  wrong or blocked PIN or PUK, or a PIN login lost to a card reset
   5  wrong management key
   6  the card does not support the operation
+  7  the signature does not verify (verify)
 
 RUST_LOG=debug logs every command sent to the card by name, with secrets redacted.";
 
@@ -98,6 +99,21 @@ pub enum Command {
         chain: Option<PathBuf>,
         #[command(flatten)]
         pin: PinArgs,
+    },
+
+    /// Verify a signed mail message (multipart/signed or opaque): the signature, the
+    /// signer's certificate chain to a trusted CA, its use for e-mail and the From address.
+    /// Needs no card.
+    Verify {
+        /// The signed message
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// The trusted CA certificates (PEM, any number, or one DER certificate)
+        #[arg(long, value_name = "FILE")]
+        ca: PathBuf,
+        /// Write the signed content (the MIME entity) to FILE once the signature holds
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 

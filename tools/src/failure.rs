@@ -36,6 +36,7 @@ pub const NO_CARD: u8 = 3;
 pub const PIN: u8 = 4;
 pub const MANAGEMENT_KEY: u8 = 5;
 pub const UNSUPPORTED: u8 = 6;
+pub const BAD_SIGNATURE: u8 = 7;
 
 /// A failure, explained.
 #[derive(Debug, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub fn explain(err: &anyhow::Error) -> Explained {
             Some(card_error(e))
         } else if let Some(e) = cause.downcast_ref::<TransportError>() {
             Some(transport_error(e))
+        } else if let Some(bad) = cause.downcast_ref::<crate::mail::BadSignature>() {
+            Some((BAD_SIGNATURE, bad.to_string(), None))
         } else if let Some(a) = cause.downcast_ref::<Advised>() {
             Some((OTHER, a.message.clone(), Some(a.hint.clone())))
         } else {

@@ -98,3 +98,70 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         }
     }
 }
+
+/// The signature did not hold: the reason, as a verdict (exit code 7).
+#[derive(Debug, thiserror::Error)]
+#[error("BAD signature: {0}")]
+pub struct BadSignature(pub host_driver::smime::verify::VerifyError);
+
+pub fn verify(
+    input: &std::path::Path,
+    ca: &std::path::Path,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use der::Decode;
+    use host_driver::smime::verify::{
+        Form as VerifiedForm, VerifyError, VerifyOptions, verify as verify_mail,
+    };
+
+    let anchors = read_certificates(ca)?
+        .iter()
+        .map(|der| x509_cert::Certificate::from_der(der))
+        .collect::<Result<Vec<_>, _>>()?;
+    let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    // The content goes to a temporary file first and is kept only if the signature holds.
+    let mut content = match out {
+        Some(path) => Some((
+            path,
+            tempfile::NamedTempFile::new_in(
+                path.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(std::path::Path::new(".")),
+            )?,
+        )),
+        None => None,
+    };
+    let sink = content.as_mut().map(|(_, f)| f as &mut dyn std::io::Write);
+    let verdict = match verify_mail(&mut reader, sink, &VerifyOptions::new(anchors)) {
+        Ok(v) => v,
+        Err(VerifyError::Io(e)) => {
+            return Err(anyhow::Error::from(e).context(format!("reading {}", input.display())));
+        }
+        Err(e) => return Err(BadSignature(e).into()),
+    };
+    if let Some((path, file)) = content {
+        file.persist(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let form = match verdict.form {
+        VerifiedForm::Multipart => "multipart/signed",
+        VerifiedForm::Opaque => "opaque signed-data",
+    };
+    println!("Good signature ({form})");
+    println!("Signer:     {}", verdict.signer);
+    let matched = match &verdict.from {
+        Some(from) => format!(" (From: {from} matches)"),
+        None => " (the message has no From header)".into(),
+    };
+    println!(
+        "Addresses:  {}{matched}",
+        verdict.signer_addresses.join(", ")
+    );
+    if let Some(t) = verdict.signing_time {
+        println!("Signed:     {t} (as the signer states it)");
+    }
+    println!("Algorithm:  {}", verdict.signature_algorithm);
+    println!("Chain:      {}", verdict.chain.join(" <- "));
+    Ok(())
+}

@@ -1,4 +1,4 @@
-//! `smime-card`: manage a PIV card (and, later, sign and verify S/MIME mail with it).
+//! `smime-card`: manage a PIV card, and sign and verify S/MIME mail with it.
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
@@ -40,9 +40,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Opened::Pcsc(mut card) => card::run(&mut card, command),
             Opened::Sim(mut card) => card::run(&mut *card, command),
         },
-        Command::Sign { .. } => match choose::open(&cli.card)? {
-            Opened::Pcsc(card) => mail::sign(card, &cli.command),
-            Opened::Sim(card) => mail::sign(*card, &cli.command),
+        Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
+        command @ Command::Sign { .. } => match choose::open(&cli.card)? {
+            Opened::Pcsc(card) => mail::sign(card, &command),
+            Opened::Sim(card) => mail::sign(*card, &command),
         },
     }
 }
