@@ -5,6 +5,7 @@
 //! answers them. Secrets (PIN, PUK, management key) are wiped after use and never logged.
 
 pub mod error;
+pub mod hash;
 pub mod pem;
 pub mod piv;
 pub mod public_key;

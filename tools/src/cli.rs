@@ -267,11 +267,9 @@ fn parse_key_algorithm(s: &str) -> Result<Algorithm, String> {
 }
 
 fn parse_digest(s: &str) -> Result<HashAlg, String> {
-    match s.to_ascii_lowercase().replace('-', "").as_str() {
-        "sha256" => Ok(HashAlg::Sha256),
-        "sha384" => Ok(HashAlg::Sha384),
-        "sha512" => Ok(HashAlg::Sha512),
-        _ => Err(format!("unknown digest '{s}' (sha256, sha384, sha512)")),
+    match host_driver::hash::from_name(s) {
+        Some(HashAlg::Sha1) | None => Err(format!("unknown digest '{s}' (sha256, sha384, sha512)")),
+        Some(alg) => Ok(alg),
     }
 }
 

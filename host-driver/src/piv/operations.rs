@@ -4,7 +4,6 @@
 use apdu_spec::StatusWord;
 use apdu_spec::piv::templates::DynamicAuth;
 use apdu_spec::piv::{Algorithm, Instruction, KeyRef, Slot};
-use sha2::Digest;
 use zeroize::Zeroizing;
 
 use super::exchange::{command, command_no_data};
@@ -45,15 +44,7 @@ impl SignatureScheme {
     }
 }
 
-/// Hashes `message` with `alg`.
-pub fn digest(alg: HashAlg, message: &[u8]) -> Vec<u8> {
-    match alg {
-        HashAlg::Sha1 => sha1::Sha1::digest(message).to_vec(),
-        HashAlg::Sha256 => sha2::Sha256::digest(message).to_vec(),
-        HashAlg::Sha384 => sha2::Sha384::digest(message).to_vec(),
-        HashAlg::Sha512 => sha2::Sha512::digest(message).to_vec(),
-    }
-}
+pub use crate::hash::digest;
 
 /// RSA decryption paddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,27 +49,6 @@ pub enum Signed<'a> {
     Digest(&'a [u8]),
 }
 
-/// The hash a digest algorithm identifier names.
-pub fn hash_from_oid(oid: Oid) -> Option<HashAlg> {
-    match oid {
-        oids::ID_SHA1 => Some(HashAlg::Sha1),
-        oids::ID_SHA256 => Some(HashAlg::Sha256),
-        oids::ID_SHA384 => Some(HashAlg::Sha384),
-        oids::ID_SHA512 => Some(HashAlg::Sha512),
-        _ => None,
-    }
-}
-
-/// "SHA-256" and so on.
-pub fn hash_name(hash: HashAlg) -> &'static str {
-    match hash {
-        HashAlg::Sha1 => "SHA-1",
-        HashAlg::Sha256 => "SHA-256",
-        HashAlg::Sha384 => "SHA-384",
-        HashAlg::Sha512 => "SHA-512",
-    }
-}
-
 fn unsupported(what: impl Into<String>) -> SignatureError {
     SignatureError::Unsupported(what.into())
 }
@@ -114,8 +93,8 @@ impl Scheme {
             } else {
                 Err(unsupported(format!(
                     "the signature algorithm names {} but the digest algorithm is {}",
-                    hash_name(hash),
-                    hash_name(digest)
+                    crate::hash::name(hash),
+                    crate::hash::name(digest)
                 )))
             }
         };
@@ -128,8 +107,8 @@ impl Scheme {
             oids::RSASSA_PSS => match pss(alg)? {
                 Self::Pss { hash, .. } if hash != digest => Err(unsupported(format!(
                     "the PSS parameters name {} but the digest algorithm is {}",
-                    hash_name(hash),
-                    hash_name(digest)
+                    crate::hash::name(hash),
+                    crate::hash::name(digest)
                 ))),
                 scheme => Ok(scheme),
             },
@@ -154,18 +133,22 @@ impl Scheme {
                 .unwrap_or_else(|| "RSA".into())
         };
         match *self {
-            Self::Pkcs1v15(hash) => format!("{} PKCS#1 v1.5 with {}", rsa_bits(), hash_name(hash)),
+            Self::Pkcs1v15(hash) => format!(
+                "{} PKCS#1 v1.5 with {}",
+                rsa_bits(),
+                crate::hash::name(hash)
+            ),
             Self::Pss { hash, salt_len } => format!(
                 "{} PSS with {} (salt {salt_len} bytes)",
                 rsa_bits(),
-                hash_name(hash)
+                crate::hash::name(hash)
             ),
             Self::Ecdsa(hash) => {
                 let curve = match key {
                     PublicKey::P384(_) => "P-384",
                     _ => "P-256",
                 };
-                format!("ECDSA {curve} with {}", hash_name(hash))
+                format!("ECDSA {curve} with {}", crate::hash::name(hash))
             }
             Self::Ed25519 => "Ed25519".into(),
         }
@@ -305,7 +288,7 @@ fn pss(alg: &AlgorithmIdentifierOwned) -> Result<Scheme, SignatureError> {
         .to_der()
         .map_err(|_| bad())?;
     let params = rsa::pkcs1::RsaPssParamsOwned::from_der(&params).map_err(|_| bad())?;
-    let hash = hash_from_oid(params.hash.oid).ok_or_else(|| {
+    let hash = crate::hash::from_oid(params.hash.oid).ok_or_else(|| {
         unsupported(format!(
             "PSS with an unsupported hash ({})",
             oid_name(params.hash.oid)

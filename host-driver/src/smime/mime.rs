@@ -1,7 +1,7 @@
 //! Just enough RFC 5322 / MIME to sign and verify mail as a stream: the header block,
 //! Content-Type with its parameters, and boundaries.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 
 /// The most header bytes a message may have before its body.
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
@@ -57,7 +57,9 @@ pub fn read_headers(input: &mut impl BufRead) -> io::Result<Vec<Header>> {
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = input.read_until(b'\n', &mut line)?;
+        // Bounded, so one endless line cannot make us buffer more than the limit.
+        let room = (MAX_HEADER_BYTES - total + 1) as u64;
+        let n = (&mut *input).take(room).read_until(b'\n', &mut line)?;
         total += n;
         if total > MAX_HEADER_BYTES {
             return Err(io::Error::new(

@@ -18,6 +18,8 @@ use cms::signed_data::{
 use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode};
 use sha2::Digest;
+
+use crate::hash::{self, Hasher};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -97,60 +99,9 @@ pub fn digest_for(scheme: SignatureScheme) -> HashAlg {
     scheme.hash().unwrap_or(HashAlg::Sha512)
 }
 
-/// The micalg parameter value (RFC 5751 §3.4.3.2).
-pub fn micalg(hash: HashAlg) -> &'static str {
-    match hash {
-        HashAlg::Sha1 => "sha-1",
-        HashAlg::Sha256 => "sha-256",
-        HashAlg::Sha384 => "sha-384",
-        HashAlg::Sha512 => "sha-512",
-    }
-}
-
-fn digest_oid(hash: HashAlg) -> der::asn1::ObjectIdentifier {
-    match hash {
-        HashAlg::Sha1 => oids::ID_SHA1,
-        HashAlg::Sha256 => oids::ID_SHA256,
-        HashAlg::Sha384 => oids::ID_SHA384,
-        HashAlg::Sha512 => oids::ID_SHA512,
-    }
-}
-
-/// A streaming hash of any of the supported algorithms.
-pub enum Hasher {
-    Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    pub fn new(alg: HashAlg) -> Self {
-        match alg {
-            HashAlg::Sha1 => Self::Sha1(sha1::Sha1::new()),
-            HashAlg::Sha256 => Self::Sha256(sha2::Sha256::new()),
-            HashAlg::Sha384 => Self::Sha384(sha2::Sha384::new()),
-            HashAlg::Sha512 => Self::Sha512(sha2::Sha512::new()),
-        }
-    }
-
-    pub fn update(&mut self, data: &[u8]) {
-        match self {
-            Self::Sha1(h) => h.update(data),
-            Self::Sha256(h) => h.update(data),
-            Self::Sha384(h) => h.update(data),
-            Self::Sha512(h) => h.update(data),
-        }
-    }
-
-    pub fn finish(self) -> Vec<u8> {
-        match self {
-            Self::Sha1(h) => h.finalize().to_vec(),
-            Self::Sha256(h) => h.finalize().to_vec(),
-            Self::Sha384(h) => h.finalize().to_vec(),
-            Self::Sha512(h) => h.finalize().to_vec(),
-        }
-    }
+/// The micalg parameter value (RFC 5751 §3.4.3.2): "sha-256" and so on.
+pub fn micalg(alg: HashAlg) -> String {
+    hash::name(alg).to_ascii_lowercase()
 }
 
 /// How the body becomes the signed entity's body.
@@ -424,7 +375,7 @@ fn signer_info<S: CmsSigner>(
         version: CmsVersion::V1,
         sid,
         digest_alg: AlgorithmIdentifierOwned {
-            oid: digest_oid(request.digest),
+            oid: hash::oid(request.digest),
             parameters: None,
         },
         signed_attrs: Some(attrs),
@@ -483,7 +434,7 @@ fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
     out.extend_from_slice(&[0xA0, 0x80, 0x30, 0x80]);
     out.extend_from_slice(&CmsVersion::V1.to_der()?);
     let digests = SetOfVec::try_from(vec![AlgorithmIdentifierOwned {
-        oid: digest_oid(digest),
+        oid: hash::oid(digest),
         parameters: None,
     }])?;
     out.extend_from_slice(&digests.to_der()?);

@@ -21,7 +21,6 @@ use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
-use sha2::Digest;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::time::Time;
@@ -31,6 +30,7 @@ use super::attributes::SigningCertificateV2;
 use super::base64_stream::Base64Decoder;
 use super::mime::{self, ContentType, Header};
 use super::{ber, chain, oids};
+use crate::hash::{self, Hasher};
 use crate::rsa_padding::HashAlg;
 
 /// The most bytes the signature part (the CMS SignedData with its certificates) may decode to.
@@ -384,30 +384,13 @@ fn delimiter(text: &[u8], boundary: &[u8]) -> Option<bool> {
 /// The hashes to compute for the content, from the `micalg` parameter (RFC 8551 §3.5.3):
 /// those it names, or all when it names one we do not know (or is absent).
 fn hashes_for_micalg(micalg: Option<&str>) -> Vec<HashAlg> {
-    const ALL: [HashAlg; 4] = [
-        HashAlg::Sha1,
-        HashAlg::Sha256,
-        HashAlg::Sha384,
-        HashAlg::Sha512,
-    ];
     let Some(micalg) = micalg else {
-        return ALL.to_vec();
+        return hash::ALL.to_vec();
     };
-    let named: Option<Vec<HashAlg>> = micalg
-        .split(',')
-        .map(
-            |name| match name.trim().to_ascii_lowercase().replace('-', "").as_str() {
-                "sha1" => Some(HashAlg::Sha1),
-                "sha256" => Some(HashAlg::Sha256),
-                "sha384" => Some(HashAlg::Sha384),
-                "sha512" => Some(HashAlg::Sha512),
-                _ => None,
-            },
-        )
-        .collect();
+    let named: Option<Vec<HashAlg>> = micalg.split(',').map(hash::from_name).collect();
     named
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| ALL.to_vec())
+        .unwrap_or_else(|| hash::ALL.to_vec())
 }
 
 /// A piece of a line: at most [`MAX_SEGMENT`] bytes, without its line ending.
@@ -475,43 +458,6 @@ impl<'r, R: BufRead> LineReader<'r, R> {
             ended,
             starts_line,
         }))
-    }
-}
-
-/// One running hash.
-enum Hasher {
-    Sha1(sha1::Sha1),
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Hasher {
-    fn new(alg: HashAlg) -> Self {
-        match alg {
-            HashAlg::Sha1 => Self::Sha1(Default::default()),
-            HashAlg::Sha256 => Self::Sha256(Default::default()),
-            HashAlg::Sha384 => Self::Sha384(Default::default()),
-            HashAlg::Sha512 => Self::Sha512(Default::default()),
-        }
-    }
-
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Self::Sha1(h) => h.update(data),
-            Self::Sha256(h) => h.update(data),
-            Self::Sha384(h) => h.update(data),
-            Self::Sha512(h) => h.update(data),
-        }
-    }
-
-    fn finish(self) -> Vec<u8> {
-        match self {
-            Self::Sha1(h) => h.finalize().to_vec(),
-            Self::Sha256(h) => h.finalize().to_vec(),
-            Self::Sha384(h) => h.finalize().to_vec(),
-            Self::Sha512(h) => h.finalize().to_vec(),
-        }
     }
 }
 
@@ -753,7 +699,7 @@ impl SignedMessage {
     ) -> Result<CheckedSigner, VerifyError> {
         let info = SignerInfo::from_der(info_der)
             .map_err(|e| malformed(format!("a SignerInfo cannot be read: {e}")))?;
-        let digest_alg = algorithms::hash_from_oid(info.digest_alg.oid).ok_or_else(|| {
+        let digest_alg = crate::hash::from_oid(info.digest_alg.oid).ok_or_else(|| {
             VerifyError::Unsupported(format!(
                 "the digest algorithm {} is not supported",
                 algorithms::oid_name(info.digest_alg.oid)
@@ -774,10 +720,10 @@ impl SignedMessage {
                 .ok_or_else(|| {
                     malformed(format!(
                         "the signature uses {} but the micalg parameter of the message names {}",
-                        algorithms::hash_name(digest_alg),
+                        crate::hash::name(digest_alg),
                         digests
                             .iter()
-                            .map(|(alg, _)| algorithms::hash_name(*alg))
+                            .map(|(alg, _)| crate::hash::name(*alg))
                             .collect::<Vec<_>>()
                             .join(", ")
                     ))
@@ -910,7 +856,7 @@ fn check_signing_certificate(
         .hash_algorithm
         .as_ref()
         .map_or(oids::ID_SHA256, |a| a.oid);
-    let Some(hash) = algorithms::hash_from_oid(hash_oid) else {
+    let Some(hash) = crate::hash::from_oid(hash_oid) else {
         return Err(VerifyError::Unsupported(format!(
             "signingCertificateV2 with hash {}",
             algorithms::oid_name(hash_oid)
