@@ -83,7 +83,7 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
     match sign_mail(message, output, &request) {
         Ok(report) => {
             eprintln!(
-                "Signed {} bytes with the key in slot {} ({:?}); wrote {}.",
+                "Signed {} bytes with the key in slot {} ({}); wrote {}.",
                 report.signed_bytes,
                 slot.name(),
                 scheme,

@@ -23,6 +23,18 @@ pub enum SignatureScheme {
     Ed25519,
 }
 
+impl std::fmt::Display for SignatureScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hash = |h| crate::hash::name(h);
+        match *self {
+            Self::RsaPkcs1v15(h) => write!(f, "RSA PKCS#1 v1.5 with {}", hash(h)),
+            Self::RsaPss(h) => write!(f, "RSA-PSS with {}", hash(h)),
+            Self::Ecdsa(h) => write!(f, "ECDSA with {}", hash(h)),
+            Self::Ed25519 => f.write_str("Ed25519"),
+        }
+    }
+}
+
 impl SignatureScheme {
     /// The usual scheme for a key: PKCS#1 v1.5 with SHA-256 for RSA, ECDSA with SHA-256
     /// for P-256 and SHA-384 for P-384, Ed25519 for Ed25519.
