@@ -98,12 +98,9 @@ impl PublicKey {
 
     pub fn algorithm(&self) -> Algorithm {
         match self {
-            Self::Rsa(k) => match k.n().bit_width_vartime() {
-                1024 => Algorithm::Rsa1024,
-                3072 => Algorithm::Rsa3072,
-                4096 => Algorithm::Rsa4096,
-                _ => Algorithm::Rsa2048,
-            },
+            // Every RSA key here has one of PIV's sizes (checked when it was made or read).
+            Self::Rsa(k) => Algorithm::rsa_with_bits(k.n().bit_width_vartime() as usize)
+                .unwrap_or(Algorithm::Rsa2048),
             Self::P256(_) => Algorithm::EccP256,
             Self::P384(_) => Algorithm::EccP384,
             Self::Ed25519(_) => Algorithm::Ed25519,

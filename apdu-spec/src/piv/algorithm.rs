@@ -71,6 +71,13 @@ impl Algorithm {
         }
     }
 
+    /// The RSA algorithm with this modulus size; PIV knows no other sizes.
+    pub fn rsa_with_bits(bits: usize) -> Option<Self> {
+        [Self::Rsa1024, Self::Rsa2048, Self::Rsa3072, Self::Rsa4096]
+            .into_iter()
+            .find(|a| a.rsa_bits() == Some(bits))
+    }
+
     pub fn is_rsa(self) -> bool {
         self.rsa_bits().is_some()
     }
