@@ -29,7 +29,7 @@ enum Command {
     /// A missing state file becomes a factory-fresh card (PIN 123456, PUK 12345678,
     /// management key 010203040506070801020304050607080102030405060708, 3DES).
     /// Every change is saved at once, atomically. Set RUST_LOG=debug to log every APDU
-    /// (PINs, keys and secrets redacted).
+    /// (only public data shown; PINs, keys, objects and results by their length).
     Serve {
         /// The card's state file.
         #[arg(long)]

@@ -28,7 +28,8 @@ Exit codes:
   6  the card does not support the operation
   7  the signature does not verify (verify)
 
-RUST_LOG=debug logs every command sent to the card by name, with secrets redacted.";
+RUST_LOG=debug logs every command sent to the card by name; only public data is shown,
+secrets and data objects by their length.";
 
 /// Manage the PIV smart card that signs and decrypts your S/MIME mail: a YubiKey, any PIV
 /// card in a PC/SC reader, or a simulated card.

@@ -101,7 +101,7 @@ impl ApplicationTemplate {
 
 /// Dynamic authentication template (7C) of GENERAL AUTHENTICATE. A field that is
 /// `Some(empty)` is a request for that item (`82 00`: "answer with the response").
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct DynamicAuth {
     /// 80: witness.
     pub witness: Option<Vec<u8>>,
@@ -111,6 +111,19 @@ pub struct DynamicAuth {
     pub response: Option<Vec<u8>>,
     /// 85: exponentiation (the peer's public point for ECDH).
     pub exponentiation: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for DynamicAuth {
+    /// Lengths only: witnesses, challenges and results may be secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = |v: &Option<Vec<u8>>| v.as_ref().map(Vec::len);
+        f.debug_struct("DynamicAuth")
+            .field("witness_len", &len(&self.witness))
+            .field("challenge_len", &len(&self.challenge))
+            .field("response_len", &len(&self.response))
+            .field("exponentiation_len", &len(&self.exponentiation))
+            .finish()
+    }
 }
 
 impl DynamicAuth {
