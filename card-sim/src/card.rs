@@ -176,6 +176,12 @@ impl Card {
     /// Adds a block to the chain. `None`: more blocks are expected (answer 9000). Otherwise
     /// the whole command, or the error that ends the chain.
     fn gather_chain(&mut self, cmd: CommandApdu) -> Option<Result<CommandApdu, StatusWord>> {
+        // SELECT is never the tail of a chain: it begins a new conversation, as a program
+        // that finds a chain another one abandoned must be able to rely on.
+        if cmd.ins == Instruction::Select as u8 && !cmd.is_chained() {
+            self.chain = None;
+            return Some(Ok(cmd));
+        }
         let header = (cmd.ins, cmd.p1, cmd.p2);
         let mut chain = match self.chain.take() {
             Some(chain) if chain.header == header => chain,

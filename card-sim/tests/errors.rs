@@ -185,3 +185,26 @@ fn an_oversized_chain_is_refused() {
     }
     assert_eq!(last, StatusWord::WRONG_LENGTH);
 }
+
+#[test]
+fn select_is_never_glued_onto_an_abandoned_chain() {
+    let mut card = fresh();
+    // A chained SELECT block that nobody finishes…
+    assert_eq!(
+        raw(&mut card, &[0x10, 0xA4, 0x04, 0x00, 0x01, 0xA0]).sw,
+        StatusWord::SUCCESS
+    );
+    // …does not turn the next program's SELECT into "A0 A0 00 00 03 08".
+    let r = raw(
+        &mut card,
+        &[
+            0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00,
+        ],
+    );
+    assert_eq!(
+        r.sw.remaining()
+            .map(|_| StatusWord::SUCCESS)
+            .unwrap_or(r.sw),
+        StatusWord::SUCCESS
+    );
+}

@@ -79,9 +79,19 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         form,
         digest: digest_for(scheme),
     };
-    let output = File::create(out).with_context(|| format!("creating {}", out.display()))?;
-    match sign_mail(message, output, &request) {
+    // The signed message goes to a temporary file beside the output and takes its place
+    // only when complete: a failure loses nothing, even with --out naming the input.
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut output = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing into {}", dir.display()))?;
+    match sign_mail(message, output.as_file_mut(), &request) {
         Ok(report) => {
+            output
+                .persist(out)
+                .with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "Signed {} bytes with the key in slot {} ({}); wrote {}.",
                 report.signed_bytes,
@@ -91,11 +101,7 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
             );
             Ok(())
         }
-        Err(e) => {
-            // Leave no half-written message behind.
-            let _ = std::fs::remove_file(out);
-            Err(e.into())
-        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -755,3 +755,94 @@ fn secrets_never_reach_the_output() {
         run.describe()
     );
 }
+
+/// A card with a P-256 key and certificate in 9c, and a message to sign.
+fn signing_card() -> Sim {
+    let sim = Sim::new();
+    let public = sim.generate_p256("9c");
+    let (pem, _) = sim.certificate(&public, "Alice");
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9c",
+        "--in",
+        pem.to_str().unwrap(),
+    ]);
+    // No From header: the test CA issues certificates without addresses.
+    std::fs::write(sim.path("mail.txt"), "Subject: s\n\nbody text\n").unwrap();
+    sim
+}
+
+#[test]
+fn sign_then_verify_from_the_command_line() {
+    let sim = signing_card();
+    let (mail, signed) = (sim.path("mail.txt"), sim.path("signed.eml"));
+    sim.ok_env(
+        &[
+            "sign",
+            "--in",
+            mail.to_str().unwrap(),
+            "--out",
+            signed.to_str().unwrap(),
+            "--pin-env",
+            "PIN",
+        ],
+        &[("PIN", "123456")],
+    );
+    let (_, ca) = sim.ca();
+    sim.ok(&[
+        "verify",
+        "--in",
+        signed.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+    ])
+    .stdout_has("Good signature");
+    let forged = sim.path("forged.eml");
+    std::fs::write(
+        &forged,
+        std::fs::read_to_string(&signed)
+            .unwrap()
+            .replace("body text", "body test"),
+    )
+    .unwrap();
+    sim.run(&[
+        "verify",
+        "--in",
+        forged.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+    ])
+    .expect_code(7)
+    .stderr_has("changed after it was signed");
+}
+
+#[test]
+fn a_failed_signature_loses_nothing_even_when_out_names_the_input() {
+    let sim = signing_card();
+    let mail = sim.path("mail.txt");
+    let before = std::fs::read(&mail).unwrap();
+    let path = mail.to_str().unwrap();
+    sim.run_env(
+        &["sign", "--in", path, "--out", path, "--pin-env", "PIN"],
+        &[("PIN", "000000")],
+    )
+    .expect_code(4)
+    .stderr_has("wrong PIN");
+    assert_eq!(
+        std::fs::read(&mail).unwrap(),
+        before,
+        "the message is intact"
+    );
+    // Signing in place works once the PIN is right.
+    sim.ok_env(
+        &["sign", "--in", path, "--out", path, "--pin-env", "PIN"],
+        &[("PIN", "123456")],
+    );
+    assert!(
+        std::fs::read_to_string(&mail)
+            .unwrap()
+            .contains("multipart/signed")
+    );
+}
