@@ -89,7 +89,7 @@ impl Card {
     /// The card whose state is in `path`, created factory-fresh with `config` when the file
     /// does not exist. A file that exists but cannot be read is an error, never a reset.
     pub fn open(path: &Path, config: &CardConfig) -> Result<Self, StoreError> {
-        let store = FileStore::new(path);
+        let store = FileStore::open_exclusive(path)?;
         let (state, _created) = store.load_or_create(config)?;
         Ok(Self::new(state, store))
     }
@@ -123,12 +123,6 @@ impl Card {
     /// The persistent state (for inspection; secrets stay behind their types).
     pub fn state(&self) -> &CardState {
         &self.piv.state
-    }
-
-    /// Writes the state through the store once more (every change is already saved as it
-    /// happens; this is for a clean exit).
-    pub fn save(&mut self) -> Result<(), StatusWord> {
-        self.piv.save()
     }
 
     /// Whether the PIN is verified in the current session.

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use apdu_spec::piv::Algorithm;
 use card_sim::state::CardState;
-use card_sim::{Card, CardConfig, FileStore, summary, vpcd};
+use card_sim::{Card, CardConfig, FileStore, StoreError, summary, vpcd};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
@@ -121,9 +121,9 @@ fn run(command: Command) -> Result<(), String> {
                 signal_hook::flag::register(signal, shutdown.clone())
                     .map_err(|e| format!("signal handler: {e}"))?;
             }
+            // Every change was saved when it happened: nothing is left to write.
             vpcd::serve(&mut card, &address, &shutdown);
-            card.save()
-                .map_err(|sw| format!("saving {} on exit failed ({sw})", state.display()))
+            Ok(())
         }
         Command::Init {
             state,
@@ -133,12 +133,6 @@ fn run(command: Command) -> Result<(), String> {
             puk_tries,
             no_yubikey_extensions,
         } => {
-            if state.exists() {
-                return Err(format!(
-                    "{} already exists; remove it first to create a new card",
-                    state.display()
-                ));
-            }
             let config = CardConfig {
                 serial,
                 management_algorithm: management_key_algorithm.into(),
@@ -147,9 +141,17 @@ fn run(command: Command) -> Result<(), String> {
                 yubikey_extensions: !no_yubikey_extensions,
             };
             let card = CardState::factory_new(&config).map_err(|e| e.to_string())?;
-            FileStore::new(&state)
-                .write(&card)
-                .map_err(|e| e.to_string())?;
+            FileStore::new(&state).create(&card).map_err(|e| match e {
+                StoreError::Write { source, .. }
+                    if source.kind() == std::io::ErrorKind::AlreadyExists =>
+                {
+                    format!(
+                        "{} already exists; remove it first to create a new card",
+                        state.display()
+                    )
+                }
+                e => e.to_string(),
+            })?;
             println!("created card {} in {}", card.serial, state.display());
             Ok(())
         }

@@ -70,6 +70,10 @@ pub enum StoreError {
         "card state {path} has format version {found}; this card-sim reads version {FORMAT_VERSION}"
     )]
     UnsupportedVersion { path: PathBuf, found: u32 },
+    #[error(
+        "card state {path} is in use by another program (card-sim serve, or smime-card --sim); stop it first"
+    )]
+    InUse { path: PathBuf },
     #[error(transparent)]
     Create(#[from] CreateError),
 }
@@ -90,14 +94,59 @@ impl StateStore for MemoryStore {
 }
 
 /// A state file on disk.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
+    /// Held by a store that serves the card: `<state file>.lock`, locked exclusively.
+    _lock: Option<File>,
+}
+
+/// The lock file beside a state file.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".lock");
+    path.with_file_name(name)
 }
 
 impl FileStore {
+    /// A store that reads and writes `path` without claiming it (for inspection).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            _lock: None,
+        }
+    }
+
+    /// The store of a card in use: it holds `<path>.lock` exclusively for its lifetime, so
+    /// two programs never serve one card. Each would overwrite the other's changes, and
+    /// could roll back the PIN and PUK counters.
+    pub fn open_exclusive(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let path = path.into();
+        let lock_file = lock_path(&path);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_file)
+            .map_err(|source| StoreError::Write {
+                path: lock_file.clone(),
+                source,
+            })?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Self {
+                path,
+                _lock: Some(lock),
+            }),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse { path }),
+            Err(fs::TryLockError::Error(source)) => Err(StoreError::Write {
+                path: lock_file,
+                source,
+            }),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -147,6 +196,18 @@ impl FileStore {
 
     /// Replaces the file atomically with `state`.
     pub fn write(&self, state: &CardState) -> Result<(), StoreError> {
+        self.put(state, true)
+    }
+
+    /// Writes `state` as a new file; an existing one is left alone (an error).
+    pub fn create(&self, state: &CardState) -> Result<(), StoreError> {
+        self.put(state, false)
+    }
+
+    /// Writes a temporary file beside the target (a random name, created exclusively with
+    /// mode 0600), fsyncs it, renames it into place and fsyncs the directory: a crash
+    /// leaves the old state or the new one, never a mix.
+    fn put(&self, state: &CardState, replace: bool) -> Result<(), StoreError> {
         let err = |source| StoreError::Write {
             path: self.path.clone(),
             source,
@@ -159,28 +220,19 @@ impl FileStore {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&json)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)?;
-            File::open(&dir)?.sync_all()
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".card-sim-")
+            .tempfile_in(&dir)
+            .map_err(err)?;
+        tmp.write_all(&json).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        if replace {
+            tmp.persist(&self.path).map_err(|e| err(e.error))?;
+        } else {
+            tmp.persist_noclobber(&self.path)
+                .map_err(|e| err(e.error))?;
         }
-        result.map_err(err)
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(err)
     }
 }
 

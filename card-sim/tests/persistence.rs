@@ -82,10 +82,12 @@ fn assert_ed25519_signs(card: &mut Card, slot: Slot, public: &[u8]) {
 }
 
 /// The names of the entries in `dir`, sorted.
+/// The files in `dir`, but for the lock files cards in use hold beside their state.
 fn dir_entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".json.lock"))
         .collect();
     names.sort();
     names
@@ -612,4 +614,18 @@ fn a_change_that_cannot_be_saved_is_undone() {
         get_data(&mut card, ObjectId::PRINTED_INFORMATION).sw,
         StatusWord::NOT_FOUND
     );
+}
+
+#[test]
+fn a_card_in_use_cannot_be_opened_a_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    let card = open(&path);
+    assert!(
+        matches!(open_err(&path), StoreError::InUse { .. }),
+        "two programs would overwrite each other"
+    );
+    assert_eq!(mode(&dir.path().join("card.json.lock")), 0o600);
+    drop(card);
+    drop(open(&path));
 }
