@@ -100,7 +100,7 @@ pub fn new_attestation_identity(
     card: &CardFacts,
 ) -> Result<(PrivateKey, Vec<u8>), AttestationError> {
     let key = PrivateKey::generate(apdu_spec::piv::Algorithm::EccP256)?;
-    let PrivateKey::P256(signer) = &key else {
+    let Some(signer) = key.p256_signer() else {
         return Err(AttestationError::WrongAttestationKey);
     };
     let name = Name::from_str(&format!(
@@ -150,7 +150,7 @@ pub fn attest(
     policy: (u8, u8),
     card: &CardFacts,
 ) -> Result<Vec<u8>, AttestationError> {
-    let PrivateKey::P256(signer) = attestation_key else {
+    let Some(signer) = attestation_key.p256_signer() else {
         return Err(AttestationError::WrongAttestationKey);
     };
     let issuer_cert = Certificate::from_der(attestation_cert)?;

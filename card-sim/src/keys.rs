@@ -30,9 +30,13 @@ pub enum KeyError {
     Generation,
 }
 
-/// A private key held by the card.
+/// A private key held by the card. Opaque: nothing outside this module reaches the key
+/// material, which leaves it only towards the state file.
 #[derive(Clone)]
-pub enum PrivateKey {
+pub struct PrivateKey(Material);
+
+#[derive(Clone)]
+enum Material {
     Rsa(Box<rsa::PrivateKey>),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
@@ -56,25 +60,27 @@ const RSA_EXPONENT: u64 = 65_537;
 impl PrivateKey {
     pub fn generate(algorithm: Algorithm) -> Result<Self, KeyError> {
         use p256::elliptic_curve::Generate;
-        Ok(match algorithm {
+        Ok(Self(match algorithm {
             a if a.is_rsa() => {
                 let bits = a.rsa_bits().unwrap_or(2048);
                 let key =
                     rsa::PrivateKey::new(&mut rng(), bits).map_err(|_| KeyError::Generation)?;
-                Self::Rsa(Box::new(key))
+                Material::Rsa(Box::new(key))
             }
             Algorithm::EccP256 => {
-                Self::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()))
+                Material::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()))
             }
             Algorithm::EccP384 => {
-                Self::P384(p384::ecdsa::SigningKey::generate_from_rng(&mut rng()))
+                Material::P384(p384::ecdsa::SigningKey::generate_from_rng(&mut rng()))
             }
             Algorithm::Ed25519 => {
-                Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&*random_bytes()?))
+                Material::Ed25519(ed25519_dalek::SigningKey::from_bytes(&*random_bytes()?))
             }
-            Algorithm::X25519 => Self::X25519(x25519_dalek::StaticSecret::from(*random_bytes()?)),
+            Algorithm::X25519 => {
+                Material::X25519(x25519_dalek::StaticSecret::from(*random_bytes()?))
+            }
             other => return Err(KeyError::NotAsymmetric(other)),
-        })
+        }))
     }
 
     /// Builds a key from IMPORT KEY's components.
@@ -95,54 +101,58 @@ impl PrivateKey {
                 if key.n().bit_width_vartime() as usize != bits {
                     return Err(invalid());
                 }
-                let key = Self::Rsa(Box::new(key));
+                let key = Self(Material::Rsa(Box::new(key)));
                 // Factors that are not prime give a key whose private operation does not
                 // invert the public one: refuse it now rather than at the first signature.
                 let mut probe = vec![0u8; bits / 8];
                 probe[1..].fill(0x5A);
                 key.rsa_private(&probe).map_err(|_| invalid())?;
-                key
+                return Ok(key);
             }
             (Algorithm::EccP256, ImportedKey::Ecc(s)) if s.len() == 32 => {
-                Self::P256(p256::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
+                Material::P256(p256::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
             }
             (Algorithm::EccP384, ImportedKey::Ecc(s)) if s.len() == 48 => {
-                Self::P384(p384::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
+                Material::P384(p384::ecdsa::SigningKey::from_slice(s).map_err(|_| invalid())?)
             }
-            (Algorithm::Ed25519, ImportedKey::Ed25519(s)) => Self::Ed25519(
+            (Algorithm::Ed25519, ImportedKey::Ed25519(s)) => Material::Ed25519(
                 ed25519_dalek::SigningKey::from_bytes(&array32(s).ok_or_else(invalid)?),
             ),
-            (Algorithm::X25519, ImportedKey::X25519(s)) => Self::X25519(
+            (Algorithm::X25519, ImportedKey::X25519(s)) => Material::X25519(
                 x25519_dalek::StaticSecret::from(array32(s).ok_or_else(invalid)?),
             ),
             _ => return Err(invalid()),
         };
-        Ok(parsed)
+        Ok(Self(parsed))
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        match self {
+        match &self.0 {
             // Every RSA key here has one of PIV's sizes (checked when it was made or read).
-            Self::Rsa(k) => Algorithm::rsa_with_bits(k.n().bit_width_vartime() as usize)
+            Material::Rsa(k) => Algorithm::rsa_with_bits(k.n().bit_width_vartime() as usize)
                 .unwrap_or(Algorithm::Rsa2048),
-            Self::P256(_) => Algorithm::EccP256,
-            Self::P384(_) => Algorithm::EccP384,
-            Self::Ed25519(_) => Algorithm::Ed25519,
-            Self::X25519(_) => Algorithm::X25519,
+            Material::P256(_) => Algorithm::EccP256,
+            Material::P384(_) => Algorithm::EccP384,
+            Material::Ed25519(_) => Algorithm::Ed25519,
+            Material::X25519(_) => Algorithm::X25519,
         }
     }
 
     /// The public key as GENERATE returns it.
     pub fn public_key(&self) -> PublicKeyTemplate {
-        match self {
-            Self::Rsa(k) => PublicKeyTemplate::Rsa {
+        match &self.0 {
+            Material::Rsa(k) => PublicKeyTemplate::Rsa {
                 modulus: k.n_bytes().to_vec(),
                 exponent: k.e_bytes().to_vec(),
             },
-            Self::P256(k) => PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec()),
-            Self::P384(k) => PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec()),
-            Self::Ed25519(k) => PublicKeyTemplate::Point(k.verifying_key().to_bytes().to_vec()),
-            Self::X25519(k) => {
+            Material::P256(k) => {
+                PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec())
+            }
+            Material::P384(k) => {
+                PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec())
+            }
+            Material::Ed25519(k) => PublicKeyTemplate::Point(k.verifying_key().to_bytes().to_vec()),
+            Material::X25519(k) => {
                 PublicKeyTemplate::Point(x25519_dalek::PublicKey::from(k).to_bytes().to_vec())
             }
         }
@@ -152,14 +162,14 @@ impl PrivateKey {
     pub fn spki_der(&self) -> Result<Vec<u8>, KeyError> {
         use spki::EncodePublicKey;
         let invalid = || KeyError::InvalidKey(self.algorithm());
-        let der = match self {
-            Self::Rsa(k) => k.to_public_key().to_public_key_der(),
-            Self::P256(k) => k.verifying_key().to_public_key_der(),
-            Self::P384(k) => k.verifying_key().to_public_key_der(),
-            Self::Ed25519(k) => {
+        let der = match &self.0 {
+            Material::Rsa(k) => k.to_public_key().to_public_key_der(),
+            Material::P256(k) => k.verifying_key().to_public_key_der(),
+            Material::P384(k) => k.verifying_key().to_public_key_der(),
+            Material::Ed25519(k) => {
                 return raw_spki(ED25519_OID, k.verifying_key().as_bytes()).map_err(|_| invalid());
             }
-            Self::X25519(k) => {
+            Material::X25519(k) => {
                 return raw_spki(X25519_OID, x25519_dalek::PublicKey::from(k).as_bytes())
                     .map_err(|_| invalid());
             }
@@ -170,7 +180,7 @@ impl PrivateKey {
     /// The raw RSA private operation: `input` must be exactly the modulus length and less
     /// than the modulus. Padding is the host's business.
     pub fn rsa_private(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let Self::Rsa(key) = self else {
+        let Material::Rsa(key) = &self.0 else {
             return Err(KeyError::Unsupported(self.algorithm()));
         };
         let k = key.size();
@@ -190,14 +200,14 @@ impl PrivateKey {
     /// ECDSA over a hash computed by the host (truncated or zero-extended to the field size,
     /// as SEC 1 turns a hash into an integer); returns the DER signature.
     pub fn sign_prehash(&self, hash: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match self {
-            Self::P256(k) => {
+        match &self.0 {
+            Material::P256(k) => {
                 let sig: p256::ecdsa::Signature = k
                     .sign_prehash(&field_sized(hash, 32))
                     .map_err(|_| KeyError::InvalidInput)?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
-            Self::P384(k) => {
+            Material::P384(k) => {
                 let sig: p384::ecdsa::Signature = k
                     .sign_prehash(&field_sized(hash, 48))
                     .map_err(|_| KeyError::InvalidInput)?;
@@ -209,8 +219,8 @@ impl PrivateKey {
 
     /// Ed25519 over the whole message.
     pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match self {
-            Self::Ed25519(k) => Ok(k.sign(message).to_bytes().to_vec()),
+        match &self.0 {
+            Material::Ed25519(k) => Ok(k.sign(message).to_bytes().to_vec()),
             _ => Err(KeyError::Unsupported(self.algorithm())),
         }
     }
@@ -218,20 +228,20 @@ impl PrivateKey {
     /// ECDH or X25519 with the peer's public key; returns the shared secret (the
     /// x-coordinate for the NIST curves).
     pub fn agree(&self, peer: &[u8]) -> Result<Vec<u8>, KeyError> {
-        match self {
-            Self::P256(k) => {
+        match &self.0 {
+            Material::P256(k) => {
                 let peer =
                     p256::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::InvalidInput)?;
                 let shared = p256::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
                 Ok(shared.raw_secret_bytes().to_vec())
             }
-            Self::P384(k) => {
+            Material::P384(k) => {
                 let peer =
                     p384::PublicKey::from_sec1_bytes(peer).map_err(|_| KeyError::InvalidInput)?;
                 let shared = p384::ecdh::diffie_hellman(k.as_nonzero_scalar(), peer.as_affine());
                 Ok(shared.raw_secret_bytes().to_vec())
             }
-            Self::X25519(k) => {
+            Material::X25519(k) => {
                 let peer = array32(peer).ok_or(KeyError::WrongInputLength {
                     got: peer.len(),
                     want: 32,
@@ -250,15 +260,15 @@ impl PrivateKey {
     /// The secret in the state file's encoding: PKCS#1 DER for RSA, the scalar or seed
     /// otherwise.
     pub(crate) fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(match self {
-            Self::Rsa(k) => k
+        Zeroizing::new(match &self.0 {
+            Material::Rsa(k) => k
                 .to_pkcs1_der()
                 .map(|d| d.as_bytes().to_vec())
                 .unwrap_or_default(),
-            Self::P256(k) => k.to_bytes().to_vec(),
-            Self::P384(k) => k.to_bytes().to_vec(),
-            Self::Ed25519(k) => k.to_bytes().to_vec(),
-            Self::X25519(k) => k.to_bytes().to_vec(),
+            Material::P256(k) => k.to_bytes().to_vec(),
+            Material::P384(k) => k.to_bytes().to_vec(),
+            Material::Ed25519(k) => k.to_bytes().to_vec(),
+            Material::X25519(k) => k.to_bytes().to_vec(),
         })
     }
 
@@ -270,23 +280,42 @@ impl PrivateKey {
                 if a.rsa_bits() != Some(key.n().bit_width_vartime() as usize) {
                     return Err(invalid());
                 }
-                Self::Rsa(Box::new(key))
+                Material::Rsa(Box::new(key))
             }
             Algorithm::EccP256 => {
-                Self::P256(p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
+                Material::P256(p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
             }
             Algorithm::EccP384 => {
-                Self::P384(p384::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
+                Material::P384(p384::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
             }
-            Algorithm::Ed25519 => Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(
+            Algorithm::Ed25519 => Material::Ed25519(ed25519_dalek::SigningKey::from_bytes(
                 &array32(bytes).ok_or_else(invalid)?,
             )),
-            Algorithm::X25519 => Self::X25519(x25519_dalek::StaticSecret::from(
+            Algorithm::X25519 => Material::X25519(x25519_dalek::StaticSecret::from(
                 array32(bytes).ok_or_else(invalid)?,
             )),
             other => return Err(KeyError::NotAsymmetric(other)),
         };
-        Ok(key)
+        Ok(Self(key))
+    }
+
+    /// The P-256 signing key, for the attestation certificates this key signs.
+    pub(crate) fn p256_signer(&self) -> Option<&p256::ecdsa::SigningKey> {
+        match &self.0 {
+            Material::P256(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// What GENERAL AUTHENTICATE with `81 <input>` does with this key: the raw RSA private
+    /// operation (signature or decryption alike), ECDSA over a hash, Ed25519 over a message.
+    pub fn sign_or_decrypt(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        match &self.0 {
+            Material::Rsa(_) => self.rsa_private(input),
+            Material::P256(_) | Material::P384(_) => self.sign_prehash(input),
+            Material::Ed25519(_) => self.sign_message(input),
+            Material::X25519(_) => Err(KeyError::Unsupported(Algorithm::X25519)),
+        }
     }
 }
 
@@ -375,7 +404,7 @@ mod tests {
     #[test]
     fn rsa_private_operation_inverts_the_public_one() {
         let key = PrivateKey::generate(Algorithm::Rsa1024).unwrap();
-        let PrivateKey::Rsa(rsa) = &key else {
+        let Material::Rsa(rsa) = &key.0 else {
             unreachable!()
         };
         let m = BoxedUint::from_be_slice(&[0x11; 128], rsa.n_bits_precision()).unwrap();

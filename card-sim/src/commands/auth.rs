@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use super::random;
 use crate::card::Piv;
-use crate::keys::{KeyError, PrivateKey};
+use crate::keys::KeyError;
 use crate::session::Challenge;
 
 pub fn general_authenticate(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
@@ -137,7 +137,7 @@ fn private_key_operation(
         return Err(StatusWord::INCORRECT_DATA);
     }
     let result = match (&req.challenge, &req.exponentiation) {
-        (Some(input), None) => sign_or_decrypt(&slot_key.key, input),
+        (Some(input), None) => slot_key.key.sign_or_decrypt(input),
         (None, Some(peer)) => slot_key.key.agree(peer),
         _ => return Err(StatusWord::INCORRECT_DATA),
     }
@@ -150,15 +150,4 @@ fn private_key_operation(
         ..Default::default()
     }
     .encode())
-}
-
-/// RSA: the raw private operation on a padded block (signature or decryption alike);
-/// ECDSA: a signature over the given hash; Ed25519: a signature over the message.
-fn sign_or_decrypt(key: &PrivateKey, input: &[u8]) -> Result<Vec<u8>, KeyError> {
-    match key {
-        PrivateKey::Rsa(_) => key.rsa_private(input),
-        PrivateKey::P256(_) | PrivateKey::P384(_) => key.sign_prehash(input),
-        PrivateKey::Ed25519(_) => key.sign_message(input),
-        PrivateKey::X25519(_) => Err(KeyError::Unsupported(Algorithm::X25519)),
-    }
 }
