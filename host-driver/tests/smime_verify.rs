@@ -276,12 +276,6 @@ fn multipart_ecdsa_signatures_verify_with_the_digest_they_name() {
             HashAlg::Sha384,
             "ECDSA P-384 with SHA-384",
         ),
-        (
-            "alice-rsa",
-            "sha1",
-            HashAlg::Sha1,
-            "RSA-2048 PKCS#1 v1.5 with SHA-1",
-        ),
     ] {
         let signed = pki.sign(signer, ENTITY.as_bytes(), &["-md", md]);
         let verdict = check(&signed, &pki.root()).unwrap_or_else(|e| panic!("{signer} {md}: {e}"));
@@ -298,6 +292,34 @@ fn multipart_ecdsa_signatures_verify_with_the_digest_they_name() {
             check(without.as_bytes(), &pki.root()).unwrap().digest,
             digest
         );
+    }
+    // A SHA-1 digest is refused, as SHA-1 certificate signatures are: a collision would let
+    // one signature cover two messages. Whatever the key, the form or the micalg.
+    for (signer, form) in [
+        ("alice-rsa", &[][..]),
+        ("alice-ec", &[][..]),
+        ("alice-rsa", &["-nodetach"][..]),
+        ("alice-ec", &["-noattr"][..]),
+    ] {
+        let signed = pki.sign(
+            signer,
+            ENTITY.as_bytes(),
+            &[&["-md", "sha1"][..], form].concat(),
+        );
+        let text = String::from_utf8(signed).unwrap();
+        let mut variants = vec![text.clone()];
+        if let Some(start) = text.find("micalg=\"") {
+            let end = start + text[start..].find("; ").unwrap() + 2;
+            variants.push(format!("{}{}", &text[..start], &text[end..]));
+            variants.push(text.replace("micalg=\"sha-1\"", "micalg=\"sha-256\""));
+        }
+        for message in variants {
+            let err = check(message.as_bytes(), &pki.root()).unwrap_err();
+            assert!(
+                matches!(&err, VerifyError::Unsupported(m) if m.contains("SHA-1") && m.contains("no longer trusted")),
+                "{signer} {form:?}: {err}"
+            );
+        }
     }
 }
 
@@ -901,4 +923,149 @@ fn mail_signed_with_a_card_key_verifies_for_every_key_type() {
             }
         }
     }
+}
+
+/// The boundary of a multipart/signed message openssl wrote.
+fn boundary_of(message: &[u8]) -> String {
+    let text = String::from_utf8_lossy(message);
+    let start = text.find("boundary=\"").expect("a boundary parameter") + "boundary=\"".len();
+    let end = start + text[start..].find('"').unwrap();
+    text[start..end].to_owned()
+}
+
+#[test]
+fn a_third_part_after_the_signature_is_refused() {
+    let pki = pki();
+    let signed = pki.sign("alice-ec", ENTITY.as_bytes(), &["-md", "sha256"]);
+    check(&signed, &pki.root()).unwrap();
+    let boundary = boundary_of(&signed);
+    let close = format!("--{boundary}--");
+    let third = format!(
+        "--{boundary}\nContent-Type: text/plain\n\nP.S. Please wire the money to account 1234.\n--{boundary}--"
+    );
+    let extended = replace(&signed, close.as_bytes(), third.as_bytes());
+    let err = check(&extended, &pki.root()).unwrap_err();
+    assert!(
+        matches!(&err, VerifyError::Malformed(m) if m.contains("exactly two parts")),
+        "{err}"
+    );
+    // Also with CRLF line endings, and when the third part is never closed.
+    let crlf = String::from_utf8(extended.clone())
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    assert!(matches!(
+        check(crlf.as_bytes(), &pki.root()),
+        Err(VerifyError::Malformed(_))
+    ));
+    let unclosed = replace(&extended, close.as_bytes(), b"");
+    assert!(matches!(
+        check(&unclosed, &pki.root()),
+        Err(VerifyError::Malformed(_))
+    ));
+    // An epilogue after the close delimiter is not a part.
+    let epilogue = [&signed[..], b"\nan epilogue\n"].concat();
+    check(&epilogue, &pki.root()).unwrap();
+}
+
+#[test]
+fn the_from_check_reads_the_mailbox_as_rfc_5322_defines_it() {
+    let pki = pki();
+    for form in [&[][..], &["-nodetach"]] {
+        let signed = pki.sign(
+            "alice-ec",
+            ENTITY.as_bytes(),
+            &[&["-md", "sha256"][..], form].concat(),
+        );
+        let from = b"From: Alice <alice@example.org>";
+        let with_from = |value: &str| replace(&signed, from, format!("From: {value}").as_bytes());
+
+        // Alice's own address, however written.
+        for good in [
+            "Alice <alice@example.org>",
+            "alice@example.org",
+            "\"Example, Alice\" <alice@example.org>",
+            "alice@example.org (Alice (the real one))",
+            "\"Alice <mallory@evil.example>, (x)\" <alice@example.org>",
+            "(Mallory <mallory@evil.example>) alice@example.org",
+        ] {
+            let verdict =
+                check(&with_from(good), &pki.root()).unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(verdict.from.as_deref(), Some("alice@example.org"), "{good}");
+        }
+
+        // Alice's address in a comment is not the address.
+        let commented = with_from("mallory@evil.example (<alice@example.org>)");
+        let err = check(&commented, &pki.root()).unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::AddressMismatch { from, .. } if from == "mallory@evil.example"),
+            "{err}"
+        );
+
+        // Several mailboxes, or a group: no one sender to check.
+        for several in [
+            "Mallory <mallory@evil.example>, <alice@example.org>",
+            "mallory@evil.example, alice@example.org",
+            "<alice@example.org>, Mallory <mallory@evil.example>",
+            "Friends: alice@example.org, mallory@evil.example;",
+            "Mallory <mallory@evil.example> <alice@example.org>",
+        ] {
+            let err = check(&with_from(several), &pki.root()).unwrap_err();
+            assert!(
+                matches!(&err, VerifyError::AmbiguousFrom(_)),
+                "{several}: {err}"
+            );
+            assert!(err.to_string().contains("From"), "{err}");
+        }
+
+        // Two From headers, or two Content-Type headers: which one counts is anyone's guess.
+        let two_froms = replace(
+            &signed,
+            from,
+            b"From: Mallory <mallory@evil.example>\nFrom: Alice <alice@example.org>",
+        );
+        let err = check(&two_froms, &pki.root()).unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Malformed(m) if m.contains("From")),
+            "{err}"
+        );
+        let end_of_headers = String::from_utf8_lossy(&signed)
+            .find("\n\n")
+            .expect("a header block");
+        let two_types = [
+            &signed[..end_of_headers],
+            b"\nContent-Type: text/plain",
+            &signed[end_of_headers..],
+        ]
+        .concat();
+        let err = check(&two_types, &pki.root()).unwrap_err();
+        assert!(
+            matches!(&err, VerifyError::Malformed(m) if m.contains("Content-Type")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_ber_bomb_is_refused_before_it_takes_the_memory() {
+    // An opaque message of 16 MiB: a SEQUENCE of 8 Mi NULLs (2 bytes each), which parsed
+    // one node each would take some 25 times its size.
+    let count = 8 << 20;
+    let mut message = b"From: Alice <alice@example.org>\nContent-Type: application/pkcs7-mime; smime-type=signed-data\nContent-Transfer-Encoding: binary\n\n\x30\x84".to_vec();
+    message.extend_from_slice(&(2 * count as u32).to_be_bytes());
+    message.extend(std::iter::repeat_n([0x05u8, 0x00], count).flatten());
+
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(before));
+    let err = check(&message, &VerifyOptions::new(Vec::new())).unwrap_err();
+    let peak = PEAK.with(Cell::get) - before;
+    assert!(
+        matches!(&err, VerifyError::Malformed(m) if m.contains("too many elements")),
+        "{err}"
+    );
+    eprintln!("peak heap while refusing a 16 MiB BER bomb: {peak} bytes");
+    assert!(
+        peak < 160 << 20,
+        "refusing 16 MiB of BER took {peak} bytes of heap at the peak"
+    );
 }

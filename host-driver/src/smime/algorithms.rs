@@ -83,10 +83,20 @@ impl Scheme {
     /// The scheme of a SignerInfo: its signatureAlgorithm, with the hash of its
     /// digestAlgorithm (RFC 5652 §5.4: signed attributes are hashed with the digest
     /// algorithm; RFC 5754 lets the signature algorithm be plain rsaEncryption).
+    ///
+    /// A SHA-1 digest is refused, as it is for certificates: with a collision, one
+    /// signature would vouch for two messages (RFC 8551 §2.1 no longer lets a receiver
+    /// trust it).
     pub fn for_signer(
         alg: &AlgorithmIdentifierOwned,
         digest: HashAlg,
     ) -> Result<Self, SignatureError> {
+        if digest == HashAlg::Sha1 || matches!(alg.oid, oids::SHA1_WITH_RSA | oids::ECDSA_WITH_SHA1)
+        {
+            return Err(unsupported(
+                "the message is signed with a SHA-1 digest, which is no longer trusted (a collision lets one signature cover two messages)",
+            ));
+        }
         let named = |hash: HashAlg, scheme: fn(HashAlg) -> Self| {
             if hash == digest {
                 Ok(scheme(hash))
@@ -100,7 +110,6 @@ impl Scheme {
         };
         match alg.oid {
             oids::RSA_ENCRYPTION => Ok(Self::Pkcs1v15(digest)),
-            oids::SHA1_WITH_RSA => named(HashAlg::Sha1, Self::Pkcs1v15),
             oids::SHA256_WITH_RSA => named(HashAlg::Sha256, Self::Pkcs1v15),
             oids::SHA384_WITH_RSA => named(HashAlg::Sha384, Self::Pkcs1v15),
             oids::SHA512_WITH_RSA => named(HashAlg::Sha512, Self::Pkcs1v15),
@@ -113,7 +122,6 @@ impl Scheme {
                 scheme => Ok(scheme),
             },
             ID_EC_PUBLIC_KEY => Ok(Self::Ecdsa(digest)),
-            oids::ECDSA_WITH_SHA1 => named(HashAlg::Sha1, Self::Ecdsa),
             oids::ECDSA_WITH_SHA256 => named(HashAlg::Sha256, Self::Ecdsa),
             oids::ECDSA_WITH_SHA384 => named(HashAlg::Sha384, Self::Ecdsa),
             oids::ECDSA_WITH_SHA512 => named(HashAlg::Sha512, Self::Ecdsa),
@@ -351,6 +359,30 @@ mod tests {
         assert!(
             matches!(Scheme::for_certificate(&alg(oids::SHA1_WITH_RSA)), Err(SignatureError::Unsupported(m)) if m.contains("SHA-1"))
         );
+    }
+
+    #[test]
+    fn sha1_message_digests_are_refused() {
+        let pss_sha1 = AlgorithmIdentifierOwned {
+            oid: oids::RSASSA_PSS,
+            parameters: Some(Any::from_der(&[0x30, 0x00]).unwrap()),
+        };
+        for (signature, digest) in [
+            (alg(oids::RSA_ENCRYPTION), HashAlg::Sha1),
+            (alg(oids::SHA1_WITH_RSA), HashAlg::Sha1),
+            (alg(oids::SHA1_WITH_RSA), HashAlg::Sha256),
+            (alg(ID_EC_PUBLIC_KEY), HashAlg::Sha1),
+            (alg(oids::ECDSA_WITH_SHA1), HashAlg::Sha1),
+            (alg(oids::ID_ED25519), HashAlg::Sha1),
+            (pss_sha1, HashAlg::Sha1),
+        ] {
+            let result = Scheme::for_signer(&signature, digest);
+            assert!(
+                matches!(&result, Err(SignatureError::Unsupported(m)) if m.contains("SHA-1") && m.contains("no longer trusted")),
+                "{} {digest:?}: {result:?}",
+                signature.oid
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,12 @@ use std::ops::Range;
 /// Values nest at most this deep (a guard against stack exhaustion on hostile input).
 pub const MAX_DEPTH: usize = 64;
 
+/// At most this many elements (values and string segments) are parsed: each costs far more
+/// memory than the two bytes it can take in the input, so hostile input could otherwise
+/// make [`to_der`] take some 25 times its own size. A CMS message has a few thousand
+/// elements, and a streamed content one per segment of usually kilobytes.
+pub const MAX_ELEMENTS: usize = 1 << 20;
+
 /// Why the input is not BER.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not valid BER at byte {offset}: {reason}")]
@@ -29,7 +35,16 @@ pub struct BerError {
 
 /// The DER form of the single BER value that `ber` holds (trailing bytes are an error).
 pub fn to_der(ber: &[u8]) -> Result<Vec<u8>, BerError> {
-    let mut parser = Parser { input: ber, pos: 0 };
+    to_der_with_limit(ber, MAX_ELEMENTS)
+}
+
+/// [`to_der`], refusing input with more than `max_elements` elements.
+fn to_der_with_limit(ber: &[u8], max_elements: usize) -> Result<Vec<u8>, BerError> {
+    let mut parser = Parser {
+        input: ber,
+        pos: 0,
+        elements_left: max_elements,
+    };
     let node = parser.value(0)?;
     if parser.pos != ber.len() {
         return Err(parser.error("trailing bytes after the value"));
@@ -43,7 +58,11 @@ pub fn to_der(ber: &[u8]) -> Result<Vec<u8>, BerError> {
 /// The complete encodings (tag, length, contents) of the elements inside the DER value
 /// `der`, in order.
 pub fn children(der: &[u8]) -> Result<Vec<&[u8]>, BerError> {
-    let mut parser = Parser { input: der, pos: 0 };
+    let mut parser = Parser {
+        input: der,
+        pos: 0,
+        elements_left: usize::MAX,
+    };
     let header = parser.header()?;
     let Some(len) = header.len else {
         return Err(parser.error("indefinite length in DER"));
@@ -194,6 +213,8 @@ impl Header {
 struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
+    /// How many more elements may be parsed.
+    elements_left: usize,
 }
 
 impl Parser<'_> {
@@ -220,7 +241,12 @@ impl Parser<'_> {
             .ok_or_else(|| self.error("a length runs past the end of the data"))
     }
 
+    /// Reads the identifier and length of an element, counting it against the limit.
     fn header(&mut self) -> Result<Header, BerError> {
+        self.elements_left = self
+            .elements_left
+            .checked_sub(1)
+            .ok_or_else(|| self.error("too many elements (a guard against exhausting memory)"))?;
         let start = self.pos;
         let first = self.byte()?;
         if first & 0x1F == 0x1F {
@@ -485,6 +511,37 @@ mod tests {
             .chain(std::iter::repeat_n(0u8, 200))
             .collect();
         assert!(to_der(&deep).is_err());
+    }
+
+    #[test]
+    fn the_number_of_elements_is_capped() {
+        // SEQUENCE { NULL × 10 }: 11 elements.
+        let nulls = [&[0x30, 20][..], &[0x05, 0x00].repeat(10)].concat();
+        assert_eq!(to_der_with_limit(&nulls, 11).unwrap(), nulls);
+        let err = to_der_with_limit(&nulls, 10).unwrap_err();
+        assert!(err.reason.contains("too many elements"), "{err}");
+        // OCTET STRING (constructed, indefinite) { 7 empty segments, a constructed segment
+        // holding an eighth }: 10 elements; the end-of-contents marker does not count.
+        let segments = [
+            &[0x24, 0x80][..],
+            &[0x04, 0x00].repeat(7),
+            &[0x24, 0x02, 0x04, 0x00],
+            &[0x00, 0x00],
+        ]
+        .concat();
+        assert_eq!(to_der_with_limit(&segments, 10).unwrap(), [0x04, 0x00]);
+        assert!(to_der_with_limit(&segments, 9).is_err());
+        // to_der holds to MAX_ELEMENTS: a SEQUENCE of as many NULLs is one element too many.
+        let sequence_of_nulls = |count: usize| {
+            let mut ber = vec![0x30, 0x84];
+            ber.extend_from_slice(&(2 * count as u32).to_be_bytes());
+            ber.extend(std::iter::repeat_n([0x05u8, 0x00], count).flatten());
+            ber
+        };
+        let err = to_der(&sequence_of_nulls(MAX_ELEMENTS)).unwrap_err();
+        assert!(err.reason.contains("too many elements"), "{err}");
+        let most = sequence_of_nulls(MAX_ELEMENTS - 1);
+        assert_eq!(to_der(&most).unwrap().len(), most.len() - 1);
     }
 
     #[test]

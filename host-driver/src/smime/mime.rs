@@ -206,13 +206,259 @@ pub fn transfer_encoding(headers: &[Header]) -> String {
         .unwrap_or_else(|| "7bit".into())
 }
 
-/// The address in a From header: what is between angle brackets, or the bare value.
-pub fn mailbox_address(value: &str) -> Option<String> {
-    let addr = match (value.rfind('<'), value.rfind('>')) {
-        (Some(start), Some(end)) if start < end => &value[start + 1..end],
-        _ => value.trim(),
+/// Why a From header value does not name one mailbox whose address can be checked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AddressError(pub String);
+
+fn address_error(what: impl Into<String>) -> AddressError {
+    AddressError(what.into())
+}
+
+/// The address of the one mailbox a From header names (RFC 5322 §3.4, with the obsolete
+/// forms of §4.4 that matter): the `angle-addr` when there is one, else the `addr-spec`.
+///
+/// Comments are removed (nested, with backslash escapes); quoted strings are read as one
+/// word, so neither a comment nor a quoted display name can supply the address. A quoted
+/// local part comes out unquoted when it needs no quotes (`"alice"@example.org` is
+/// `alice@example.org`). A list of mailboxes (a comma outside quoted strings, comments and
+/// angle brackets) or a group (a colon there) is an error: a signature vouches for one
+/// sender.
+pub fn mailbox_address(value: &str) -> Result<String, AddressError> {
+    let tokens = tokenize(value)?;
+    let mut in_angle = false;
+    let mut angle_addrs = 0;
+    for token in &tokens {
+        match token {
+            Token::Special('<') if in_angle => {
+                return Err(address_error("has a '<' inside an angle-bracketed address"));
+            }
+            Token::Special('<') => {
+                in_angle = true;
+                angle_addrs += 1;
+            }
+            Token::Special('>') if !in_angle => return Err(address_error("has a stray '>'")),
+            Token::Special('>') => in_angle = false,
+            Token::Special(',') if !in_angle => {
+                return Err(address_error(
+                    "names more than one mailbox; a signature vouches for one sender",
+                ));
+            }
+            Token::Special(':' | ';') if !in_angle => {
+                return Err(address_error(
+                    "is a group of addresses; a signature vouches for one sender",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if in_angle {
+        return Err(address_error("has a '<' without its '>'"));
+    }
+    if angle_addrs > 1 {
+        return Err(address_error(
+            "has more than one angle-bracketed address; a signature vouches for one sender",
+        ));
+    }
+    let Some(open) = tokens.iter().position(|t| *t == Token::Special('<')) else {
+        return addr_spec(&tokens);
     };
-    addr.contains('@').then(|| addr.trim().to_owned())
+    // The display name before `<` is only shown, never checked; nothing may follow `>`.
+    let close = open
+        + tokens[open..]
+            .iter()
+            .position(|t| *t == Token::Special('>'))
+            .ok_or_else(|| address_error("has a '<' without its '>'"))?;
+    if close + 1 != tokens.len() {
+        return Err(address_error(
+            "has text after the address in angle brackets",
+        ));
+    }
+    let inner = &tokens[open + 1..close];
+    // obs-angle-addr: a source route (`<@relay.example:alice@example.org>`) is ignored.
+    let inner = match inner.iter().rposition(|t| *t == Token::Special(':')) {
+        Some(colon) if inner.first() == Some(&Token::Special('@')) => &inner[colon + 1..],
+        Some(_) => return Err(address_error("has a ':' inside its address")),
+        None => inner,
+    };
+    addr_spec(inner)
+}
+
+/// A lexical token of an address header, comments and white space removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// A run of atext (RFC 5322 §3.2.3; UTF-8 allowed, RFC 6532).
+    Atom(String),
+    /// A quoted string, its quoted pairs resolved.
+    Quoted(String),
+    /// A domain literal, brackets included, as written.
+    DomainLiteral(String),
+    /// One of `< > @ , ; : .`.
+    Special(char),
+}
+
+fn tokenize(value: &str) -> Result<Vec<Token>, AddressError> {
+    let mut tokens = Vec::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\r' | '\n' => {}
+            '(' => {
+                // ccontent = ctext / quoted-pair / comment: a '"' here is just text.
+                let mut depth = 1;
+                while depth > 0 {
+                    match chars.next() {
+                        None => return Err(address_error("has a comment without its ')'")),
+                        Some('\\') => {
+                            chars.next();
+                        }
+                        Some('(') => depth += 1,
+                        Some(')') => depth -= 1,
+                        Some(_) => {}
+                    }
+                }
+            }
+            '"' => {
+                let mut text = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err(address_error("has a quoted string without its end")),
+                        Some('\\') => match chars.next() {
+                            Some(escaped) => text.push(escaped),
+                            None => {
+                                return Err(address_error("has a quoted string without its end"));
+                            }
+                        },
+                        Some('"') => break,
+                        Some(c) => text.push(c),
+                    }
+                }
+                tokens.push(Token::Quoted(text));
+            }
+            '[' => {
+                let mut text = String::from('[');
+                loop {
+                    match chars.next() {
+                        None => return Err(address_error("has a domain literal without its ']'")),
+                        Some('\\') => {
+                            text.push('\\');
+                            text.extend(chars.next());
+                        }
+                        Some('[') => {
+                            return Err(address_error("has a '[' inside a domain literal"));
+                        }
+                        Some(']') => break,
+                        Some(c) => text.push(c),
+                    }
+                }
+                text.push(']');
+                tokens.push(Token::DomainLiteral(text));
+            }
+            '<' | '>' | '@' | ',' | ';' | ':' | '.' => tokens.push(Token::Special(c)),
+            ')' | ']' | '\\' => {
+                return Err(address_error(format!("has a stray '{c}'")));
+            }
+            c if c.is_control() => {
+                return Err(address_error("has a control character"));
+            }
+            c => {
+                let mut atom = String::from(c);
+                while let Some(&next) = chars.peek() {
+                    if is_atext(next) {
+                        atom.push(next);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                tokens.push(Token::Atom(atom));
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// atext (RFC 5322 §3.2.3), and any non-ASCII character (RFC 6532 §3.2).
+fn is_atext(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "!#$%&'*+-/=?^_`{|}~".contains(c)
+        || (!c.is_ascii() && !c.is_control())
+}
+
+/// Whether `text` is a dot-atom-text: atoms joined by single dots.
+fn is_dot_atom(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
+}
+
+/// `local-part "@" domain`, from its tokens.
+fn addr_spec(tokens: &[Token]) -> Result<String, AddressError> {
+    let mut at = tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == Token::Special('@'));
+    let (Some((at, _)), None) = (at.next(), at.next()) else {
+        return Err(address_error(if tokens.contains(&Token::Special('@')) {
+            "has an address with more than one '@'"
+        } else {
+            "has no address (local-part@domain)"
+        }));
+    };
+    let (local, domain) = (&tokens[..at], &tokens[at + 1..]);
+
+    // local-part = dot-atom / quoted-string / obs-local-part (words joined by dots).
+    let mut words = Vec::new();
+    for (i, token) in local.iter().enumerate() {
+        match (i % 2, token) {
+            (0, Token::Atom(word) | Token::Quoted(word)) => words.push(word.as_str()),
+            (1, Token::Special('.')) => {}
+            _ => {
+                return Err(address_error(
+                    "has an address with an unreadable local part",
+                ));
+            }
+        }
+    }
+    if local.len() % 2 == 0 {
+        return Err(address_error(
+            "has an address with an unreadable local part",
+        ));
+    }
+    let local = words.join(".");
+    let local = if is_dot_atom(&local) {
+        local
+    } else {
+        let escaped: String = local
+            .chars()
+            .flat_map(|c| match c {
+                '"' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("\"{escaped}\"")
+    };
+
+    // domain = dot-atom / domain-literal.
+    let domain = match domain {
+        [Token::DomainLiteral(literal)] => literal.clone(),
+        _ => {
+            let mut labels = Vec::new();
+            for (i, token) in domain.iter().enumerate() {
+                match (i % 2, token) {
+                    (0, Token::Atom(label)) => labels.push(label.as_str()),
+                    (1, Token::Special('.')) => {}
+                    _ => return Err(address_error("has an address with an unreadable domain")),
+                }
+            }
+            if domain.len() % 2 == 0 {
+                return Err(address_error("has an address with an unreadable domain"));
+            }
+            labels.join(".")
+        }
+    };
+    Ok(format!("{local}@{domain}"))
 }
 
 /// A boundary that cannot occur by accident: random, and with characters base64 and
@@ -244,8 +490,100 @@ mod tests {
         assert_eq!(input, b"body\n");
         assert_eq!(
             mailbox_address(&headers[0].value()).as_deref(),
-            Some("alice@example.org")
+            Ok("alice@example.org")
         );
+    }
+
+    #[test]
+    fn the_mailbox_address_is_the_angle_addr_or_the_addr_spec() {
+        for (value, address) in [
+            ("Alice <alice@example.org>", "alice@example.org"),
+            ("alice@example.org", "alice@example.org"),
+            ("  <alice@example.org>  ", "alice@example.org"),
+            (
+                "\"Example, Alice\" <alice@example.org>",
+                "alice@example.org",
+            ),
+            (
+                "\"Alice \\\" <mallory@evil.example>\" <alice@example.org>",
+                "alice@example.org",
+            ),
+            (
+                "\"(not a comment)\" <alice@example.org>",
+                "alice@example.org",
+            ),
+            ("John Q. Public <jqp@example.org>", "jqp@example.org"),
+            // Comments, nested and with escapes, are no part of the address.
+            (
+                "mallory@evil.example (<alice@example.org>)",
+                "mallory@evil.example",
+            ),
+            (
+                "(Alice <alice@example.org>) mallory@evil.example",
+                "mallory@evil.example",
+            ),
+            (
+                "Mallory (a (nested \\) comment)) <mallory@evil.example>",
+                "mallory@evil.example",
+            ),
+            (
+                "(\"unbalanced quote in a comment) mallory@evil.example",
+                "mallory@evil.example",
+            ),
+            ("mallory(x)@(y)evil.example", "mallory@evil.example"),
+            // Quoted local parts, unquoted when they need no quotes.
+            ("\"alice\"@example.org", "alice@example.org"),
+            ("\"alice\".\"smith\"@example.org", "alice.smith@example.org"),
+            ("\"alice smith\"@example.org", "\"alice smith\"@example.org"),
+            ("\"a\\\"b\"@example.org", "\"a\\\"b\"@example.org"),
+            ("alice@[192.0.2.1]", "alice@[192.0.2.1]"),
+            ("<@relay.example:alice@example.org>", "alice@example.org"),
+            ("Ålice <ålice@exämple.org>", "ålice@exämple.org"),
+        ] {
+            assert_eq!(mailbox_address(value).as_deref(), Ok(address), "{value}");
+        }
+    }
+
+    #[test]
+    fn several_mailboxes_groups_and_garbage_have_no_address() {
+        for (value, why) in [
+            (
+                "Mallory <mallory@evil.example>, <alice@example.org>",
+                "more than one mailbox",
+            ),
+            (
+                "mallory@evil.example, alice@example.org",
+                "more than one mailbox",
+            ),
+            ("alice@example.org,", "more than one mailbox"),
+            ("Friends: alice@example.org;", "group"),
+            ("undisclosed-recipients:;", "group"),
+            (
+                "Mallory <mallory@evil.example> <alice@example.org>",
+                "more than one",
+            ),
+            (
+                "<alice@example.org> mallory@evil.example",
+                "after the address",
+            ),
+            ("<alice@example.org", "without its '>'"),
+            ("alice@example.org>", "stray"),
+            ("Alice", "no address"),
+            ("", "no address"),
+            ("alice@@example.org", "more than one '@'"),
+            ("alice@example@org", "more than one '@'"),
+            ("alice smith@example.org", "local part"),
+            ("alice..smith@example.org", "local part"),
+            ("alice@example..org", "domain"),
+            ("alice@", "domain"),
+            ("@example.org", "local part"),
+            ("alice@example.org (unclosed", "comment"),
+            ("\"unclosed <alice@example.org>", "quoted string"),
+            ("<alice@[1.2.3.4>", "domain literal"),
+        ] {
+            let err = mailbox_address(value).unwrap_err();
+            assert!(err.to_string().contains(why), "{value}: {err}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! The opaque form holds the message in memory: the signed content is inside the CMS
 //! structure, which is decoded as a whole (after BER normalisation, see [`super::ber`]).
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::time::SystemTime;
 
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
@@ -35,6 +35,11 @@ use crate::rsa_padding::HashAlg;
 
 /// The most bytes the signature part (the CMS SignedData with its certificates) may decode to.
 pub const MAX_SIGNATURE_BYTES: usize = 4 << 20;
+
+/// The most bytes the body of an opaque message may decode to: it is held in memory (twice,
+/// while the CMS structure is normalised and decoded). The multipart form streams and has
+/// no such limit.
+pub const MAX_OPAQUE_BYTES: usize = 64 << 20;
 
 /// Lines longer than this are read in pieces (a boundary line is never this long).
 const MAX_SEGMENT: usize = 8 << 10;
@@ -137,6 +142,10 @@ pub enum VerifyError {
         from: String,
         certificate: Vec<String>,
     },
+    /// The From header does not name exactly one mailbox, so there is no one sender whose
+    /// address the signer's certificate could vouch for.
+    #[error("the From header cannot be checked against the signer: {0}")]
+    AmbiguousFrom(String),
     #[error("cannot check the signature: {0}")]
     Unsupported(String),
     #[error("reading the message: {0}")]
@@ -155,6 +164,28 @@ fn malformed(what: impl std::fmt::Display) -> VerifyError {
     VerifyError::Malformed(what.to_string())
 }
 
+/// The address of the message's From header (RFC 5322 §3.6.2), `None` without one. More
+/// than one From header is malformed (§3.6 allows one); a From header that does not name
+/// exactly one readable mailbox cannot be checked against a signer.
+fn from_address(headers: &[Header]) -> Result<Option<String>, VerifyError> {
+    let mut froms = headers.iter().filter(|h| h.is("From"));
+    let (from, None) = (froms.next(), froms.next()) else {
+        return Err(malformed("the message has more than one From header"));
+    };
+    from.map(|h| {
+        let value = h.value();
+        mime::mailbox_address(&value).map_err(|e| {
+            // Quoted for the reader, and cut short: a header may be long.
+            let mut shown: String = value.chars().take(200).collect();
+            if shown.len() < value.len() {
+                shown.push('…');
+            }
+            VerifyError::AmbiguousFrom(format!("{shown:?} {e}"))
+        })
+    })
+    .transpose()
+}
+
 /// Verifies the signed message `input` (headers and body, LF or CRLF line endings).
 ///
 /// `content_out`, when given, receives the signed content — the MIME entity that was signed,
@@ -170,7 +201,12 @@ pub fn verify(
     options: &VerifyOptions,
 ) -> Result<Verdict, VerifyError> {
     let headers = mime::read_headers(input)?;
-    let from = mime::find(&headers, "From").and_then(|h| mime::mailbox_address(&h.value()));
+    let from = from_address(&headers)?;
+    if headers.iter().filter(|h| h.is("Content-Type")).count() > 1 {
+        return Err(malformed(
+            "the message has more than one Content-Type header",
+        ));
+    }
     let content_type = mime::content_type(&headers);
     let (form, message) = match content_type.mime_type.as_str() {
         "multipart/signed" => (
@@ -194,23 +230,33 @@ pub fn verify(
         .map(|info| message.check_signer(info, options))
         .collect::<Result<Vec<_>, _>>()?;
     let count = signers.len();
-    let chosen = match &from {
+    let mut signers = signers.into_iter();
+    let signer = match &from {
+        None => signers.next(),
         Some(address) => {
-            let Some(i) = signers
-                .iter()
-                .position(|s| chain::check_address(address, &s.certificate).is_ok())
-            else {
-                return Err(chain::check_address(address, &signers[0].certificate)
-                    .expect_err("no signer matched"));
-            };
-            i
+            // The first signer whose certificate names the address; else the first
+            // signer's mismatch is the answer.
+            let mut mismatch = None;
+            let matching = signers.find(|s| match chain::check_address(address, &s.certificate) {
+                Ok(()) => true,
+                Err(e) => {
+                    mismatch.get_or_insert(e);
+                    false
+                }
+            });
+            if matching.is_none()
+                && let Some(e) = mismatch
+            {
+                return Err(e);
+            }
+            matching
         }
-        None => 0,
     };
-    let signer = signers
-        .into_iter()
-        .nth(chosen)
-        .expect("an index of a signer");
+    let Some(signer) = signer else {
+        return Err(VerifyError::NotSigned(
+            "the signature part holds no signature".into(),
+        ));
+    };
     Ok(Verdict {
         form,
         signer: chain::subject(&signer.certificate),
@@ -341,8 +387,18 @@ fn read_multipart(
         let Some(line) = lines.next()? else {
             return Err(malformed("the signature part has no closing boundary"));
         };
-        if line.starts_line && delimiter(line.text, boundary).is_some() {
-            break;
+        if line.starts_line {
+            match delimiter(line.text, boundary) {
+                Some(true) => break,
+                // RFC 1847 §2.1: the content and the signature, nothing else. A part after
+                // the signature would be shown as if it were signed.
+                Some(false) => {
+                    return Err(malformed(
+                        "a multipart/signed message has exactly two parts (RFC 1847), the content and the signature, but this one has another part after the signature",
+                    ));
+                }
+                None => {}
+            }
         }
         decoder
             .push(line.text, &mut der)
@@ -542,29 +598,7 @@ fn read_opaque(
         }
         Some(other) => return Err(VerifyError::NotSigned(format!("it is S/MIME {other}"))),
     }
-    let mut ber = Vec::new();
-    match mime::transfer_encoding(headers).as_str() {
-        "binary" | "8bit" => {
-            input.read_to_end(&mut ber)?;
-        }
-        _ => {
-            let mut decoder = Base64Decoder::default();
-            loop {
-                let chunk = input.fill_buf()?;
-                if chunk.is_empty() {
-                    break;
-                }
-                let n = chunk.len();
-                decoder
-                    .push(chunk, &mut ber)
-                    .map_err(|e| malformed(format!("the body is not base64: {e}")))?;
-                input.consume(n);
-            }
-            decoder
-                .finish(&mut ber)
-                .map_err(|e| malformed(format!("the body is not base64: {e}")))?;
-        }
-    }
+    let ber = read_opaque_body(input, &mime::transfer_encoding(headers), MAX_OPAQUE_BYTES)?;
     let (mut signed_data, signer_infos) = decode_signed_data(&ber)?;
     drop(ber);
     let econtent = signed_data
@@ -591,6 +625,60 @@ fn read_opaque(
         signer_infos,
         content: Content::Bytes(content),
     })
+}
+
+fn opaque_too_large(limit: usize) -> VerifyError {
+    let size = if limit.is_multiple_of(1 << 20) {
+        format!("{} MiB", limit >> 20)
+    } else {
+        format!("{limit} bytes")
+    };
+    VerifyError::Unsupported(format!(
+        "opaque (application/pkcs7-mime) messages above {size} are not verified, as they are held in memory; multipart/signed messages have no such limit"
+    ))
+}
+
+/// The decoded body of an opaque message, refused once it exceeds `limit` bytes.
+fn read_opaque_body(
+    input: &mut impl BufRead,
+    encoding: &str,
+    limit: usize,
+) -> Result<Vec<u8>, VerifyError> {
+    let too_large = || opaque_too_large(limit);
+    let mut ber = Vec::new();
+    match encoding {
+        "binary" | "8bit" => {
+            input.take(limit as u64 + 1).read_to_end(&mut ber)?;
+            if ber.len() > limit {
+                return Err(too_large());
+            }
+        }
+        _ => {
+            let mut decoder = Base64Decoder::default();
+            loop {
+                let chunk = input.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                // Decoded in pieces so that the check comes before the memory is taken.
+                let n = chunk.len().min(SINK_BLOCK);
+                decoder
+                    .push(&chunk[..n], &mut ber)
+                    .map_err(|e| malformed(format!("the body is not base64: {e}")))?;
+                input.consume(n);
+                if ber.len() > limit {
+                    return Err(too_large());
+                }
+            }
+            decoder
+                .finish(&mut ber)
+                .map_err(|e| malformed(format!("the body is not base64: {e}")))?;
+            if ber.len() > limit {
+                return Err(too_large());
+            }
+        }
+    }
+    Ok(ber)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -705,6 +793,9 @@ impl SignedMessage {
                 algorithms::oid_name(info.digest_alg.oid)
             ))
         })?;
+        // The scheme first: it refuses SHA-1 whatever the content and its micalg.
+        let scheme = Scheme::for_signer(&info.signature_algorithm, digest_alg)
+            .map_err(|e| VerifyError::Unsupported(e.to_string()))?;
         let econtent_type = self.signed_data.encap_content_info.econtent_type;
         if econtent_type != oids::ID_DATA {
             return Err(VerifyError::Unsupported(format!(
@@ -735,8 +826,6 @@ impl SignedMessage {
             .signer_certificate(&info.sid, &options.trust_anchors)
             .ok_or(VerifyError::SignerCertificateMissing)?;
         let key = chain::public_key(&certificate)?;
-        let scheme = Scheme::for_signer(&info.signature_algorithm, digest_alg)
-            .map_err(|e| VerifyError::Unsupported(e.to_string()))?;
         let signature = info.signature.as_bytes();
         let unsupported = |e: SignatureError| match e {
             SignatureError::Mismatch => VerifyError::BadSignature,
@@ -965,6 +1054,37 @@ mod tests {
             verify(&mut &pgp[..], None, &options).unwrap_err(),
             VerifyError::NotSigned(_)
         ));
+    }
+
+    #[test]
+    fn opaque_bodies_above_the_limit_are_refused() {
+        use base64::Engine;
+        let body = vec![0x5A; 3000];
+        let base64 = base64::engine::general_purpose::STANDARD.encode(&body);
+        let lines: Vec<&[u8]> = base64.as_bytes().chunks(76).collect();
+        let base64 = lines.join(&b"\r\n"[..]);
+        for (encoding, input) in [("binary", &body[..]), ("base64", &base64[..])] {
+            assert_eq!(
+                read_opaque_body(&mut &input[..], encoding, 3000).unwrap(),
+                body,
+                "{encoding}"
+            );
+            let err = read_opaque_body(&mut &input[..], encoding, 2999).unwrap_err();
+            assert!(
+                matches!(&err, VerifyError::Unsupported(m) if m.contains("opaque (application/pkcs7-mime) messages above 2999 bytes are not verified")),
+                "{encoding}: {err}"
+            );
+        }
+        // The limit is checked as the body streams: an endless one is not read to its end.
+        for (encoding, byte) in [("base64", b'A'), ("binary", 0)] {
+            let mut endless = io::BufReader::new(io::repeat(byte));
+            let err = read_opaque_body(&mut endless, encoding, 1 << 20).unwrap_err();
+            assert!(err.to_string().contains("above 1 MiB"), "{encoding}: {err}");
+        }
+        assert_eq!(
+            opaque_too_large(MAX_OPAQUE_BYTES).to_string(),
+            "cannot check the signature: opaque (application/pkcs7-mime) messages above 64 MiB are not verified, as they are held in memory; multipart/signed messages have no such limit"
+        );
     }
 
     #[test]
