@@ -90,18 +90,28 @@ mod tests {
         let tail = Response::ok(vec![0xAB; 8]);
         assert_eq!(response(0xC0, &tail), "9000 (success), [8 bytes]");
         // Objects may hold a PIN-protected management key.
-        let put = CommandApdu::new(0, 0xDB, 0x3F, 0xFF).with_data(vec![0x5C, 3, 0x5F, 0xC1, 0x09, 0x53, 2, 1, 2]);
+        let put = CommandApdu::new(0, 0xDB, 0x3F, 0xFF)
+            .with_data(vec![0x5C, 3, 0x5F, 0xC1, 0x09, 0x53, 2, 1, 2]);
         assert_eq!(command(&put), "PUT DATA (00 DB 3F FF) [9 bytes]");
-        assert_eq!(response(0xCB, &Response::ok(vec![0x53, 0x01, 0x00])), "9000 (success), [3 bytes]");
+        assert_eq!(
+            response(0xCB, &Response::ok(vec![0x53, 0x01, 0x00])),
+            "9000 (success), [3 bytes]"
+        );
     }
 
     #[test]
     fn public_data_is_shown() {
         let select = CommandApdu::new(0, 0xA4, 4, 0).with_data(vec![0xA0, 0, 0, 3, 8]);
         assert_eq!(command(&select), "SELECT (00 A4 04 00) A000000308");
-        assert_eq!(response(0xFD, &Response::ok(vec![5, 7, 1])), "9000 (success), 050701");
+        assert_eq!(
+            response(0xFD, &Response::ok(vec![5, 7, 1])),
+            "9000 (success), 050701"
+        );
         let get = CommandApdu::new(0, 0xCB, 0x3F, 0xFF).with_data(vec![0x5C, 1, 0x7E]);
         assert_eq!(command(&get), "GET DATA (00 CB 3F FF) 5C017E");
-        assert_eq!(response(0xCB, &Response::status(StatusWord::NOT_FOUND)), "6A82 (file or application not found)");
+        assert_eq!(
+            response(0xCB, &Response::status(StatusWord::NOT_FOUND)),
+            "6A82 (file or application not found)"
+        );
     }
 }

@@ -21,11 +21,10 @@ use x509_cert::time::{Time, Validity};
 
 use crate::keys::{KeyError, PrivateKey};
 
-/// Yubico's PIV attestation extensions (arc 1.3.6.1.4.1.41482.3).
-pub const OID_FIRMWARE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.3");
-pub const OID_SERIAL: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.7");
-pub const OID_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.8");
-pub const OID_FORM_FACTOR: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.9");
+use apdu_spec::piv::attestation::{
+    FIRMWARE as OID_FIRMWARE, FORM_FACTOR as OID_FORM_FACTOR, POLICY as OID_POLICY,
+    SERIAL as OID_SERIAL,
+};
 /// Form factor 00: unspecified (there is no physical key).
 const FORM_FACTOR_UNSPECIFIED: u8 = 0x00;
 

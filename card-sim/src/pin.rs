@@ -7,8 +7,7 @@ use zeroize::Zeroizing;
 pub const DEFAULT_PIN: &[u8] = b"123456";
 pub const DEFAULT_PUK: &[u8] = b"12345678";
 pub const DEFAULT_TRIES: u8 = 3;
-/// The length of the padded reference value.
-pub const PADDED_LEN: usize = 8;
+pub use apdu_spec::piv::reference_data::{PADDED_LEN, pad};
 
 /// Why a new PIN or PUK value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,14 +37,6 @@ impl std::fmt::Debug for Pin {
             self.tries_left, self.max_tries
         )
     }
-}
-
-/// Pads a 6–8 character value with FF to 8 bytes.
-pub fn pad(value: &[u8]) -> Zeroizing<[u8; PADDED_LEN]> {
-    let mut out = Zeroizing::new([0xFF; PADDED_LEN]);
-    let n = value.len().min(PADDED_LEN);
-    out[..n].copy_from_slice(&value[..n]);
-    out
 }
 
 impl Pin {
@@ -106,8 +97,10 @@ impl Pin {
         if padded.len() != PADDED_LEN {
             return Err(BadValue::WrongLength);
         }
-        let len = padded.iter().position(|&b| b == 0xFF).unwrap_or(PADDED_LEN);
-        let padding_ok = padded[len..].iter().all(|&b| b == 0xFF);
+        let len = apdu_spec::piv::reference_data::unpadded_len(padded);
+        let padding_ok = padded[len..]
+            .iter()
+            .all(|&b| b == apdu_spec::piv::reference_data::PAD);
         let chars_ok = !self.ascii_only || padded[..len].iter().all(|&b| b < 0x80);
         if len < 6 || !padding_ok || !chars_ok {
             return Err(BadValue::Unacceptable);

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use apdu_spec::piv::chuid::Chuid;
 use apdu_spec::piv::metadata::Origin;
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::templates::ApplicationTemplate;
 use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
-use apdu_spec::tlv::{self, Tag};
+use apdu_spec::tlv;
 
 use crate::attestation::{self, AttestationError, CardFacts};
 use crate::keys::PrivateKey;
@@ -97,23 +98,14 @@ const DISCOVERY: [u8; 20] = [
     0x2F, 0x02, 0x40, 0x00,
 ];
 
-/// The FASC-N a CHUID carries when the card belongs to no federal agency (all nines).
-const FASC_N_NON_FEDERAL: [u8; 25] = [
-    0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68, 0x58, 0x21, 0x08,
-    0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
-];
-
-/// A CHUID with a fresh random GUID (SP 800-73-4 Part 1, Table 9).
+/// A CHUID with a fresh random GUID.
 fn new_chuid() -> Result<Vec<u8>, getrandom::Error> {
     let mut guid = [0u8; 16];
     getrandom::fill(&mut guid)?;
-    let mut content = Vec::new();
-    tlv::write(&mut content, Tag(0x30), &FASC_N_NON_FEDERAL);
-    tlv::write(&mut content, Tag(0x34), &guid);
-    tlv::write(&mut content, Tag(0x35), b"20991231");
-    tlv::write(&mut content, Tag(0x3E), &[]);
-    tlv::write(&mut content, Tag(0xFE), &[]);
-    Ok(tlv::encode(ObjectId::CHUID.content_tag(), &content))
+    Ok(tlv::encode(
+        ObjectId::CHUID.content_tag(),
+        &Chuid::new(guid, "20991231").encode(),
+    ))
 }
 
 /// Why a card could not be made.

@@ -4,12 +4,8 @@
 use const_oid::ObjectIdentifier;
 use sha2::Digest;
 
+use crate::oids::{ID_SHA1, ID_SHA256, ID_SHA384, ID_SHA512};
 pub use crate::rsa_padding::HashAlg;
-
-const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
-const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 
 /// Every hash, weakest first.
 pub const ALL: [HashAlg; 4] = [

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod hash;
+pub mod oids;
 pub mod pem;
 pub mod piv;
 pub mod public_key;

@@ -10,13 +10,7 @@ use rsa::traits::PublicKeyParts;
 use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
 
 use crate::error::{Error, Result};
-
-const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-const X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+use crate::oids::{ID_EC_PUBLIC_KEY, ID_ED25519, ID_X25519, RSA_ENCRYPTION, SECP256R1, SECP384R1};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKey {
@@ -70,7 +64,7 @@ impl PublicKey {
                     rsa::PublicKey::from_pkcs1_der(bits).map_err(|_| bad())?,
                 ))
             }
-            EC_PUBLIC_KEY => {
+            ID_EC_PUBLIC_KEY => {
                 let curve = spki
                     .algorithm
                     .parameters
@@ -87,11 +81,11 @@ impl PublicKey {
                     _ => Err(bad()),
                 }
             }
-            ED25519 => Ok(Self::Ed25519(
+            ID_ED25519 => Ok(Self::Ed25519(
                 ed25519_dalek::VerifyingKey::from_bytes(&bits.try_into().map_err(|_| bad())?)
                     .map_err(|_| bad())?,
             )),
-            X25519 => Ok(Self::X25519(bits.try_into().map_err(|_| bad())?)),
+            ID_X25519 => Ok(Self::X25519(bits.try_into().map_err(|_| bad())?)),
             _ => Err(bad()),
         }
     }
@@ -132,8 +126,8 @@ impl PublicKey {
             Self::Rsa(k) => k.to_public_key_der(),
             Self::P256(k) => k.to_public_key_der(),
             Self::P384(k) => k.to_public_key_der(),
-            Self::Ed25519(k) => return raw(ED25519, k.as_bytes()),
-            Self::X25519(k) => return raw(X25519, k),
+            Self::Ed25519(k) => return raw(ID_ED25519, k.as_bytes()),
+            Self::X25519(k) => return raw(ID_X25519, k),
         };
         doc.map(|d| d.as_bytes().to_vec()).map_err(Error::malformed)
     }

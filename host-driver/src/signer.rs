@@ -5,11 +5,11 @@
 use std::cell::RefCell;
 
 use apdu_spec::piv::Slot;
-use const_oid::ObjectIdentifier;
 use der::asn1::BitString;
 use der::{Any, Sequence};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 
+use crate::oids::*;
 use crate::piv::operations::SignatureScheme;
 use crate::piv::{PivCard, Secret};
 use crate::public_key::PublicKey;
@@ -123,27 +123,6 @@ impl<T: Transport> signature::Signer<CardSignature> for CardSigner<'_, T> {
     }
 }
 
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const SHA1_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const ECDSA_WITH_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
-const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-
-fn hash_oid(h: HashAlg) -> ObjectIdentifier {
-    match h {
-        HashAlg::Sha1 => ObjectIdentifier::new_unwrap("1.3.14.3.2.26"),
-        HashAlg::Sha256 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1"),
-        HashAlg::Sha384 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),
-        HashAlg::Sha512 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3"),
-    }
-}
-
 /// RSASSA-PSS-params (RFC 4055): hash, MGF1 with the same hash, salt length; the
 /// trailer field keeps its default.
 #[derive(Sequence)]
@@ -175,11 +154,11 @@ pub fn signature_algorithm(scheme: SignatureScheme) -> der::Result<AlgorithmIden
             HashAlg::Sha512 => SHA512_WITH_RSA,
         }),
         SignatureScheme::RsaPss(h) => {
-            let hash = with_null(hash_oid(h));
+            let hash = with_null(crate::hash::oid(h));
             let params = PssParams {
                 hash: hash.clone(),
                 mask_gen: AlgorithmIdentifierOwned {
-                    oid: MGF1,
+                    oid: ID_MGF1,
                     parameters: Some(Any::encode_from(&hash)?),
                 },
                 salt_length: h.output_len() as u32,
@@ -195,7 +174,7 @@ pub fn signature_algorithm(scheme: SignatureScheme) -> der::Result<AlgorithmIden
             HashAlg::Sha384 => ECDSA_WITH_SHA384,
             HashAlg::Sha512 => ECDSA_WITH_SHA512,
         }),
-        SignatureScheme::Ed25519 => plain(ED25519),
+        SignatureScheme::Ed25519 => plain(ID_ED25519),
     })
 }
 

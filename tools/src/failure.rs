@@ -82,13 +82,7 @@ pub fn explain(err: &anyhow::Error) -> Explained {
     }
 }
 
-/// "1 try", "2 tries".
-pub fn tries(n: u8) -> String {
-    match n {
-        1 => "1 try".into(),
-        n => format!("{n} tries"),
-    }
-}
+pub use host_driver::error::tries;
 
 fn card_error(e: &Error) -> (u8, String, Option<String>) {
     let pin_blocked = || {

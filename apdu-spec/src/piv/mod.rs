@@ -2,12 +2,15 @@
 
 pub mod aid;
 pub mod algorithm;
+pub mod attestation;
+pub mod chuid;
 pub mod ins;
 pub mod key_ref;
 pub mod metadata;
 pub mod mgmt_key;
 pub mod object;
 pub mod policy;
+pub mod reference_data;
 pub mod templates;
 
 pub use algorithm::Algorithm;

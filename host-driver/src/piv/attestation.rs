@@ -4,22 +4,19 @@
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::{Instruction, Slot};
-use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
 use super::PivCard;
 use super::exchange::command;
 use crate::error::{Error, Result};
+use crate::oids::{ECDSA_WITH_SHA256, ECDSA_WITH_SHA384, SHA256_WITH_RSA};
 use crate::public_key::PublicKey;
 use crate::transport::Transport;
 
-const OID_FIRMWARE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.3");
-const OID_SERIAL: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.7");
-const OID_POLICY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.41482.3.8");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+use apdu_spec::piv::attestation::{
+    FIRMWARE as OID_FIRMWARE, POLICY as OID_POLICY, SERIAL as OID_SERIAL,
+};
 
 /// What a verified attestation says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 use std::io::Read;
 
 use apdu_spec::StatusWord;
+pub use apdu_spec::piv::chuid::{Chuid, KeyHistory};
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::{Instruction, ObjectId, Slot};
-use apdu_spec::tlv::{self, Tag, Tlv};
+use apdu_spec::tlv::{self, Tlv};
 
 use super::PivCard;
 use super::exchange::{command, command_no_data};
@@ -15,23 +16,6 @@ use crate::transport::Transport;
 
 /// A certificate larger than this when decompressed is not a certificate.
 const MAX_CERTIFICATE: u64 = 64 * 1024;
-
-/// The parts of the Card Holder Unique Identifier a host uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chuid {
-    pub fasc_n: Vec<u8>,
-    pub guid: Option<[u8; 16]>,
-    /// YYYYMMDD.
-    pub expiration: Option<String>,
-}
-
-/// The key history object: how many retired keys the card has.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeyHistory {
-    pub keys_with_on_card_certs: u8,
-    pub keys_with_off_card_certs: u8,
-    pub off_card_cert_url: Option<String>,
-}
 
 impl<T: Transport> PivCard<T> {
     /// The content of a data object (the value of its 53 tag, or the whole 7E/7F61
@@ -110,13 +94,7 @@ impl<T: Transport> PivCard<T> {
         let Some(content) = self.read_object(ObjectId::CHUID)? else {
             return Ok(None);
         };
-        let items = tlv::parse_all(&content).map_err(Error::malformed)?;
-        let find = |tag: u32| items.iter().find(|t| t.tag == Tag(tag)).map(|t| t.value);
-        Ok(Some(Chuid {
-            fasc_n: find(0x30).unwrap_or_default().to_vec(),
-            guid: find(0x34).and_then(|g| g.try_into().ok()),
-            expiration: find(0x35).map(|e| String::from_utf8_lossy(e).into_owned()),
-        }))
+        Chuid::parse(&content).map(Some).map_err(Error::malformed)
     }
 
     /// The discovery object's content (PIV AID and PIN usage policy), as stored.
@@ -128,20 +106,8 @@ impl<T: Transport> PivCard<T> {
         let Some(content) = self.read_object(ObjectId::KEY_HISTORY)? else {
             return Ok(None);
         };
-        let items = tlv::parse_all(&content).map_err(Error::malformed)?;
-        let byte = |tag: u32| {
-            items
-                .iter()
-                .find(|t| t.tag == Tag(tag))
-                .and_then(|t| t.value.first().copied())
-        };
-        Ok(Some(KeyHistory {
-            keys_with_on_card_certs: byte(0xC1).unwrap_or(0),
-            keys_with_off_card_certs: byte(0xC2).unwrap_or(0),
-            off_card_cert_url: items
-                .iter()
-                .find(|t| t.tag == Tag(0xF3))
-                .map(|t| String::from_utf8_lossy(t.value).into_owned()),
-        }))
+        KeyHistory::parse(&content)
+            .map(Some)
+            .map_err(Error::malformed)
     }
 }

@@ -17,7 +17,7 @@ impl Secret {
     /// 6 to 8 characters (PIV allows bytes other than FF; digits are customary).
     pub fn new(value: impl Into<Vec<u8>>) -> Result<Self> {
         let value = Zeroizing::new(value.into());
-        if !(6..=8).contains(&value.len()) || value.contains(&0xFF) {
+        if !(6..=8).contains(&value.len()) || value.contains(&apdu_spec::piv::reference_data::PAD) {
             return Err(Error::InvalidArgument(
                 "a PIN or PUK has 6 to 8 characters".into(),
             ));
@@ -26,9 +26,7 @@ impl Secret {
     }
 
     pub(super) fn padded(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(self.0.to_vec());
-        out.resize(8, 0xFF);
-        out
+        Zeroizing::new(apdu_spec::piv::reference_data::pad(&self.0).to_vec())
     }
 }
 
