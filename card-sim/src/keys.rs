@@ -259,17 +259,17 @@ impl PrivateKey {
 
     /// The secret in the state file's encoding: PKCS#1 DER for RSA, the scalar or seed
     /// otherwise.
-    pub(crate) fn secret_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(match &self.0 {
+    pub(crate) fn secret_bytes(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        Ok(Zeroizing::new(match &self.0 {
             Material::Rsa(k) => k
                 .to_pkcs1_der()
                 .map(|d| d.as_bytes().to_vec())
-                .unwrap_or_default(),
+                .map_err(|_| KeyError::InvalidKey(self.algorithm()))?,
             Material::P256(k) => k.to_bytes().to_vec(),
             Material::P384(k) => k.to_bytes().to_vec(),
             Material::Ed25519(k) => k.to_bytes().to_vec(),
             Material::X25519(k) => k.to_bytes().to_vec(),
-        })
+        }))
     }
 
     pub(crate) fn from_secret_bytes(algorithm: Algorithm, bytes: &[u8]) -> Result<Self, KeyError> {
@@ -395,7 +395,7 @@ mod tests {
             Algorithm::Rsa1024,
         ] {
             let key = PrivateKey::generate(alg).unwrap();
-            let again = PrivateKey::from_secret_bytes(alg, &key.secret_bytes()).unwrap();
+            let again = PrivateKey::from_secret_bytes(alg, &key.secret_bytes().unwrap()).unwrap();
             assert_eq!(again.public_key(), key.public_key(), "{alg}");
         }
         assert!(PrivateKey::from_secret_bytes(Algorithm::EccP256, &[0; 32]).is_err());

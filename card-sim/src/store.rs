@@ -40,7 +40,7 @@ use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::keys::PrivateKey;
+use crate::keys::{KeyError, PrivateKey};
 use crate::objects::ObjectStore;
 use crate::pin::{PADDED_LEN, Pin};
 use crate::state::{CardConfig, CardState, CreateError, SlotKey};
@@ -213,8 +213,10 @@ impl FileStore {
             source,
         };
         let json = Zeroizing::new(
-            serde_json::to_vec_pretty(&StateFile::from_state(state))
-                .map_err(|e| err(std::io::Error::other(e)))?,
+            serde_json::to_vec_pretty(
+                &StateFile::from_state(state).map_err(|e| err(std::io::Error::other(e)))?,
+            )
+            .map_err(|e| err(std::io::Error::other(e)))?,
         );
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -317,7 +319,8 @@ fn origin_name(origin: Origin) -> &'static str {
 }
 
 impl StateFile {
-    fn from_state(s: &CardState) -> Self {
+    /// Fails only if a key cannot be encoded, which would lose it: nothing is written then.
+    fn from_state(s: &CardState) -> Result<Self, KeyError> {
         let keys = s
             .keys
             .iter()
@@ -327,18 +330,18 @@ impl StateFile {
                     pin_policy: k.pin_policy.name().into(),
                     touch_policy: k.touch_policy.name().into(),
                     origin: origin_name(k.origin).into(),
-                    secret: Zeroizing::new(hex::encode(&*k.key.secret_bytes())),
+                    secret: Zeroizing::new(hex::encode(&*k.key.secret_bytes()?)),
                 };
-                (slot.to_string(), stored)
+                Ok((slot.to_string(), stored))
             })
-            .collect();
+            .collect::<Result<_, KeyError>>()?;
         let objects = s
             .objects
             .iter()
             .map(|(id, v)| (id.to_string(), hex::encode(v)))
             .collect();
         let [a, b, c] = s.firmware;
-        Self {
+        Ok(Self {
             format: FORMAT_NAME.into(),
             version: FORMAT_VERSION,
             serial: s.serial,
@@ -354,7 +357,7 @@ impl StateFile {
             factory_management_algorithm: s.factory_management_algorithm.name().into(),
             keys,
             objects,
-        }
+        })
     }
 
     fn into_state(self) -> Result<CardState, String> {
