@@ -258,3 +258,21 @@ fn a_login_lost_to_a_reset_is_reported_and_verifying_again_restores_it() {
     piv.sign_message(Slot::Authentication, &key, scheme, b"after", None)
         .expect("signs after verifying again");
 }
+
+#[test]
+fn a_removed_card_is_a_clear_error_and_a_card_put_back_works_again() {
+    let mut card = SimCard::start();
+    smime_card_ok(&card, &["card", "status"], &[]);
+    // card-sim stopping is the card leaving the reader.
+    card.kill(libc::SIGTERM);
+    let out = smime_card(&card, &["card", "status"], &[]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("no card in reader") && text.contains(card.reader.name),
+        "{text}"
+    );
+    // A card that comes back (here: card-sim serving the same state again) is usable.
+    card.start_again();
+    smime_card_ok(&card, &["card", "status"], &[]);
+}
