@@ -153,25 +153,20 @@ pub fn generate(card: &mut Card, slot: Slot, alg: Algorithm) -> PublicKeyTemplat
     PublicKeyTemplate::parse(&ok(generate_with(card, slot, alg, None, None))).unwrap()
 }
 
-/// GENERAL AUTHENTICATE with `81 <input>`; the 82 value on success.
-pub fn private_op(
+/// GENERAL AUTHENTICATE with `request`; the 82 value on success.
+fn general_authenticate(
     card: &mut Card,
     slot: Slot,
     alg: Algorithm,
-    input: &[u8],
+    request: DynamicAuth,
 ) -> Result<Vec<u8>, StatusWord> {
-    let req = DynamicAuth {
-        response: Some(vec![]),
-        challenge: Some(input.to_vec()),
-        ..Default::default()
-    };
     let r = send(
         card,
         cmd(
             Instruction::GeneralAuthenticate,
             alg.to_byte(),
             slot.to_byte(),
-            req.encode(),
+            request.encode(),
         ),
     );
     if r.sw != StatusWord::SUCCESS {
@@ -180,31 +175,34 @@ pub fn private_op(
     Ok(DynamicAuth::parse(&r.data).unwrap().response.unwrap())
 }
 
-/// GENERAL AUTHENTICATE with `85 <peer>`.
+/// GENERAL AUTHENTICATE with `81 <input>` (sign or decrypt).
+pub fn private_op(
+    card: &mut Card,
+    slot: Slot,
+    alg: Algorithm,
+    input: &[u8],
+) -> Result<Vec<u8>, StatusWord> {
+    let request = DynamicAuth {
+        response: Some(vec![]),
+        challenge: Some(input.to_vec()),
+        ..Default::default()
+    };
+    general_authenticate(card, slot, alg, request)
+}
+
+/// GENERAL AUTHENTICATE with `85 <peer>` (key agreement).
 pub fn key_agreement(
     card: &mut Card,
     slot: Slot,
     alg: Algorithm,
     peer: &[u8],
 ) -> Result<Vec<u8>, StatusWord> {
-    let req = DynamicAuth {
+    let request = DynamicAuth {
         response: Some(vec![]),
         exponentiation: Some(peer.to_vec()),
         ..Default::default()
     };
-    let r = send(
-        card,
-        cmd(
-            Instruction::GeneralAuthenticate,
-            alg.to_byte(),
-            slot.to_byte(),
-            req.encode(),
-        ),
-    );
-    if r.sw != StatusWord::SUCCESS {
-        return Err(r.sw);
-    }
-    Ok(DynamicAuth::parse(&r.data).unwrap().response.unwrap())
+    general_authenticate(card, slot, alg, request)
 }
 
 pub fn metadata(card: &mut Card, key_ref: KeyRef) -> Response {
