@@ -10,8 +10,8 @@ use x509_cert::Certificate;
 use super::PivCard;
 use super::exchange::command;
 use crate::error::{Error, Result};
-use crate::oids::{ECDSA_WITH_SHA256, ECDSA_WITH_SHA384, SHA256_WITH_RSA};
 use crate::public_key::PublicKey;
+use crate::smime::chain;
 use crate::transport::Transport;
 
 use apdu_spec::piv::attestation::{
@@ -34,45 +34,28 @@ pub struct AttestationInfo {
     pub public_key: PublicKey,
 }
 
-/// Checks that `issuer`'s key signed `cert`.
-pub fn verify_issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
-    if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
-        return Err(Error::Attestation(
-            "the certificate's issuer is not the attestation certificate's subject".into(),
-        ));
-    }
-    let tbs = cert.tbs_certificate().to_der().map_err(Error::malformed)?;
-    let signature = cert.signature().raw_bytes();
-    let spki = issuer
-        .tbs_certificate()
-        .subject_public_key_info()
-        .to_der()
-        .map_err(Error::malformed)?;
-    let key = PublicKey::from_spki_der(&spki)?;
-    let bad = |e: signature::Error| Error::Attestation(format!("signature does not verify: {e}"));
-    use signature::Verifier;
-    match (cert.signature_algorithm().oid, &key) {
-        (SHA256_WITH_RSA, PublicKey::Rsa(k)) => {
-            let hash = crate::piv::operations::digest(crate::rsa_padding::HashAlg::Sha256, &tbs);
-            k.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hash, signature)
-                .map_err(|_| Error::Attestation("RSA signature does not verify".into()))
-        }
-        (ECDSA_WITH_SHA256, PublicKey::P256(k)) => {
-            let sig = p256::ecdsa::DerSignature::from_bytes(signature).map_err(bad)?;
-            p256::ecdsa::VerifyingKey::from(k)
-                .verify(&tbs, &sig)
-                .map_err(bad)
-        }
-        (ECDSA_WITH_SHA384, PublicKey::P384(k)) => {
-            let sig = p384::ecdsa::DerSignature::from_bytes(signature).map_err(bad)?;
-            p384::ecdsa::VerifyingKey::from(k)
-                .verify(&tbs, &sig)
-                .map_err(bad)
-        }
-        (oid, _) => Err(Error::Attestation(format!(
-            "unsupported signature algorithm {oid}"
-        ))),
-    }
+/// Checks the path from an attestation certificate through the card's F9 certificate to
+/// the trusted `roots` (any of which may be an intermediate, e.g. Yubico's), or to F9
+/// itself when no roots are given: signatures, validity, CA constraints.
+fn check_attestation_path(
+    cert: &Certificate,
+    f9: &Certificate,
+    roots: &[Certificate],
+) -> Result<()> {
+    let now = std::time::SystemTime::now();
+    let result = if roots.is_empty() {
+        chain::validate(cert, &[], std::slice::from_ref(f9), now)
+    } else {
+        let mut intermediates = vec![f9.clone()];
+        intermediates.extend(roots.iter().cloned());
+        chain::validate(cert, &intermediates, roots, now)
+    };
+    result.map(drop).map_err(|e| match e {
+        crate::smime::verify::VerifyError::UnknownCa { issuer, .. } => Error::Attestation(format!(
+            "the attestation certificate was not issued by a trusted root (the chain reaches {issuer})"
+        )),
+        e => Error::Attestation(e.to_string()),
+    })
 }
 
 impl<T: Transport> PivCard<T> {
@@ -103,18 +86,14 @@ impl<T: Transport> PivCard<T> {
             .ok_or_else(|| Error::NotFound("the attestation certificate (object 5FFF01)".into()))?;
         let cert = Certificate::from_der(&der).map_err(Error::malformed)?;
         let issuer = Certificate::from_der(&issuer_der).map_err(Error::malformed)?;
-        verify_issued_by(&cert, &issuer)?;
-        if !roots.is_empty() {
-            let trusted = roots
-                .iter()
-                .filter_map(|r| Certificate::from_der(r).ok())
-                .any(|root| verify_issued_by(&issuer, &root).is_ok());
-            if !trusted {
-                return Err(Error::Attestation(
-                    "the attestation certificate was not issued by a trusted root".into(),
-                ));
-            }
-        }
+        let roots = roots
+            .iter()
+            .map(|r| {
+                Certificate::from_der(r)
+                    .map_err(|e| Error::InvalidArgument(format!("a root certificate: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        check_attestation_path(&cert, &issuer, &roots)?;
         let tbs = cert.tbs_certificate();
         let spki = tbs
             .subject_public_key_info()

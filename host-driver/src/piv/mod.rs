@@ -9,7 +9,7 @@ mod objects;
 pub mod operations;
 mod pin;
 
-pub use attestation::{AttestationInfo, verify_issued_by};
+pub use attestation::AttestationInfo;
 pub use keys::KeyInfo;
 pub use objects::{Chuid, KeyHistory};
 pub use pin::Secret;
