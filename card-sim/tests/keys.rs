@@ -143,7 +143,7 @@ fn rsa_input_must_be_exactly_the_modulus_length() {
 fn large_rsa_keys_generate_with_their_sizes() {
     let mut card = admin_card();
     for (alg, bytes) in [(Algorithm::Rsa3072, 384), (Algorithm::Rsa4096, 512)] {
-        let public = rsa_public(&generate(&mut card, Slot::Retired(1), alg));
+        let public = rsa_public(&generate(&mut card, Slot::retired(1).unwrap(), alg));
         assert_eq!(public.size(), bytes);
         let meta = Metadata::parse(&ok(metadata(&mut card, KeyRef(0x82)))).unwrap();
         assert_eq!(meta.algorithm, Some(alg.to_byte()));
@@ -151,7 +151,7 @@ fn large_rsa_keys_generate_with_their_sizes() {
         let hash = Sha256::digest(b"big");
         let sig = private_op(
             &mut card,
-            Slot::Retired(1),
+            Slot::retired(1).unwrap(),
             alg,
             &pkcs1_sha256_block(&hash, bytes),
         )

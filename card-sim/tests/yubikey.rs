@@ -271,7 +271,11 @@ fn key_metadata_reports_algorithm_resolved_policies_origin_and_public_key() {
             Algorithm::X25519,
             PinPolicy::Never,
         ),
-        (Slot::Retired(1), Algorithm::EccP256, PinPolicy::Once),
+        (
+            Slot::retired(1).unwrap(),
+            Algorithm::EccP256,
+            PinPolicy::Once,
+        ),
     ];
     for (slot, alg, pin) in cases {
         let template = generate(&mut card, slot, alg);
@@ -525,7 +529,7 @@ fn attesting_an_imported_key_or_an_empty_slot_is_incorrect_data() {
         StatusWord::INCORRECT_DATA
     );
     assert_eq!(
-        attest(&mut card, Slot::Retired(3)).sw,
+        attest(&mut card, Slot::retired(3).unwrap()).sw,
         StatusWord::INCORRECT_DATA
     );
     // Generating over the imported key makes it attestable.
@@ -629,7 +633,7 @@ fn reset_erases_keys_and_objects_but_keeps_the_attestation_key_and_certificate()
     generate(&mut card, Slot::Authentication, Algorithm::EccP256);
     generate(&mut card, Slot::Signature, Algorithm::Ed25519);
     assert_eq!(
-        import_p256(&mut card, Slot::Retired(5), [0x21; 32]),
+        import_p256(&mut card, Slot::retired(5).unwrap(), [0x21; 32]),
         StatusWord::SUCCESS
     );
     let certificate = CertificateObject::new(vec![0x30, 0x03, 0x02, 0x01, 0x07]).encode();
@@ -831,7 +835,7 @@ fn move_key_carries_the_key_and_its_metadata_but_not_the_certificate() {
         StatusWord::NOT_FOUND
     );
     // The same key signs from its new slot (PIN policy never: no VERIFY).
-    assert_p256_signs(&mut card, Slot::Retired(1), &point(&template));
+    assert_p256_signs(&mut card, Slot::retired(1).unwrap(), &point(&template));
     assert_eq!(
         private_op(
             &mut card,
@@ -867,9 +871,22 @@ fn move_key_keeps_the_pin_policy_the_key_had_in_its_old_slot() {
     assert_eq!(ok(metadata(&mut card, KeyRef(0x84))), card_auth_meta);
     // And the card enforces it: PIN always, so one VERIFY allows one signature.
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
-    assert!(private_op(&mut card, Slot::Retired(2), Algorithm::EccP256, &[2; 32]).is_ok());
+    assert!(
+        private_op(
+            &mut card,
+            Slot::retired(2).unwrap(),
+            Algorithm::EccP256,
+            &[2; 32]
+        )
+        .is_ok()
+    );
     assert_eq!(
-        private_op(&mut card, Slot::Retired(2), Algorithm::EccP256, &[2; 32]),
+        private_op(
+            &mut card,
+            Slot::retired(2).unwrap(),
+            Algorithm::EccP256,
+            &[2; 32]
+        ),
         Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
     );
 }

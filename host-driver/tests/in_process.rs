@@ -328,7 +328,7 @@ fn ecdh_and_x25519_agree_with_the_host() {
         .generate(Slot::KeyManagement, Algorithm::EccP256, None, None)
         .unwrap();
     let x = card
-        .generate(Slot::Retired(1), Algorithm::X25519, None, None)
+        .generate(Slot::retired(1).unwrap(), Algorithm::X25519, None, None)
         .unwrap();
     card.verify_pin(&pin("123456")).unwrap();
     let PublicKey::P256(card_public) = &p256 else {
@@ -352,7 +352,7 @@ fn ecdh_and_x25519_agree_with_the_host() {
     let host_x = x25519_dalek::StaticSecret::from([4u8; 32]);
     let shared = card
         .key_agreement(
-            Slot::Retired(1),
+            Slot::retired(1).unwrap(),
             &x,
             x25519_dalek::PublicKey::from(&host_x).as_bytes(),
             None,
@@ -413,16 +413,16 @@ fn move_and_delete_keys() {
     let key = card
         .generate(Slot::Authentication, Algorithm::EccP256, None, None)
         .unwrap();
-    card.move_key(Slot::Authentication, Slot::Retired(3))
+    card.move_key(Slot::Authentication, Slot::retired(3).unwrap())
         .unwrap();
-    assert_eq!(card.public_key(Slot::Retired(3)).unwrap(), key);
+    assert_eq!(card.public_key(Slot::retired(3).unwrap()).unwrap(), key);
     assert!(matches!(
         card.public_key(Slot::Authentication),
         Err(Error::NotFound(_))
     ));
-    card.delete_key(Slot::Retired(3)).unwrap();
+    card.delete_key(Slot::retired(3).unwrap()).unwrap();
     assert!(matches!(
-        card.delete_key(Slot::Retired(3)),
+        card.delete_key(Slot::retired(3).unwrap()),
         Err(Error::NotFound(_))
     ));
 }

@@ -25,12 +25,39 @@ pub enum Slot {
     /// 9E, Card Authentication.
     CardAuthentication,
     /// 82–95, retired key management keys 1–20.
-    Retired(u8),
+    Retired(Retired),
     /// F9, YubiKey's attestation key.
     Attestation,
 }
 
+/// The number of a retired key management slot, 1 to 20 (key references 82–95); only
+/// valid numbers can be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Retired(u8);
+
+impl Retired {
+    pub const fn new(n: u8) -> Option<Self> {
+        if n >= 1 && n <= 20 {
+            Some(Self(n))
+        } else {
+            None
+        }
+    }
+
+    pub const fn get(self) -> u8 {
+        self.0
+    }
+}
+
 impl Slot {
+    /// Retired key management slot `n` (1–20).
+    pub const fn retired(n: u8) -> Option<Self> {
+        match Retired::new(n) {
+            Some(r) => Some(Self::Retired(r)),
+            None => None,
+        }
+    }
+
     /// Every slot, in key reference order.
     pub fn all() -> impl Iterator<Item = Slot> {
         (0x82..=0x95)
@@ -44,7 +71,7 @@ impl Slot {
             0x9C => Some(Self::Signature),
             0x9D => Some(Self::KeyManagement),
             0x9E => Some(Self::CardAuthentication),
-            0x82..=0x95 => Some(Self::Retired(b - 0x81)),
+            0x82..=0x95 => Self::retired(b - 0x81),
             0xF9 => Some(Self::Attestation),
             _ => None,
         }
@@ -56,7 +83,7 @@ impl Slot {
             Self::Signature => 0x9C,
             Self::KeyManagement => 0x9D,
             Self::CardAuthentication => 0x9E,
-            Self::Retired(n) => 0x81 + n,
+            Self::Retired(n) => 0x81 + n.get(),
             Self::Attestation => 0xF9,
         }
     }
@@ -73,7 +100,7 @@ impl Slot {
             Self::KeyManagement => ObjectId::CERT_KEY_MANAGEMENT,
             Self::CardAuthentication => ObjectId::CERT_CARD_AUTHENTICATION,
             Self::Retired(n) => {
-                ObjectId::retired_certificate(n).unwrap_or(ObjectId::CERT_KEY_MANAGEMENT)
+                ObjectId::retired_certificate(n.get()).unwrap_or(ObjectId::CERT_KEY_MANAGEMENT)
             }
             Self::Attestation => ObjectId::YUBICO_ATTESTATION_CERT,
         }
@@ -85,7 +112,11 @@ impl Slot {
             Self::Signature => "9c (Digital Signature)".into(),
             Self::KeyManagement => "9d (Key Management)".into(),
             Self::CardAuthentication => "9e (Card Authentication)".into(),
-            Self::Retired(n) => format!("{:02x} (Retired Key Management {n})", 0x81 + n),
+            Self::Retired(n) => format!(
+                "{:02x} (Retired Key Management {})",
+                0x81 + n.get(),
+                n.get()
+            ),
             Self::Attestation => "f9 (Attestation)".into(),
         }
     }
@@ -131,9 +162,13 @@ mod tests {
         for slot in Slot::all() {
             assert_eq!(Slot::from_byte(slot.to_byte()), Some(slot));
         }
-        assert_eq!(Slot::from_byte(0x82), Some(Slot::Retired(1)));
-        assert_eq!(Slot::Retired(20).to_byte(), 0x95);
-        assert_eq!(Slot::Retired(20).certificate_object(), ObjectId(0x5FC120));
+        assert_eq!(Slot::from_byte(0x82), Slot::retired(1));
+        assert_eq!((Slot::retired(0), Slot::retired(21)), (None, None));
+        assert_eq!(Slot::retired(20).unwrap().to_byte(), 0x95);
+        assert_eq!(
+            Slot::retired(20).unwrap().certificate_object(),
+            ObjectId(0x5FC120)
+        );
         assert_eq!("9C".parse::<Slot>(), Ok(Slot::Signature));
         assert!("9b".parse::<Slot>().is_err());
     }

@@ -15,7 +15,7 @@ pub mod templates;
 
 pub use algorithm::Algorithm;
 pub use ins::Instruction;
-pub use key_ref::{KeyRef, Slot};
+pub use key_ref::{KeyRef, Retired, Slot};
 pub use metadata::Metadata;
 pub use object::ObjectId;
 pub use policy::{PinPolicy, TouchPolicy};
