@@ -30,7 +30,7 @@ PORTS=$(seq "$BASE_PORT" $((BASE_PORT + NREADERS - 1)))
 # scdaemon 2.2.40 has no PIV app (it never selects A0 00 00 03 08): gpgsm needs
 # gnupg-pkcs11-scd + opensc-pkcs11 to use a PIV card.
 PKGS=(pcscd libpcsclite1 libpcsclite-dev vsmartcard-vpcd opensc opensc-pkcs11
-      yubico-piv-tool pcsc-tools pkg-config openssl gpgsm scdaemon
+      yubico-piv-tool pcsc-tools pkg-config openssl gpgsm gpg-agent scdaemon
       gnupg-pkcs11-scd libengine-pkcs11-openssl iproute2 procps)
 
 die() { echo "pcsc-env: $*" >&2; exit 1; }
