@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time: apt-get install time" >&2; exit 1; }
 if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(1 100 1024); fi
 
-cargo build --quiet --release -p tools
+cargo build --quiet --release -p smime-card
 bin=$PWD/target/release/smime-card
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

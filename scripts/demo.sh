@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -q openssl; }
-cargo build --quiet --release -p tools
+cargo build --quiet --release -p smime-card
 card=$PWD/target/release/smime-card
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

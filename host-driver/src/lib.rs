@@ -20,4 +20,6 @@ pub use error::{Error, Result};
 pub use piv::operations::{RsaDecryption, SignatureScheme, digest};
 pub use piv::{Features, PivCard, Secret};
 pub use public_key::PublicKey;
-pub use transport::{InProcess, PcscTransport, Transport, TransportError};
+#[cfg(feature = "sim")]
+pub use transport::InProcess;
+pub use transport::{PcscTransport, Transport, TransportError};

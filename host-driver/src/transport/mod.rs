@@ -1,9 +1,11 @@
 //! How bytes reach a card: PC/SC readers, or a `card-sim` card in this process. The PIV
 //! client runs over either through one small trait.
 
+#[cfg(feature = "sim")]
 mod in_process;
 mod pcsc;
 
+#[cfg(feature = "sim")]
 pub use in_process::InProcess;
 pub use pcsc::{PcscTransport, list_readers};
 
@@ -43,6 +45,7 @@ pub enum TransportError {
         reader: String,
         source: ::pcsc::Error,
     },
+    #[cfg(feature = "sim")]
     #[error(transparent)]
     Store(#[from] card_sim::StoreError),
 }
