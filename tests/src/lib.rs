@@ -30,10 +30,10 @@ pub fn card_sim_binary() -> &'static Path {
     BIN.get_or_init(|| build_binary("card-sim", "card-sim"))
 }
 
-/// The `smime-card` binary (package `tools`), built once per test process.
+/// The `smime-card` binary (package `smime-card`), built once per test process.
 pub fn smime_card_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_binary("tools", "smime-card"))
+    BIN.get_or_init(|| build_binary("smime-card", "smime-card"))
 }
 
 /// Builds `bin` of the workspace package `package` and returns its path.
