@@ -68,10 +68,24 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// Any free reader.
     pub fn claim() -> Reader {
+        Self::claim_among(&READERS)
+    }
+
+    /// The reader on `port`, once no other test holds it.
+    pub fn claim_port(port: u16) -> Reader {
+        let reader = READERS
+            .iter()
+            .find(|(p, _)| *p == port)
+            .unwrap_or_else(|| panic!("no vpcd reader on port {port}"));
+        Self::claim_among(std::slice::from_ref(reader))
+    }
+
+    fn claim_among(readers: &[(u16, &'static str)]) -> Reader {
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
-            for (port, name) in READERS {
+            for &(port, name) in readers {
                 let path = std::env::temp_dir().join(format!("card-sim-e2e-reader-{port}.lock"));
                 let file = File::create(&path).expect("create reader lock file");
                 // SAFETY: flock on a valid, open file descriptor.
@@ -136,8 +150,17 @@ impl SimCard {
         Self::start_with(&[])
     }
 
+    /// A factory-fresh card in the reader on `port`.
+    pub fn start_in(port: u16) -> SimCard {
+        Self::start_in_reader(Reader::claim_port(port), &[])
+    }
+
     /// A card created with `card-sim init --state … <init_args>` first.
     pub fn start_with(init_args: &[&str]) -> SimCard {
+        Self::start_in_reader(Reader::claim(), init_args)
+    }
+
+    fn start_in_reader(reader: Reader, init_args: &[&str]) -> SimCard {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path().join("card.json");
         if !init_args.is_empty() {
@@ -155,7 +178,7 @@ impl SimCard {
             );
         }
         let mut card = SimCard {
-            reader: Reader::claim(),
+            reader,
             state,
             child: None,
             _dir: dir,
