@@ -2,6 +2,7 @@
 //! directories: what it prints, and its exit codes.
 
 use std::cell::OnceCell;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -661,11 +662,33 @@ fn reader_and_sim_together_are_a_usage_error() {
 }
 
 #[test]
-fn missing_secret_source_without_a_terminal_says_how_to_give_it() {
+fn an_unset_secret_variable_is_a_usage_error_that_names_it() {
     let sim = Sim::new();
     sim.run(&["card", "verify-pin", "--pin-env", "SMIME_CARD_TEST_UNSET"])
         .expect_code(2)
         .stderr_has("the environment variable SMIME_CARD_TEST_UNSET (for the PIN) is not set");
+}
+
+#[test]
+fn missing_secret_source_without_a_terminal_says_how_to_give_it() {
+    let sim = Sim::new();
+    let mut cmd = smime_card();
+    cmd.arg("--sim")
+        .arg(&sim.state)
+        .args(["card", "verify-pin"]);
+    // A new session has no controlling terminal, as under cron or CI: /dev/tty cannot be
+    // opened even when the tests run in one.
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| match libc::setsid() {
+            -1 => Err(std::io::Error::last_os_error()),
+            _ => Ok(()),
+        });
+    }
+    Run::from(cmd.output().expect("smime-card runs"))
+        .expect_code(2)
+        .stderr_has("cannot ask for the PIN on the terminal")
+        .stderr_has("give it with --pin-env NAME or --pin-file FILE");
 }
 
 #[test]
