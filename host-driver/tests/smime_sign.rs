@@ -56,21 +56,7 @@ fn sign_file(
 }
 
 fn verify(dir: &Path, file: &str) -> std::process::Output {
-    test_pki::openssl(
-        dir,
-        &[
-            "cms",
-            "-verify",
-            "-in",
-            file,
-            "-CAfile",
-            "ca.pem",
-            "-purpose",
-            "smimesign",
-            "-out",
-            "content.out",
-        ],
-    )
+    test_pki::verify_mail(dir, file, Path::new("ca.pem"))
 }
 
 #[test]

@@ -113,23 +113,7 @@ impl Setup {
     }
 
     fn openssl_verify(&self, file: &str) -> Output {
-        run_in(
-            self.dir.path(),
-            "openssl",
-            &[
-                "cms",
-                "-verify",
-                "-in",
-                file,
-                "-CAfile",
-                "ca.pem",
-                "-purpose",
-                "smimesign",
-                "-out",
-                "content.out",
-            ],
-            &[],
-        )
+        test_pki::verify_mail(self.dir.path(), file, &self.ca.cert())
     }
 
     /// gpgsm with its own home: the CA imported and trusted for S/MIME, no CRL checks.

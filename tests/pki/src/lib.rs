@@ -47,6 +47,16 @@ pub fn der_of(pem: &Path) -> Vec<u8> {
     .stdout
 }
 
+/// `openssl cms -verify` of the signed mail `file` in `dir`, trusting the CA certificate
+/// `ca` for S/MIME signing, whatever the outcome; the content goes to `dir/content.out`.
+pub fn verify_mail(dir: &Path, file: &str, ca: &Path) -> Output {
+    let args = ["cms", "-verify", "-in", file, "-CAfile", utf8(ca)];
+    openssl(
+        dir,
+        &[&args[..], &["-purpose", "smimesign", "-out", "content.out"]].concat(),
+    )
+}
+
 fn utf8(path: &Path) -> &str {
     path.to_str()
         .unwrap_or_else(|| panic!("{} is not UTF-8", path.display()))
