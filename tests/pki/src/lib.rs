@@ -1,6 +1,6 @@
 //! A throwaway PKI for tests, made with the `openssl` command: roots, CAs below them, and
 //! S/MIME certificates, for keys openssl makes or for a public key a card made
-//! (`x509 -new -force_pubkey`, so no private key ever leaves the card).
+//! (`x509 -new -force_pubkey` needs no request signed by the key, which stays on the card).
 //!
 //! Everything lives in one directory the test owns, where openssl runs: for a name `n`,
 //! `n.pem` is the certificate, `n.key` the private key, `n.pub` the public key and `n.ext`
@@ -48,7 +48,8 @@ pub fn der_of(pem: &Path) -> Vec<u8> {
 }
 
 /// `openssl cms -verify` of the signed mail `file` in `dir`, trusting the CA certificate
-/// `ca` for S/MIME signing, whatever the outcome; the content goes to `dir/content.out`.
+/// `ca` (absolute, or relative to `dir`) for S/MIME signing, whatever the outcome; the
+/// content goes to `dir/content.out`.
 pub fn verify_mail(dir: &Path, file: &str, ca: &Path) -> Output {
     let args = ["cms", "-verify", "-in", file, "-CAfile", utf8(ca)];
     openssl(
