@@ -2,7 +2,6 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::process::Command;
 
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
@@ -10,86 +9,21 @@ use card_sim::CardConfig;
 use host_driver::signer::CardSigner;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign};
 use host_driver::{InProcess, PivCard, Secret};
+use test_pki::{Profile, TestCa};
 
 const MESSAGE: &str = "From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: Quarterly figures\nDate: Sun, 29 Nov 2026 10:00:00 +0000\nMessage-ID: <figures@example.org>\n\nHello Bob,\nthe figures are attached in spirit.\n-- \nAlice\n";
 
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is installed (scripts/test.sh installs it)")
-}
-
-fn openssl_ok(dir: &Path, args: &[&str]) {
-    let out = openssl(dir, args);
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA, and a card whose `slot` holds a key of `algorithm` with a certificate from it.
 fn enrolled_card(dir: &Path, algorithm: Algorithm, slot: Slot) -> (PivCard<InProcess>, Vec<u8>) {
-    openssl_ok(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=Test Mail CA",
-            "-days",
-            "30",
-            "-addext",
-            "basicConstraints=critical,CA:true",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
+    let ca = TestCa::new(dir);
     let mut card = PivCard::open(InProcess::in_memory(&CardConfig::default()).unwrap()).unwrap();
     card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
         .unwrap();
     let public = card.generate(slot, algorithm, None, None).unwrap();
-    std::fs::write(dir.join("user.pub"), public.to_pem().unwrap()).unwrap();
-    std::fs::write(
-        dir.join("user.ext"),
-        "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\n",
-    )
-    .unwrap();
-    openssl_ok(
-        dir,
-        &[
-            "x509",
-            "-new",
-            "-force_pubkey",
-            "user.pub",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-subj",
-            "/CN=Alice Example",
-            "-days",
-            "30",
-            "-extfile",
-            "user.ext",
-            "-outform",
-            "DER",
-            "-out",
-            "user.der",
-        ],
-    );
-    let cert = std::fs::read(dir.join("user.der")).unwrap();
+    let public_file = dir.join("user.pub");
+    std::fs::write(&public_file, public.to_pem().unwrap()).unwrap();
+    let profile = Profile::signing("/CN=Alice Example", "alice@example.org");
+    let cert = test_pki::der_of(&ca.certify(&public_file, "user", &profile));
     card.write_certificate(slot, &cert).unwrap();
     (card, cert)
 }
@@ -122,21 +56,7 @@ fn sign_file(
 }
 
 fn verify(dir: &Path, file: &str) -> std::process::Output {
-    openssl(
-        dir,
-        &[
-            "cms",
-            "-verify",
-            "-in",
-            file,
-            "-CAfile",
-            "ca.pem",
-            "-purpose",
-            "smimesign",
-            "-out",
-            "content.out",
-        ],
-    )
+    test_pki::verify_mail(dir, file, Path::new("ca.pem"))
 }
 
 #[test]

@@ -5,7 +5,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
@@ -15,23 +14,11 @@ use der::Decode;
 use host_driver::rsa_padding::HashAlg;
 use host_driver::smime::verify::{Form, Verdict, VerifyError, VerifyOptions, verify};
 use host_driver::smime::{ber, chain};
+use test_pki::{KeyType, Profile, TestCa};
 use x509_cert::Certificate;
 
 const ENTITY: &str = "Content-Type: text/plain; charset=utf-8\n\nHello Bob,\nthe figures are attached in spirit.\n-- \nAlice\n";
 const ENTITY_CRLF: &str = "Content-Type: text/plain; charset=utf-8\r\n\r\nHello Bob,\r\nthe figures are attached in spirit.\r\n-- \r\nAlice\r\n";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is installed (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Test certificates, made once per run:
 /// - `root` (RSA, the trust anchor) issued `inter` (P-256, "Test Mail CA", pathlen 0);
@@ -45,7 +32,10 @@ fn openssl(dir: &Path, args: &[&str]) {
 ///   that issued `alice-under-notca`; `self` is a self-signed mail certificate.
 struct Pki {
     dir: PathBuf,
+    inter: TestCa,
 }
+
+const ALICE: &str = "alice@example.org";
 
 fn pki() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
@@ -63,57 +53,58 @@ fn pki() -> &'static Pki {
         let dir = tmp.join(format!("smime-verify-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let d = dir.as_path();
-        let write = |name: &str, text: &str| std::fs::write(d.join(name), text).unwrap();
-        write("ca.ext", "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n");
-        write("inter.ext", "basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n");
-        write("user.ext", "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\nsubjectKeyIdentifier=hash\n");
-        write("noemail.ext", "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
-        write("encrypt.ext", "subjectAltName=email:alice@example.org\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=emailProtection\n");
-        write("bob.ext", "subjectAltName=email:bob@example.org\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n");
-        write("dn.ext", "keyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n");
-        write("notca.ext", "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature,keyCertSign\n");
-
-        let self_signed = |name: &str, key: &[&str], subject: &str, ext: &str| {
-            let mut args = vec!["req", "-x509", "-nodes", "-keyout"];
-            let key_file = format!("{name}.key");
-            let cert_file = format!("{name}.pem");
-            args.push(&key_file);
-            args.extend_from_slice(key);
-            args.extend_from_slice(&["-out", &cert_file, "-subj", subject, "-days", "30", "-extensions", "v3", "-config", "req.cnf"]);
-            write("req.cnf", &format!("[req]\ndistinguished_name=dn\n[dn]\n[v3]\n{}", std::fs::read_to_string(d.join(ext)).unwrap()));
-            openssl(d, &args);
-        };
-        let issued = |name: &str, key: &[&str], subject: &str, ext: &str, issuer: &str, days: &str| {
-            let key_file = format!("{name}.key");
-            let csr = format!("{name}.csr");
-            let mut args = vec!["req", "-new", "-nodes", "-keyout", &key_file, "-out", &csr, "-subj", subject];
-            args.extend_from_slice(key);
-            openssl(d, &args);
-            let (ca, ca_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
-            let cert = format!("{name}.pem");
-            openssl(d, &["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-days", days, "-extfile", ext, "-out", &cert]);
-        };
-        const RSA: &[&str] = &["-newkey", "rsa:2048"];
-        const P256: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-        const P384: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"];
-        self_signed("root", RSA, "/CN=Test Root CA/O=Example", "ca.ext");
-        self_signed("other", P256, "/CN=Other CA", "ca.ext");
-        issued("inter", P256, "/CN=Test Mail CA/O=Example", "inter.ext", "root", "30");
-        issued("alice-rsa", RSA, "/CN=Alice/O=Example", "user.ext", "inter", "30");
-        issued("alice-ec", P256, "/CN=Alice EC/O=Example", "user.ext", "inter", "30");
-        issued("alice-p384", P384, "/CN=Alice P-384/O=Example", "user.ext", "inter", "30");
-        issued("alice-noemail", P256, "/CN=Alice Client/O=Example", "noemail.ext", "inter", "30");
-        issued("alice-encrypt", RSA, "/CN=Alice Encryption/O=Example", "encrypt.ext", "inter", "30");
-        // notAfter one day before now (and before notBefore): expired.
-        issued("alice-expired", P256, "/CN=Alice Expired/O=Example", "user.ext", "inter", "-1");
-        issued("bob", P256, "/CN=Bob/O=Example", "bob.ext", "inter", "30");
-        issued("carol-dn", P256, "/CN=Carol/emailAddress=carol@example.org", "dn.ext", "inter", "30");
-        issued("notca", P256, "/CN=Not A CA", "notca.ext", "root", "30");
-        issued("alice-under-notca", P256, "/CN=Alice Under Not A CA", "user.ext", "notca", "30");
-        issued("sub", P256, "/CN=Sub CA", "ca.ext", "inter", "30");
-        issued("alice-under-sub", P256, "/CN=Alice Under Sub CA", "user.ext", "sub", "30");
-        self_signed("self", P256, "/CN=Alice Self-Signed", "user.ext");
-        Pki { dir }
+        use KeyType::{P256, P384, Rsa2048};
+        let root = TestCa::self_signed(
+            d,
+            "root",
+            Rsa2048,
+            &Profile::ca("/CN=Test Root CA/O=Example"),
+        );
+        TestCa::self_signed(d, "other", P256, &Profile::ca("/CN=Other CA"));
+        let inter = root.sub_ca(
+            "inter",
+            P256,
+            &Profile::ca("/CN=Test Mail CA/O=Example")
+                .extension("basicConstraints=critical,CA:true,pathlen:0")
+                .extension("authorityKeyIdentifier=keyid"),
+        );
+        let alice = |subject: &str| Profile::signing(subject, ALICE);
+        inter.issue("alice-rsa", Rsa2048, &alice("/CN=Alice/O=Example"));
+        inter.issue("alice-ec", P256, &alice("/CN=Alice EC/O=Example"));
+        inter.issue("alice-p384", P384, &alice("/CN=Alice P-384/O=Example"));
+        let client = alice("/CN=Alice Client/O=Example").extension("extendedKeyUsage=clientAuth");
+        inter.issue("alice-noemail", P256, &client);
+        let encryption = Profile::encryption("/CN=Alice Encryption/O=Example", ALICE);
+        inter.issue("alice-encrypt", Rsa2048, &encryption);
+        inter.issue(
+            "alice-expired",
+            P256,
+            &alice("/CN=Alice Expired/O=Example").days(-1),
+        );
+        inter.issue(
+            "bob",
+            P256,
+            &Profile::signing("/CN=Bob/O=Example", "bob@example.org"),
+        );
+        let carol = Profile::signing(
+            "/CN=Carol/emailAddress=carol@example.org",
+            "carol@example.org",
+        )
+        .without("subjectAltName");
+        inter.issue("carol-dn", P256, &carol);
+        let not_ca = Profile::new("/CN=Not A CA")
+            .extension("basicConstraints=critical,CA:false")
+            .extension("keyUsage=critical,digitalSignature,keyCertSign");
+        let not_ca = root.sub_ca("notca", P256, &not_ca);
+        not_ca.issue(
+            "alice-under-notca",
+            P256,
+            &alice("/CN=Alice Under Not A CA"),
+        );
+        let sub = inter.sub_ca("sub", P256, &Profile::ca("/CN=Sub CA"));
+        sub.issue("alice-under-sub", P256, &alice("/CN=Alice Under Sub CA"));
+        TestCa::self_signed(d, "self", P256, &alice("/CN=Alice Self-Signed"));
+        Pki { dir, inter }
     })
 }
 
@@ -159,7 +150,7 @@ impl Pki {
             args.extend_from_slice(&["-certfile", "inter.pem"]);
         }
         args.extend(extra.iter().filter(|a| **a != "-nocerts-chain"));
-        openssl(&self.dir, &args);
+        test_pki::openssl_ok(&self.dir, &args);
         let signed = std::fs::read(&output).unwrap();
         let _ = std::fs::remove_file(input);
         let _ = std::fs::remove_file(output);
@@ -841,11 +832,8 @@ fn mail_signed_with_a_card_key_verifies_for_every_key_type() {
 
     const MESSAGE: &str = "From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: Quarterly figures\n\nHello Bob,\nthe figures are attached in spirit.\n";
     let pki = pki();
-    let inter = host_driver::pem::decode(
-        "CERTIFICATE",
-        &std::fs::read(pki.dir.join("inter.pem")).unwrap(),
-    )
-    .unwrap();
+    let inter =
+        host_driver::pem::decode("CERTIFICATE", &std::fs::read(pki.inter.cert()).unwrap()).unwrap();
     for (algorithm, described) in [
         (Algorithm::Ed25519, "Ed25519"),
         (Algorithm::EccP256, "ECDSA P-256 with SHA-256"),
@@ -860,32 +848,10 @@ fn mail_signed_with_a_card_key_verifies_for_every_key_type() {
             .generate(Slot::Signature, algorithm, None, None)
             .unwrap();
         let name = format!("card-{}", unique());
-        let (public_file, cert_file) = (format!("{name}.pub"), format!("{name}.der"));
-        std::fs::write(pki.dir.join(&public_file), public.to_pem().unwrap()).unwrap();
-        openssl(
-            &pki.dir,
-            &[
-                "x509",
-                "-new",
-                "-force_pubkey",
-                &public_file,
-                "-CA",
-                "inter.pem",
-                "-CAkey",
-                "inter.key",
-                "-subj",
-                "/CN=Alice Card",
-                "-days",
-                "30",
-                "-extfile",
-                "user.ext",
-                "-outform",
-                "DER",
-                "-out",
-                &cert_file,
-            ],
-        );
-        let cert = std::fs::read(pki.dir.join(&cert_file)).unwrap();
+        let public_file = pki.dir.join(format!("{name}.pub"));
+        std::fs::write(&public_file, public.to_pem().unwrap()).unwrap();
+        let profile = Profile::signing("/CN=Alice Card", ALICE);
+        let cert = test_pki::der_of(&pki.inter.certify(&public_file, &name, &profile));
         card.write_certificate(Slot::Signature, &cert).unwrap();
         let card = std::cell::RefCell::new(card);
         let signer = CardSigner::new(&card, Slot::Signature, None)

@@ -9,7 +9,8 @@ use std::process::Command;
 use apdu_spec::CommandApdu;
 use apdu_spec::piv::Instruction;
 use criterion::{Criterion, criterion_group, criterion_main};
-use e2e::{SimCard, run_ok};
+use e2e::SimCard;
+use test_pki::{Profile, TestCa};
 
 fn yubico(card: &SimCard, args: &[&str]) -> std::process::Output {
     let out = Command::new("yubico-piv-tool")
@@ -30,8 +31,6 @@ fn yubico(card: &SimCard, args: &[&str]) -> std::process::Output {
 /// reads the public key from.
 fn provision(card: &SimCard, algorithm: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let public = dir.join("pub.pem");
-    let cert = dir.join("cert.pem");
-    let ca_key = dir.join("ca.key");
     yubico(
         card,
         &[
@@ -45,33 +44,7 @@ fn provision(card: &SimCard, algorithm: &str, dir: &std::path::Path) -> std::pat
             public.to_str().unwrap(),
         ],
     );
-    run_ok(
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            ca_key.to_str().unwrap(),
-        ],
-    );
-    run_ok(
-        "openssl",
-        &[
-            "x509",
-            "-new",
-            "-subj",
-            "/CN=bench",
-            "-key",
-            ca_key.to_str().unwrap(),
-            "-force_pubkey",
-            public.to_str().unwrap(),
-            "-out",
-            cert.to_str().unwrap(),
-        ],
-    );
+    let cert = TestCa::new(dir).certify(&public, "cert", &Profile::new("/CN=bench"));
     yubico(
         card,
         &[

@@ -1,6 +1,7 @@
 //! `smime-card` against card-sim through pcscd and vpcd, as against a card in a reader:
 //! card management end to end, and a card reset by another program between operations.
 
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use apdu_spec::piv::mgmt_key::ManagementKey;
@@ -9,6 +10,7 @@ use e2e::{SimCard, output_text, smime_card_binary};
 use host_driver::rsa_padding::HashAlg;
 use host_driver::{Error, PcscTransport, PivCard, Secret, SignatureScheme};
 use pcsc::{Context, Disposition, Protocols, Scope, ShareMode};
+use test_pki::{Profile, TestCa};
 
 const PIN: &str = "123456";
 
@@ -40,19 +42,6 @@ fn smime_card_ok(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> String 
         card.log()
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-#[track_caller]
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl runs: run .ci/pcsc-env.sh install");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        output_text(&out)
-    );
 }
 
 /// Another PC/SC client connects to the card and disconnects resetting it.
@@ -110,29 +99,7 @@ fn smime_card_manages_a_card_in_a_pcsc_reader() {
         ],
         &[],
     );
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        &path("ca.key"),
-    ]);
-    openssl(&[
-        "x509",
-        "-new",
-        "-subj",
-        "/CN=Alice",
-        "-force_pubkey",
-        &public_key,
-        "-key",
-        &path("ca.key"),
-        "-days",
-        "30",
-        "-out",
-        &path("alice.pem"),
-    ]);
+    TestCa::new(dir.path()).certify(Path::new(&public_key), "alice", &Profile::new("/CN=Alice"));
     smime_card_ok(
         &card,
         &[

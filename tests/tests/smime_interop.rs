@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use e2e::{SimCard, output_text, smime_card_binary};
+use test_pki::{KeyType, Profile, TestCa};
 
 const MESSAGE: &str = "From: Alice Example <alice@example.org>\r\nTo: Bob <bob@example.org>\r\nSubject: Signed from a smart card\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\nMessage-ID: <card-1@example.org>\r\n\r\nHello Bob,\r\n\r\nthis message was signed with a key that never left the card.\r\n";
 
@@ -14,6 +15,8 @@ struct Setup {
     /// `--reader NAME` or `--sim FILE`.
     card_args: Vec<String>,
     _card: Option<SimCard>,
+    /// `ca.pem` and `ca.key` in `dir`.
+    ca: TestCa,
 }
 
 fn run_in(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -54,36 +57,13 @@ impl Setup {
                 None,
             )
         };
+        let ca_profile = Profile::ca("/CN=Example Mail CA");
         let setup = Setup {
+            ca: TestCa::self_signed(dir.path(), "ca", KeyType::Rsa2048, &ca_profile),
             dir,
             card_args,
             _card: card,
         };
-        let d = setup.dir.path();
-        ok_in(
-            d,
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-subj",
-                "/CN=Example Mail CA",
-                "-days",
-                "30",
-                "-addext",
-                "basicConstraints=critical,CA:true",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-            &[],
-        );
         setup.smime_card(&[
             "card",
             "generate",
@@ -94,36 +74,10 @@ impl Setup {
             "--out",
             "card.pub",
         ]);
-        std::fs::write(
-            d.join("user.ext"),
-            "subjectAltName=email:alice@example.org\nkeyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\n",
-        )
-        .unwrap();
-        ok_in(
-            d,
-            "openssl",
-            &[
-                "x509",
-                "-new",
-                "-force_pubkey",
-                "card.pub",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-subj",
-                "/CN=Alice Example",
-                "-days",
-                "30",
-                "-extfile",
-                "user.ext",
-                "-out",
-                "card.pem",
-            ],
-            &[],
-        );
+        let profile = Profile::signing("/CN=Alice Example", "alice@example.org");
+        setup.ca.certify(Path::new("card.pub"), "card", &profile);
         setup.smime_card(&["card", "import-cert", "--slot", "9c", "--in", "card.pem"]);
-        std::fs::write(d.join("message.eml"), MESSAGE).unwrap();
+        std::fs::write(setup.path("message.eml"), MESSAGE).unwrap();
         setup
     }
 
@@ -159,23 +113,7 @@ impl Setup {
     }
 
     fn openssl_verify(&self, file: &str) -> Output {
-        run_in(
-            self.dir.path(),
-            "openssl",
-            &[
-                "cms",
-                "-verify",
-                "-in",
-                file,
-                "-CAfile",
-                "ca.pem",
-                "-purpose",
-                "smimesign",
-                "-out",
-                "content.out",
-            ],
-            &[],
-        )
+        test_pki::verify_mail(self.dir.path(), file, &self.ca.cert())
     }
 
     /// gpgsm with its own home: the CA imported and trusted for S/MIME, no CRL checks.
@@ -362,44 +300,8 @@ fn smime_card_verify_judges_openssl_mail_and_its_own() {
     let d = setup.dir.path();
     // openssl signs as a software signer with the same CA, with and without signed
     // attributes, multipart and opaque.
-    ok_in(
-        d,
-        "openssl",
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "soft.key",
-        ],
-        &[],
-    );
-    ok_in(
-        d,
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-key",
-            "soft.key",
-            "-subj",
-            "/CN=Alice Software",
-            "-out",
-            "soft.csr",
-        ],
-        &[],
-    );
-    ok_in(
-        d,
-        "openssl",
-        &[
-            "x509", "-req", "-in", "soft.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "30",
-            "-extfile", "user.ext", "-out", "soft.pem",
-        ],
-        &[],
-    );
+    let profile = Profile::signing("/CN=Alice Software", "alice@example.org");
+    setup.ca.issue("soft", KeyType::Rsa2048, &profile);
     for (name, extra) in [
         ("o-multi.eml", vec![]),
         ("o-opaque.eml", vec!["-nodetach"]),

@@ -138,21 +138,10 @@ fn import_and_read_certificate() {
     let (_, cert) = bench.key_with_certificate("9a", "ECCP256", "/CN=test");
     let read = bench.path("read.pem");
     bench.piv_tool_ok(&["-a", "read-certificate", "-s", "9a", "-o", &read]);
-    let der = |path: &str, out: &str| {
-        bench.openssl_ok(&[
-            "x509",
-            "-in",
-            path,
-            "-outform",
-            "DER",
-            "-out",
-            &bench.path(out),
-        ]);
-        bench.read(out)
-    };
+    let der = |path: &str| test_pki::der_of(std::path::Path::new(path));
     assert_eq!(
-        der(&read, "read.der"),
-        der(&cert, "cert.der"),
+        der(&read),
+        der(&cert),
         "read-certificate returned another certificate"
     );
 
@@ -470,17 +459,9 @@ fn attestation_verifies_against_f9() {
     // Nothing to attest in an empty slot, nor for an imported key.
     let text = bench.piv_tool_fails(&["-a", "attest", "-s", "9c"]);
     assert!(text.contains("Failed to attest data."), "{text}");
-    let imported = bench.path("imported.key");
-    bench.openssl_ok(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        &imported,
-    ]);
-    let text = bench.piv_tool_ok(&["-a", "import-key", "-s", "9c", "-i", &imported]);
+    let imported = test_pki::KeyType::P256.generate(bench.dir.path(), "imported");
+    let imported = imported.to_str().unwrap();
+    let text = bench.piv_tool_ok(&["-a", "import-key", "-s", "9c", "-i", imported]);
     assert!(
         text.contains("Successfully imported a new private key."),
         "{text}"

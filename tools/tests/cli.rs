@@ -1,10 +1,13 @@
 //! `smime-card` as a user runs it, against simulated cards (`--sim STATE`) in temporary
 //! directories: what it prints, and its exit codes.
 
+use std::cell::OnceCell;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use card_sim::{Card, CardConfig};
+use test_pki::{KeyType, Profile, TestCa};
 
 const PIN: &str = "123456";
 const PUK: &str = "12345678";
@@ -65,13 +68,18 @@ impl Run {
 struct Sim {
     dir: tempfile::TempDir,
     state: PathBuf,
+    ca: OnceCell<TestCa>,
 }
 
 impl Sim {
     fn new() -> Sim {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path().join("card.json");
-        Sim { dir, state }
+        Sim {
+            dir,
+            state,
+            ca: OnceCell::new(),
+        }
     }
 
     /// A card without YubiKey's extensions (a plain SP 800-73-4 card).
@@ -146,66 +154,21 @@ impl Sim {
         out
     }
 
-    /// A throwaway CA (key and self-signed certificate) in the test's directory.
-    fn ca(&self) -> (PathBuf, PathBuf) {
-        let (key, cert) = (self.path("ca.key"), self.path("ca.pem"));
-        if !cert.exists() {
-            openssl(&[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                key.to_str().unwrap(),
-            ]);
-            openssl(&[
-                "req",
-                "-x509",
-                "-new",
-                "-key",
-                key.to_str().unwrap(),
-                "-subj",
-                "/CN=Test CA",
-                "-days",
-                "2",
-                "-out",
-                cert.to_str().unwrap(),
-            ]);
-        }
-        (key, cert)
+    /// A throwaway CA in the test's directory, made on first use.
+    fn ca(&self) -> &TestCa {
+        self.ca.get_or_init(|| {
+            let profile = Profile::ca("/CN=Test CA");
+            TestCa::self_signed(self.dir.path(), "ca", KeyType::P256, &profile)
+        })
     }
 
-    /// A certificate for `public_key` (PEM) issued by the test CA; returns (PEM, DER) files.
+    /// A certificate for `public_key` (PEM) issued by the test CA, with no extensions (so
+    /// no address); returns (PEM, DER) files.
     fn certificate(&self, public_key: &Path, common_name: &str) -> (PathBuf, PathBuf) {
-        let (ca_key, ca_cert) = self.ca();
-        let pem = self.path(&format!("{common_name}.pem"));
+        let profile = Profile::new(&format!("/CN={common_name}"));
+        let pem = self.ca().certify(public_key, common_name, &profile);
         let der = self.path(&format!("{common_name}.der"));
-        openssl(&[
-            "x509",
-            "-new",
-            "-subj",
-            &format!("/CN={common_name}"),
-            "-force_pubkey",
-            public_key.to_str().unwrap(),
-            "-CA",
-            ca_cert.to_str().unwrap(),
-            "-CAkey",
-            ca_key.to_str().unwrap(),
-            "-days",
-            "30",
-            "-out",
-            pem.to_str().unwrap(),
-        ]);
-        openssl(&[
-            "x509",
-            "-in",
-            pem.to_str().unwrap(),
-            "-outform",
-            "DER",
-            "-out",
-            der.to_str().unwrap(),
-        ]);
+        std::fs::write(&der, test_pki::der_of(&pem)).expect("write the DER certificate");
         (pem, der)
     }
 }
@@ -219,19 +182,6 @@ fn smime_card() -> Command {
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     cmd
-}
-
-#[track_caller]
-fn openssl(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl runs (install it: apt-get install openssl)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The value after `label:` on the report line that starts with it.
@@ -624,7 +574,7 @@ fn attest_prints_the_slot_and_verifies_against_the_cards_attestation_certificate
         f9.to_str().unwrap(),
     ])
     .stdout_has("whose certificate a given root issued");
-    let (_, ca) = sim.ca();
+    let ca = sim.ca().cert();
     sim.run(&[
         "card",
         "attest",
@@ -712,11 +662,33 @@ fn reader_and_sim_together_are_a_usage_error() {
 }
 
 #[test]
-fn missing_secret_source_without_a_terminal_says_how_to_give_it() {
+fn an_unset_secret_variable_is_a_usage_error_that_names_it() {
     let sim = Sim::new();
     sim.run(&["card", "verify-pin", "--pin-env", "SMIME_CARD_TEST_UNSET"])
         .expect_code(2)
         .stderr_has("the environment variable SMIME_CARD_TEST_UNSET (for the PIN) is not set");
+}
+
+#[test]
+fn missing_secret_source_without_a_terminal_says_how_to_give_it() {
+    let sim = Sim::new();
+    let mut cmd = smime_card();
+    cmd.arg("--sim")
+        .arg(&sim.state)
+        .args(["card", "verify-pin"]);
+    // A new session has no controlling terminal, as under cron or CI: /dev/tty cannot be
+    // opened even when the tests run in one.
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| match libc::setsid() {
+            -1 => Err(std::io::Error::last_os_error()),
+            _ => Ok(()),
+        });
+    }
+    Run::from(cmd.output().expect("smime-card runs"))
+        .expect_code(2)
+        .stderr_has("cannot ask for the PIN on the terminal")
+        .stderr_has("give it with --pin-env NAME or --pin-file FILE");
 }
 
 #[test]
@@ -790,7 +762,7 @@ fn sign_then_verify_from_the_command_line() {
         ],
         &[("PIN", "123456")],
     );
-    let (_, ca) = sim.ca();
+    let ca = sim.ca().cert();
     sim.ok(&[
         "verify",
         "--in",

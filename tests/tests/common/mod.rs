@@ -3,10 +3,12 @@
 //! failure messages that carry the card's APDU log.
 #![allow(dead_code)]
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use e2e::{SimCard, output_text};
+use test_pki::{Profile, TestCa};
 
 /// The management key every fresh card has (3DES).
 pub const DEFAULT_MGMT_KEY: &str = "010203040506070801020304050607080102030405060708";
@@ -46,6 +48,7 @@ pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
 pub struct Bench {
     pub card: SimCard,
     pub dir: tempfile::TempDir,
+    ca: OnceCell<TestCa>,
 }
 
 impl Bench {
@@ -72,7 +75,11 @@ impl Bench {
              \tpkcs11 {\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}\n}\n",
         )
         .expect("write opensc.conf");
-        Bench { card, dir }
+        Bench {
+            card,
+            dir,
+            ca: OnceCell::new(),
+        }
     }
 
     pub fn reader(&self) -> &'static str {
@@ -192,37 +199,12 @@ impl Bench {
         public
     }
 
-    /// Makes a certificate for `public` (PEM) signed by a throwaway CA key — the tool's own
-    /// selfsign fails with OpenSSL 3 — and writes it to `<name>.crt.pem`; returns the path.
+    /// Makes a certificate for `public` (PEM) issued by a throwaway CA (the tool's own
+    /// selfsign fails with OpenSSL 3) and writes it to `<name>.pem`; returns the path.
     pub fn certificate_for(&self, public: &str, subject: &str, name: &str) -> String {
-        let ca = self.path("ca.key");
-        if !Path::new(&ca).exists() {
-            self.openssl_ok(&[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                &ca,
-            ]);
-        }
-        let cert = self.path(&format!("{name}.crt.pem"));
-        self.openssl_ok(&[
-            "x509",
-            "-new",
-            "-force_pubkey",
-            public,
-            "-subj",
-            subject,
-            "-key",
-            &ca,
-            "-days",
-            "30",
-            "-out",
-            &cert,
-        ]);
-        cert
+        let ca = self.ca.get_or_init(|| TestCa::new(self.dir.path()));
+        let cert = ca.certify(Path::new(public), name, &Profile::new(subject));
+        cert.to_str().expect("utf-8 temp path").to_owned()
     }
 
     /// Generates a key and imports a certificate for it into `slot`. Returns (public key
