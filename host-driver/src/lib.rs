@@ -17,7 +17,8 @@ pub mod smime;
 pub mod transport;
 
 pub use error::{Error, Result};
-pub use piv::operations::{RsaDecryption, SignatureScheme, digest};
+pub use hash::digest;
+pub use piv::operations::{RsaDecryption, SignatureScheme};
 pub use piv::{Features, PivCard, Secret};
 pub use public_key::PublicKey;
 pub use transport::{InProcess, PcscTransport, Transport, TransportError};

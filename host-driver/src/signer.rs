@@ -9,11 +9,11 @@ use der::asn1::BitString;
 use der::{Any, Sequence};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 
+use crate::hash::HashAlg;
 use crate::oids::*;
 use crate::piv::operations::SignatureScheme;
 use crate::piv::{PivCard, Secret};
 use crate::public_key::PublicKey;
-use crate::rsa_padding::HashAlg;
 use crate::transport::Transport;
 
 /// A signature as the card made it: the RSA block, DER ECDSA, or 64 Ed25519 bytes.

@@ -7,7 +7,7 @@ use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::ImportedKey;
 use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
 use card_sim::CardConfig;
-use host_driver::rsa_padding::HashAlg;
+use host_driver::hash::HashAlg;
 use host_driver::signer::CardSigner;
 use host_driver::{
     Error, InProcess, PivCard, PublicKey, RsaDecryption, Secret, SignatureScheme, digest,

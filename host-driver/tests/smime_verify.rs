@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use der::Decode;
-use host_driver::rsa_padding::HashAlg;
+use host_driver::hash::HashAlg;
 use host_driver::smime::verify::{Form, Verdict, VerifyError, VerifyOptions, verify};
 use host_driver::smime::{ber, chain};
 use x509_cert::Certificate;

@@ -9,8 +9,9 @@ use zeroize::Zeroizing;
 use super::exchange::{command, command_no_data};
 use super::{PivCard, Secret};
 use crate::error::{Error, Result};
+use crate::hash::{HashAlg, digest};
 use crate::public_key::PublicKey;
-use crate::rsa_padding::{self, HashAlg};
+use crate::rsa_padding;
 use crate::transport::Transport;
 
 /// How a key signs.
@@ -55,8 +56,6 @@ impl SignatureScheme {
         }
     }
 }
-
-pub use crate::hash::digest;
 
 /// RSA decryption paddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use signature::hazmat::PrehashVerifier;
 use spki::AlgorithmIdentifierOwned;
 
 use super::oids;
+use crate::hash::HashAlg;
 use crate::public_key::PublicKey;
-use crate::rsa_padding::HashAlg;
 
 const ID_EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
 const ID_MGF1: Oid = Oid::new_unwrap("1.2.840.113549.1.1.8");
@@ -178,7 +178,7 @@ impl Scheme {
         signature: &[u8],
     ) -> Result<(), SignatureError> {
         let digest = match (self.hash(), signed) {
-            (Some(hash), Signed::Message(message)) => crate::piv::operations::digest(hash, message),
+            (Some(hash), Signed::Message(message)) => crate::hash::digest(hash, message),
             (Some(hash), Signed::Digest(digest)) if digest.len() == hash.output_len() => {
                 digest.to_vec()
             }
@@ -430,7 +430,7 @@ mod tests {
             Scheme::Ed25519.verify(&public, Signed::Message(b"attributez"), &sig),
             Err(SignatureError::Mismatch)
         );
-        let digest = crate::piv::operations::digest(HashAlg::Sha512, b"attributes");
+        let digest = crate::hash::digest(HashAlg::Sha512, b"attributes");
         assert!(matches!(
             Scheme::Ed25519.verify(&public, Signed::Digest(&digest), &sig),
             Err(SignatureError::Unsupported(_))
@@ -441,7 +441,7 @@ mod tests {
     fn rsa_signatures_verify_only_with_the_right_key_and_data() {
         let key = rsa::PrivateKey::new(&mut rand_core::UnwrapErr(getrandom::SysRng), 2048).unwrap();
         let public = PublicKey::Rsa(key.to_public_key());
-        let digest = crate::piv::operations::digest(HashAlg::Sha256, b"data");
+        let digest = crate::hash::digest(HashAlg::Sha256, b"data");
         let sig = key
             .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
             .unwrap();

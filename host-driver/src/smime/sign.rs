@@ -19,7 +19,7 @@ use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode};
 use sha2::Digest;
 
-use crate::hash::{self, Hasher};
+use crate::hash::{self, HashAlg, Hasher};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -31,7 +31,6 @@ use super::canonical::{BodyScan, CrlfCanonicalizer};
 use super::mime::{self, Header};
 use super::oids;
 use crate::piv::operations::SignatureScheme;
-use crate::rsa_padding::HashAlg;
 use crate::signer::{CardSignature, signature_algorithm};
 
 /// How the signature travels with the content.

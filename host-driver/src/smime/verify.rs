@@ -30,8 +30,7 @@ use super::attributes::SigningCertificateV2;
 use super::base64_stream::Base64Decoder;
 use super::mime::{self, ContentType, Header};
 use super::{ber, chain, oids};
-use crate::hash::{self, Hasher};
-use crate::rsa_padding::HashAlg;
+use crate::hash::{self, HashAlg, Hasher};
 
 /// The most bytes the signature part (the CMS SignedData with its certificates) may decode to.
 pub const MAX_SIGNATURE_BYTES: usize = 4 << 20;
@@ -819,7 +818,7 @@ impl SignedMessage {
                             .join(", ")
                     ))
                 })?,
-            Content::Bytes(content) => crate::piv::operations::digest(digest_alg, content),
+            Content::Bytes(content) => crate::hash::digest(digest_alg, content),
         };
 
         let certificate = self
@@ -952,7 +951,7 @@ fn check_signing_certificate(
         )));
     };
     let der = certificate.to_der().map_err(malformed)?;
-    if crate::piv::operations::digest(hash, &der) != first.cert_hash.as_bytes() {
+    if crate::hash::digest(hash, &der) != first.cert_hash.as_bytes() {
         return Err(malformed(
             "the signature names a different signing certificate than the one it was checked with",
         ));
