@@ -2,9 +2,8 @@
 //! with their lengths, names and object identifiers.
 
 use const_oid::ObjectIdentifier;
+use const_oid::db::rfc5912;
 use sha2::Digest;
-
-use crate::oids::{ID_SHA1, ID_SHA256, ID_SHA384, ID_SHA512};
 
 /// A hash function.
 ///
@@ -134,10 +133,10 @@ pub fn digest(alg: HashAlg, data: &[u8]) -> Vec<u8> {
 /// The algorithm identifier's OID.
 pub fn oid(alg: HashAlg) -> ObjectIdentifier {
     match alg {
-        HashAlg::Sha1 => ID_SHA1,
-        HashAlg::Sha256 => ID_SHA256,
-        HashAlg::Sha384 => ID_SHA384,
-        HashAlg::Sha512 => ID_SHA512,
+        HashAlg::Sha1 => rfc5912::ID_SHA_1,
+        HashAlg::Sha256 => rfc5912::ID_SHA_256,
+        HashAlg::Sha384 => rfc5912::ID_SHA_384,
+        HashAlg::Sha512 => rfc5912::ID_SHA_512,
     }
 }
 

@@ -5,12 +5,13 @@
 use std::cell::RefCell;
 
 use apdu_spec::piv::Slot;
+use const_oid::db::{rfc5912, rfc8410};
 use der::asn1::BitString;
 use der::{Any, Sequence};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, SignatureBitStringEncoding};
 
 use crate::hash::HashAlg;
-use crate::oids::*;
+use crate::oids;
 use crate::piv::operations::SignatureScheme;
 use crate::piv::{PivCard, Secret};
 use crate::public_key::PublicKey;
@@ -148,33 +149,33 @@ pub fn signature_algorithm(scheme: SignatureScheme) -> der::Result<AlgorithmIden
     };
     Ok(match scheme {
         SignatureScheme::RsaPkcs1v15(h) => with_null(match h {
-            HashAlg::Sha1 => SHA1_WITH_RSA,
-            HashAlg::Sha256 => SHA256_WITH_RSA,
-            HashAlg::Sha384 => SHA384_WITH_RSA,
-            HashAlg::Sha512 => SHA512_WITH_RSA,
+            HashAlg::Sha1 => rfc5912::SHA_1_WITH_RSA_ENCRYPTION,
+            HashAlg::Sha256 => rfc5912::SHA_256_WITH_RSA_ENCRYPTION,
+            HashAlg::Sha384 => rfc5912::SHA_384_WITH_RSA_ENCRYPTION,
+            HashAlg::Sha512 => rfc5912::SHA_512_WITH_RSA_ENCRYPTION,
         }),
         SignatureScheme::RsaPss(h) => {
             let hash = with_null(crate::hash::oid(h));
             let params = PssParams {
                 hash: hash.clone(),
                 mask_gen: AlgorithmIdentifierOwned {
-                    oid: ID_MGF1,
+                    oid: rfc5912::ID_MGF_1,
                     parameters: Some(Any::encode_from(&hash)?),
                 },
                 salt_length: h.output_len() as u32,
             };
             AlgorithmIdentifierOwned {
-                oid: RSASSA_PSS,
+                oid: rfc5912::ID_RSASSA_PSS,
                 parameters: Some(Any::encode_from(&params)?),
             }
         }
         SignatureScheme::Ecdsa(h) => plain(match h {
-            HashAlg::Sha1 => ECDSA_WITH_SHA1,
-            HashAlg::Sha256 => ECDSA_WITH_SHA256,
-            HashAlg::Sha384 => ECDSA_WITH_SHA384,
-            HashAlg::Sha512 => ECDSA_WITH_SHA512,
+            HashAlg::Sha1 => oids::ECDSA_WITH_SHA1,
+            HashAlg::Sha256 => rfc5912::ECDSA_WITH_SHA_256,
+            HashAlg::Sha384 => rfc5912::ECDSA_WITH_SHA_384,
+            HashAlg::Sha512 => rfc5912::ECDSA_WITH_SHA_512,
         }),
-        SignatureScheme::Ed25519 => plain(ID_ED25519),
+        SignatureScheme::Ed25519 => plain(rfc8410::ID_ED_25519),
     })
 }
 

@@ -14,7 +14,7 @@
 use std::time::SystemTime;
 
 use const_oid::ObjectIdentifier as Oid;
-use const_oid::db::rfc5280;
+use const_oid::db::{rfc2985, rfc5280};
 use der::Encode;
 use der::asn1::Ia5String;
 use x509_cert::Certificate;
@@ -22,8 +22,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
 use super::algorithms::{Scheme, SignatureError, Signed};
-use super::oids;
 use super::verify::VerifyError;
+use crate::oids;
 use crate::public_key::PublicKey;
 
 /// The longest path searched, anchor included.
@@ -237,7 +237,7 @@ fn check_critical_extensions(cert: &Certificate) -> Result<(), VerifyError> {
         Some(e) => Err(VerifyError::Unsupported(format!(
             "the certificate of {} has a critical extension we do not understand ({})",
             subject(cert),
-            super::algorithms::oid_name(e.extn_id)
+            oids::name(e.extn_id)
         ))),
         None => Ok(()),
     }
@@ -317,7 +317,7 @@ pub fn check_signer_usage(cert: &Certificate) -> Result<(), VerifyError> {
         && !eku
             .0
             .iter()
-            .any(|p| *p == oids::ID_KP_EMAIL_PROTECTION || *p == oids::ANY_EXTENDED_KEY_USAGE)
+            .any(|p| *p == rfc5280::ID_KP_EMAIL_PROTECTION || *p == rfc5280::ANY_EXTENDED_KEY_USAGE)
     {
         return Err(VerifyError::NotForEmail {
             subject: subject(cert),
@@ -342,7 +342,7 @@ pub fn email_addresses(cert: &Certificate) -> Vec<String> {
         _ => tbs
             .subject()
             .iter()
-            .filter(|atv| atv.oid == oids::EMAIL_ADDRESS_ATTRIBUTE)
+            .filter(|atv| atv.oid == rfc2985::PKCS_9_AT_EMAIL_ADDRESS)
             .filter_map(|atv| atv.value.decode_as::<Ia5String>().ok())
             .map(|address| address.to_string())
             .collect(),

@@ -11,6 +11,5 @@ pub mod ber;
 pub mod canonical;
 pub mod chain;
 pub mod mime;
-pub mod oids;
 pub mod sign;
 pub mod verify;

@@ -15,6 +15,7 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
+use const_oid::db::{rfc5911, rfc5912};
 use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode};
 use sha2::Digest;
@@ -29,7 +30,6 @@ use super::attributes::{EssCertIdV2, IssuerSerial, SigningCertificateV2, SmimeCa
 use super::base64_stream::Base64LineWriter;
 use super::canonical::{BodyScan, CrlfCanonicalizer};
 use super::mime::{self, Header};
-use super::oids;
 use crate::piv::operations::SignatureScheme;
 use crate::signer::{CardSignature, signature_algorithm};
 
@@ -307,13 +307,17 @@ fn signed_attributes(certificate: &[u8], digest: &[u8]) -> Result<SetOfVec<Attri
     };
     let cert =
         Certificate::from_der(certificate).map_err(|e| SignError::Certificate(e.to_string()))?;
-    let capabilities: Vec<SmimeCapability> = [oids::AES256_CBC, oids::AES192_CBC, oids::AES128_CBC]
-        .into_iter()
-        .map(|capability_id| SmimeCapability {
-            capability_id,
-            parameters: None,
-        })
-        .collect();
+    let capabilities: Vec<SmimeCapability> = [
+        rfc5911::ID_AES_256_CBC,
+        rfc5911::ID_AES_192_CBC,
+        rfc5911::ID_AES_128_CBC,
+    ]
+    .into_iter()
+    .map(|capability_id| SmimeCapability {
+        capability_id,
+        parameters: None,
+    })
+    .collect();
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
             hash_algorithm: None,
@@ -328,17 +332,23 @@ fn signed_attributes(certificate: &[u8], digest: &[u8]) -> Result<SetOfVec<Attri
     };
     let now = UtcTime::from_system_time(SystemTime::now())?;
     Ok(SetOfVec::try_from(vec![
-        attribute(oids::ID_CONTENT_TYPE, Any::encode_from(&oids::ID_DATA)?)?,
-        attribute(oids::ID_SIGNING_TIME, Any::encode_from(&now)?)?,
         attribute(
-            oids::ID_MESSAGE_DIGEST,
+            rfc5911::ID_CONTENT_TYPE,
+            Any::encode_from(&rfc5911::ID_DATA)?,
+        )?,
+        attribute(rfc5911::ID_SIGNING_TIME, Any::encode_from(&now)?)?,
+        attribute(
+            rfc5911::ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(digest.to_vec())?)?,
         )?,
         attribute(
-            oids::ID_SMIME_CAPABILITIES,
+            rfc5911::SMIME_CAPABILITIES,
             Any::encode_from(&capabilities)?,
         )?,
-        attribute(oids::ID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
+        attribute(
+            rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2,
+            Any::encode_from(&ess)?,
+        )?,
     ])?)
 }
 
@@ -347,7 +357,7 @@ fn signed_attributes(certificate: &[u8], digest: &[u8]) -> Result<SetOfVec<Attri
 fn cms_signature_algorithm(scheme: SignatureScheme) -> Result<AlgorithmIdentifierOwned, SignError> {
     Ok(match scheme {
         SignatureScheme::RsaPkcs1v15(_) => AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
+            oid: rfc5912::RSA_ENCRYPTION,
             parameters: Some(Any::null()),
         },
         other => signature_algorithm(other)?,
@@ -411,7 +421,7 @@ fn signed_data_der<S: CmsSigner>(
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![info.digest_alg.clone()])?,
         encap_content_info: EncapsulatedContentInfo {
-            econtent_type: oids::ID_DATA,
+            econtent_type: rfc5911::ID_DATA,
             econtent: None,
         },
         certificates: Some(certificate_set(certs)?),
@@ -419,7 +429,7 @@ fn signed_data_der<S: CmsSigner>(
         signer_infos: SignerInfos::try_from(vec![info])?,
     };
     Ok(ContentInfo {
-        content_type: oids::ID_SIGNED_DATA,
+        content_type: rfc5911::ID_SIGNED_DATA,
         content: Any::encode_from(&signed)?,
     }
     .to_der()?)
@@ -429,7 +439,7 @@ fn signed_data_der<S: CmsSigner>(
 /// indefinite lengths so the content can stream through.
 fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
     let mut out = vec![0x30, 0x80];
-    out.extend_from_slice(&oids::ID_SIGNED_DATA.to_der()?);
+    out.extend_from_slice(&rfc5911::ID_SIGNED_DATA.to_der()?);
     out.extend_from_slice(&[0xA0, 0x80, 0x30, 0x80]);
     out.extend_from_slice(&CmsVersion::V1.to_der()?);
     let digests = SetOfVec::try_from(vec![AlgorithmIdentifierOwned {
@@ -438,7 +448,7 @@ fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
     }])?;
     out.extend_from_slice(&digests.to_der()?);
     out.extend_from_slice(&[0x30, 0x80]);
-    out.extend_from_slice(&oids::ID_DATA.to_der()?);
+    out.extend_from_slice(&rfc5911::ID_DATA.to_der()?);
     out.extend_from_slice(&[0xA0, 0x80, 0x24, 0x80]);
     Ok(out)
 }

@@ -19,18 +19,20 @@ use std::time::SystemTime;
 
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5911, rfc5912};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use x509_cert::time::Time;
 
-use super::algorithms::{self, Scheme, SignatureError, Signed};
+use super::algorithms::{Scheme, SignatureError, Signed};
 use super::attributes::SigningCertificateV2;
 use super::base64_stream::Base64Decoder;
 use super::mime::{self, ContentType, Header};
-use super::{ber, chain, oids};
+use super::{ber, chain};
 use crate::hash::{self, HashAlg, Hasher};
+use crate::oids;
 
 /// The most bytes the signature part (the CMS SignedData with its certificates) may decode to.
 pub const MAX_SIGNATURE_BYTES: usize = 4 << 20;
@@ -694,10 +696,10 @@ fn decode_signed_data(ber: &[u8]) -> Result<(SignedData, Vec<Vec<u8>>), VerifyEr
         return Err(bad(&"a ContentInfo has two fields"));
     };
     let content_type = ObjectIdentifier::from_der(content_type).map_err(|e| bad(&e))?;
-    if content_type != oids::ID_SIGNED_DATA {
+    if content_type != rfc5911::ID_SIGNED_DATA {
         return Err(VerifyError::NotSigned(format!(
             "its CMS content is {}, not signed-data",
-            algorithms::oid_name(content_type)
+            oids::name(content_type)
         )));
     }
     let signed_data = match (
@@ -789,17 +791,17 @@ impl SignedMessage {
         let digest_alg = crate::hash::from_oid(info.digest_alg.oid).ok_or_else(|| {
             VerifyError::Unsupported(format!(
                 "the digest algorithm {} is not supported",
-                algorithms::oid_name(info.digest_alg.oid)
+                oids::name(info.digest_alg.oid)
             ))
         })?;
         // The scheme first: it refuses SHA-1 whatever the content and its micalg.
         let scheme = Scheme::for_signer(&info.signature_algorithm, digest_alg)
             .map_err(|e| VerifyError::Unsupported(e.to_string()))?;
         let econtent_type = self.signed_data.encap_content_info.econtent_type;
-        if econtent_type != oids::ID_DATA {
+        if econtent_type != rfc5911::ID_DATA {
             return Err(VerifyError::Unsupported(format!(
                 "the signed content is {}, not data",
-                algorithms::oid_name(econtent_type)
+                oids::name(econtent_type)
             )));
         }
         let content_digest = match &self.content {
@@ -850,7 +852,7 @@ impl SignedMessage {
                 .map_err(unsupported)?;
 
                 let content_type = attributes
-                    .required(oids::ID_CONTENT_TYPE, "contentType")?
+                    .required(rfc5911::ID_CONTENT_TYPE, "contentType")?
                     .decode_as::<ObjectIdentifier>()
                     .map_err(malformed)?;
                 if content_type != econtent_type {
@@ -859,20 +861,21 @@ impl SignedMessage {
                     ));
                 }
                 let message_digest = attributes
-                    .required(oids::ID_MESSAGE_DIGEST, "messageDigest")?
+                    .required(rfc5911::ID_MESSAGE_DIGEST, "messageDigest")?
                     .decode_as::<OctetString>()
                     .map_err(malformed)?;
                 if message_digest.as_bytes() != content_digest.as_slice() {
                     return Err(VerifyError::ContentTampered);
                 }
-                if let Some(time) = attributes.value(oids::ID_SIGNING_TIME, "signingTime")? {
+                if let Some(time) = attributes.value(rfc5911::ID_SIGNING_TIME, "signingTime")? {
                     let time = Time::from_der(&time.to_der().map_err(malformed)?)
                         .map_err(|e| malformed(format!("the signingTime attribute: {e}")))?;
                     signing_time = Some(time.to_date_time());
                 }
-                if let Some(ess) =
-                    attributes.value(oids::ID_SIGNING_CERTIFICATE_V2, "signingCertificateV2")?
-                {
+                if let Some(ess) = attributes.value(
+                    rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2,
+                    "signingCertificateV2",
+                )? {
                     check_signing_certificate(ess, &certificate)?;
                 }
             }
@@ -943,11 +946,11 @@ fn check_signing_certificate(
     let hash_oid = first
         .hash_algorithm
         .as_ref()
-        .map_or(oids::ID_SHA256, |a| a.oid);
+        .map_or(rfc5912::ID_SHA_256, |a| a.oid);
     let Some(hash) = crate::hash::from_oid(hash_oid) else {
         return Err(VerifyError::Unsupported(format!(
             "signingCertificateV2 with hash {}",
-            algorithms::oid_name(hash_oid)
+            oids::name(hash_oid)
         )));
     };
     let der = certificate.to_der().map_err(malformed)?;
