@@ -4,6 +4,7 @@
 //! [`PivCard`] speaks SP 800-73-4 and uses YubiKey's instructions only where the card
 //! answers them. Secrets (PIN, PUK, management key) are wiped after use and never logged.
 
+pub mod card_signer;
 pub mod error;
 pub mod hash;
 pub mod oids;
@@ -12,13 +13,14 @@ pub mod piv;
 pub mod public_key;
 pub mod readers;
 pub mod rsa_padding;
-pub mod signer;
+pub mod signing;
 pub mod smime;
 pub mod transport;
 
 pub use error::{Error, Result};
 pub use hash::digest;
-pub use piv::operations::{RsaDecryption, SignatureScheme};
+pub use piv::operations::RsaDecryption;
 pub use piv::{Features, PivCard, Secret};
 pub use public_key::PublicKey;
+pub use signing::SignatureScheme;
 pub use transport::{InProcess, PcscTransport, Transport, TransportError};

@@ -7,8 +7,8 @@ use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::ImportedKey;
 use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
 use card_sim::CardConfig;
+use host_driver::card_signer::CardSigner;
 use host_driver::hash::HashAlg;
-use host_driver::signer::CardSigner;
 use host_driver::{
     Error, InProcess, PivCard, PublicKey, RsaDecryption, Secret, SignatureScheme, digest,
 };
@@ -455,7 +455,7 @@ fn self_signed(
     )
     .unwrap();
     let cert = builder
-        .build::<_, host_driver::signer::CardSignature>(&signer)
+        .build::<_, host_driver::signing::SignatureBytes>(&signer)
         .unwrap();
     der::Encode::to_der(&cert).unwrap()
 }

@@ -835,7 +835,7 @@ fn multipart_verification_of_50_mib_streams_in_flat_memory() {
 fn mail_signed_with_a_card_key_verifies_for_every_key_type() {
     use apdu_spec::piv::mgmt_key::ManagementKey;
     use apdu_spec::piv::{Algorithm, Slot};
-    use host_driver::signer::CardSigner;
+    use host_driver::card_signer::CardSigner;
     use host_driver::smime::sign::{self, SignRequest, digest_for};
     use host_driver::{InProcess, PivCard, Secret};
 

@@ -1,8 +1,8 @@
 //! Signing mail (RFC 8551 §3.5): the message's content headers and body become a MIME
 //! entity in canonical form, which is hashed as it streams out; a CMS SignedData with
-//! the S/MIME signed attributes, signed by the card, goes with it either as a detached
-//! `application/pkcs7-signature` part of a `multipart/signed` message, or around it as
-//! an opaque `application/pkcs7-mime; smime-type=signed-data` body.
+//! the S/MIME signed attributes, signed through a [`CmsSigner`], goes with it either as a
+//! detached `application/pkcs7-signature` part of a `multipart/signed` message, or around
+//! it as an opaque `application/pkcs7-mime; smime-type=signed-data` body.
 //!
 //! The input is read twice (once to see whether the body is 7-bit safe, once to sign
 //! it), so it must be seekable; memory stays flat whatever its size.
@@ -20,7 +20,6 @@ use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode};
 use sha2::Digest;
 
-use crate::hash::{self, HashAlg, Hasher};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -30,8 +29,8 @@ use super::attributes::{EssCertIdV2, IssuerSerial, SigningCertificateV2, SmimeCa
 use super::base64_stream::Base64LineWriter;
 use super::canonical::{BodyScan, CrlfCanonicalizer};
 use super::mime::{self, Header};
-use crate::piv::operations::SignatureScheme;
-use crate::signer::{CardSignature, signature_algorithm};
+use crate::hash::{self, HashAlg, Hasher};
+use crate::signing::{SignatureBytes, SignatureScheme};
 
 /// How the signature travels with the content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,22 +53,17 @@ pub enum SignError {
     EightBitMultipart,
     #[error("the signer's certificate: {0}")]
     Certificate(String),
-    /// The card's own error (wrong PIN, blocked PIN, …) is this error's source.
+    /// The signer's own error (for a card: wrong PIN, blocked PIN, …) is this error's source.
     #[error("the card could not sign")]
     Signing(#[source] signature::Error),
     #[error("encoding the signature: {0}")]
     Encoding(#[from] der::Error),
 }
 
-/// The signature side of a signer: its scheme and a way to sign bytes.
-pub trait CmsSigner: signature::Signer<CardSignature> {
+/// The signature side of a signer: its scheme and a way to sign bytes. A key on a card
+/// is one (`crate::card_signer`); S/MIME needs nothing else of the card.
+pub trait CmsSigner: signature::Signer<SignatureBytes> {
     fn scheme(&self) -> SignatureScheme;
-}
-
-impl<T: crate::Transport> CmsSigner for crate::signer::CardSigner<'_, T> {
-    fn scheme(&self) -> SignatureScheme {
-        crate::signer::CardSigner::scheme(self)
-    }
 }
 
 /// What to sign with.
@@ -360,7 +354,7 @@ fn cms_signature_algorithm(scheme: SignatureScheme) -> Result<AlgorithmIdentifie
             oid: rfc5912::RSA_ENCRYPTION,
             parameters: Some(Any::null()),
         },
-        other => signature_algorithm(other)?,
+        other => other.algorithm_identifier()?,
     })
 }
 
