@@ -10,6 +10,7 @@ pub mod hash;
 pub mod oids;
 pub mod pem;
 pub mod piv;
+pub mod pki;
 pub mod public_key;
 pub mod readers;
 pub mod rsa_padding;

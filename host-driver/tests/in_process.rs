@@ -480,7 +480,7 @@ fn a_card_key_signs_certificates_through_the_x509_builder() {
         let der = self_signed(&card, slot, scheme);
         let cert = <x509_cert::Certificate as der::Decode>::from_der(&der).unwrap();
         let now = std::time::SystemTime::now();
-        host_driver::smime::chain::validate(&cert, &[], std::slice::from_ref(&cert), now).unwrap();
+        host_driver::pki::validate(&cert, &[], std::slice::from_ref(&cert), now).unwrap();
     }
 }
 

@@ -24,9 +24,9 @@ use std::time::SystemTime;
 
 use x509_cert::Certificate;
 
-use super::chain;
 use super::mime::{self, Header};
 use crate::hash::HashAlg;
+use crate::pki::{self, PathError};
 
 pub use multipart::MAX_SIGNATURE_BYTES;
 pub use opaque::MAX_OPAQUE_BYTES;
@@ -101,24 +101,11 @@ pub enum VerifyError {
         "the signer's certificate is neither in the message nor among the trusted certificates"
     )]
     SignerCertificateMissing,
-    #[error(
-        "the signer's certificate ({signer}) was not issued by any of the given CAs (its issuer is {issuer})"
-    )]
-    UnknownCa { signer: String, issuer: String },
-    #[error("the certificate of {subject} expired on {not_after}")]
-    Expired {
-        subject: String,
-        not_after: der::DateTime,
-    },
-    #[error("the certificate of {subject} is not valid before {not_before}")]
-    NotYetValid {
-        subject: String,
-        not_before: der::DateTime,
-    },
-    #[error(
-        "the certificate of {subject} is not a CA certificate, yet it issued the certificate of {issued}"
-    )]
-    NotCa { subject: String, issued: String },
+    /// A certificate on the signer's path cannot be trusted, or no path reaches a trust
+    /// anchor.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// The signer's certificate may not be used for signatures.
     #[error("{0}")]
     KeyUsage(String),
     #[error(
@@ -225,7 +212,7 @@ pub fn verify(
             // The first signer whose certificate names the address; else the first
             // signer's mismatch is the answer.
             let mut mismatch = None;
-            let matching = signers.find(|s| match chain::check_address(address, &s.certificate) {
+            let matching = signers.find(|s| match signer::check_address(address, &s.certificate) {
                 Ok(()) => true,
                 Err(e) => {
                     mismatch.get_or_insert(e);
@@ -247,8 +234,8 @@ pub fn verify(
     };
     Ok(Verdict {
         form,
-        signer: chain::subject(&signer.certificate),
-        signer_addresses: chain::email_addresses(&signer.certificate),
+        signer: pki::subject(&signer.certificate),
+        signer_addresses: signer::email_addresses(&signer.certificate),
         from,
         signing_time: signer.signing_time,
         digest: signer.digest,

@@ -1,22 +1,26 @@
 //! Checking one signer of a message: its signature over the signed attributes (or the
 //! content), the messageDigest and contentType attributes, signingCertificateV2, the
-//! certificate path to a trust anchor, and what the certificate allows.
+//! certificate path to a trust anchor (see [`crate::pki`]), and what the S/MIME profile
+//! asks of the certificate: that it is for signing mail, and from the address the message
+//! claims.
 
 use cms::signed_data::SignerInfo;
 use const_oid::ObjectIdentifier;
-use const_oid::db::{rfc5911, rfc5912};
-use der::asn1::OctetString;
+use const_oid::db::{rfc2985, rfc5280, rfc5911, rfc5912};
+use der::asn1::{Ia5String, OctetString};
 use der::{Decode, Encode};
 use x509_cert::Certificate;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, SubjectAltName};
 use x509_cert::time::Time;
 
 use super::signed_data::{Content, SignedAttributes, SignedMessage, signed_attributes_der};
 use super::{VerifyError, VerifyOptions, malformed};
 use crate::hash::{self, HashAlg};
 use crate::oids;
-use crate::smime::algorithms::{Scheme, SignatureError, Signed};
+use crate::pki;
+use crate::pki::algorithms::{Scheme, SignatureError, Signed};
 use crate::smime::attributes::SigningCertificateV2;
-use crate::smime::chain;
 
 /// A signature that holds: its signer and what was checked.
 pub(super) struct CheckedSigner {
@@ -74,7 +78,7 @@ pub(super) fn check_signer(
     let certificate = message
         .signer_certificate(&info.sid, &options.trust_anchors)
         .ok_or(VerifyError::SignerCertificateMissing)?;
-    let key = chain::public_key(&certificate)?;
+    let key = pki::public_key(&certificate)?;
     let signature = info.signature.as_bytes();
     let unsupported = |e: SignatureError| match e {
         SignatureError::Mismatch => VerifyError::BadSignature,
@@ -148,16 +152,16 @@ pub(super) fn check_signer(
         .filter(|c| **c != certificate)
         .cloned()
         .collect();
-    let path = chain::validate(
+    let path = pki::validate(
         &certificate,
         &intermediates,
         &options.trust_anchors,
         options.at,
     )?;
-    chain::check_signer_usage(&certificate)?;
+    check_signer_usage(&certificate)?;
     Ok(CheckedSigner {
         signature_algorithm: scheme.describe(&key),
-        chain: path.iter().map(chain::subject).collect(),
+        chain: path.iter().map(pki::subject).collect(),
         certificate,
         signing_time,
         digest: digest_alg,
@@ -194,4 +198,66 @@ fn check_signing_certificate(
         ));
     }
     Ok(())
+}
+
+/// The signer's certificate must allow signing (keyUsage digitalSignature or
+/// nonRepudiation) and mail (extendedKeyUsage emailProtection or anyExtendedKeyUsage);
+/// either extension may be absent, which allows everything.
+fn check_signer_usage(cert: &Certificate) -> Result<(), VerifyError> {
+    if let Some(ku) = pki::extension::<KeyUsage>(cert)?
+        && !ku.digital_signature()
+        && !ku.non_repudiation()
+    {
+        return Err(VerifyError::KeyUsage(format!(
+            "the signer's certificate ({}) may not be used for signatures (its key usage lacks digitalSignature and nonRepudiation)",
+            pki::subject(cert)
+        )));
+    }
+    if let Some(eku) = pki::extension::<ExtendedKeyUsage>(cert)?
+        && !eku
+            .0
+            .iter()
+            .any(|p| *p == rfc5280::ID_KP_EMAIL_PROTECTION || *p == rfc5280::ANY_EXTENDED_KEY_USAGE)
+    {
+        return Err(VerifyError::NotForEmail {
+            subject: pki::subject(cert),
+        });
+    }
+    Ok(())
+}
+
+/// The mail addresses a certificate is for: its rfc822Name subjectAltNames, or, when it has
+/// no subjectAltName extension, the emailAddress attributes of its subject.
+pub(super) fn email_addresses(cert: &Certificate) -> Vec<String> {
+    let tbs = cert.tbs_certificate();
+    match tbs.get_extension::<SubjectAltName>() {
+        Ok(Some((_, san))) => san
+            .0
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::Rfc822Name(address) => Some(address.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => tbs
+            .subject()
+            .iter()
+            .filter(|atv| atv.oid == rfc2985::PKCS_9_AT_EMAIL_ADDRESS)
+            .filter_map(|atv| atv.value.decode_as::<Ia5String>().ok())
+            .map(|address| address.to_string())
+            .collect(),
+    }
+}
+
+/// The address `from` must be one the certificate is for (compared without regard to case).
+pub(super) fn check_address(from: &str, cert: &Certificate) -> Result<(), VerifyError> {
+    let addresses = email_addresses(cert);
+    if addresses.iter().any(|a| a.eq_ignore_ascii_case(from)) {
+        Ok(())
+    } else {
+        Err(VerifyError::AddressMismatch {
+            from: from.to_owned(),
+            certificate: addresses,
+        })
+    }
 }
