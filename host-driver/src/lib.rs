@@ -3,23 +3,32 @@
 //!
 //! [`PivCard`] speaks SP 800-73-4 and uses YubiKey's instructions only where the card
 //! answers them. Secrets (PIN, PUK, management key) are wiped after use and never logged.
+//!
+//! [`smime`] signs and verifies mail without knowing about cards: it signs through a trait
+//! that [`card_signer`] implements for a key on a card. Both sides share what lies below
+//! them: [`hash`], [`signing`] (signature schemes), [`public_key`], and [`pki`] (signature
+//! and certificate path checks, also used for PIV attestation).
 
+pub mod card_signer;
 pub mod error;
 pub mod hash;
 pub mod oids;
 pub mod pem;
 pub mod piv;
+pub mod pki;
 pub mod public_key;
 pub mod readers;
 pub mod rsa_padding;
-pub mod signer;
+pub mod signing;
 pub mod smime;
 pub mod transport;
 
 pub use error::{Error, Result};
-pub use piv::operations::{RsaDecryption, SignatureScheme, digest};
+pub use hash::digest;
+pub use piv::operations::RsaDecryption;
 pub use piv::{Features, PivCard, Secret};
 pub use public_key::PublicKey;
+pub use signing::SignatureScheme;
 #[cfg(feature = "sim")]
 pub use transport::InProcess;
 pub use transport::{PcscTransport, Transport, TransportError};

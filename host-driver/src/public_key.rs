@@ -4,13 +4,13 @@
 use apdu_spec::piv::Algorithm;
 use apdu_spec::piv::templates::PublicKeyTemplate;
 use const_oid::ObjectIdentifier;
+use const_oid::db::{rfc5912, rfc8410};
 use der::{Decode, Encode};
 use rsa::BoxedUint;
 use rsa::traits::PublicKeyParts;
 use spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
 
 use crate::error::{Error, Result};
-use crate::oids::{ID_EC_PUBLIC_KEY, ID_ED25519, ID_X25519, RSA_ENCRYPTION, SECP256R1, SECP384R1};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKey {
@@ -58,13 +58,13 @@ impl PublicKey {
         let bits = spki.subject_public_key.raw_bytes();
         let bad = || Error::malformed("unsupported public key in certificate");
         match spki.algorithm.oid {
-            RSA_ENCRYPTION => {
+            rfc5912::RSA_ENCRYPTION => {
                 use rsa::pkcs1::DecodeRsaPublicKey;
                 Ok(Self::Rsa(
                     rsa::PublicKey::from_pkcs1_der(bits).map_err(|_| bad())?,
                 ))
             }
-            ID_EC_PUBLIC_KEY => {
+            rfc5912::ID_EC_PUBLIC_KEY => {
                 let curve = spki
                     .algorithm
                     .parameters
@@ -72,20 +72,20 @@ impl PublicKey {
                     .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
                     .ok_or_else(bad)?;
                 match curve {
-                    SECP256R1 => Ok(Self::P256(
+                    rfc5912::SECP_256_R_1 => Ok(Self::P256(
                         p256::PublicKey::from_sec1_bytes(bits).map_err(|_| bad())?,
                     )),
-                    SECP384R1 => Ok(Self::P384(
+                    rfc5912::SECP_384_R_1 => Ok(Self::P384(
                         p384::PublicKey::from_sec1_bytes(bits).map_err(|_| bad())?,
                     )),
                     _ => Err(bad()),
                 }
             }
-            ID_ED25519 => Ok(Self::Ed25519(
+            rfc8410::ID_ED_25519 => Ok(Self::Ed25519(
                 ed25519_dalek::VerifyingKey::from_bytes(&bits.try_into().map_err(|_| bad())?)
                     .map_err(|_| bad())?,
             )),
-            ID_X25519 => Ok(Self::X25519(bits.try_into().map_err(|_| bad())?)),
+            rfc8410::ID_X_25519 => Ok(Self::X25519(bits.try_into().map_err(|_| bad())?)),
             _ => Err(bad()),
         }
     }
@@ -126,8 +126,8 @@ impl PublicKey {
             Self::Rsa(k) => k.to_public_key_der(),
             Self::P256(k) => k.to_public_key_der(),
             Self::P384(k) => k.to_public_key_der(),
-            Self::Ed25519(k) => return raw(ID_ED25519, k.as_bytes()),
-            Self::X25519(k) => return raw(ID_X25519, k),
+            Self::Ed25519(k) => return raw(rfc8410::ID_ED_25519, k.as_bytes()),
+            Self::X25519(k) => return raw(rfc8410::ID_X_25519, k),
         };
         doc.map(|d| d.as_bytes().to_vec()).map_err(Error::malformed)
     }

@@ -17,84 +17,10 @@
 //! success-or-failure outcome, and on success the message length, can be observed. Errors
 //! that depend only on public values (the block or modulus length) are reported precisely.
 
-use sha2::digest::DynDigest;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq, ConstantTimeGreater};
 use zeroize::Zeroizing;
 
-/// A hash function used by an RSA padding.
-///
-/// SHA-1 is here for OAEP and PSS interoperability (OpenSSL, OpenSC and PKCS#11 callers
-/// still default to SHA-1 for OAEP and for MGF1) and for legacy PKCS#1 v1.5 signatures; new
-/// signatures should use the SHA-2 family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HashAlg {
-    /// SHA-1 (20-byte output).
-    Sha1,
-    /// SHA-256 (32-byte output).
-    Sha256,
-    /// SHA-384 (48-byte output).
-    Sha384,
-    /// SHA-512 (64-byte output).
-    Sha512,
-}
-
-impl HashAlg {
-    /// The length of the hash output in bytes (`hLen`).
-    #[must_use]
-    pub const fn output_len(self) -> usize {
-        match self {
-            Self::Sha1 => 20,
-            Self::Sha256 => 32,
-            Self::Sha384 => 48,
-            Self::Sha512 => 64,
-        }
-    }
-
-    /// The DER encoding of `DigestInfo` up to (not including) the hash value: the prefix
-    /// listed in RFC 8017 §9.2, note 1.
-    #[must_use]
-    pub const fn digest_info_prefix(self) -> &'static [u8] {
-        match self {
-            Self::Sha1 => &[
-                0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
-                0x14,
-            ],
-            Self::Sha256 => &[
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x01, 0x05, 0x00, 0x04, 0x20,
-            ],
-            Self::Sha384 => &[
-                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x02, 0x05, 0x00, 0x04, 0x30,
-            ],
-            Self::Sha512 => &[
-                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x03, 0x05, 0x00, 0x04, 0x40,
-            ],
-        }
-    }
-
-    /// A fresh hasher for this algorithm.
-    fn hasher(self) -> Box<dyn DynDigest> {
-        match self {
-            Self::Sha1 => Box::new(sha1::Sha1::default()),
-            Self::Sha256 => Box::new(sha2::Sha256::default()),
-            Self::Sha384 => Box::new(sha2::Sha384::default()),
-            Self::Sha512 => Box::new(sha2::Sha512::default()),
-        }
-    }
-
-    /// Hashes the concatenation of `parts` into `out`, which must be `output_len()` long.
-    fn hash_into(self, parts: &[&[u8]], out: &mut [u8]) {
-        let mut hasher = self.hasher();
-        for part in parts {
-            hasher.update(part);
-        }
-        hasher
-            .finalize_into_reset(out)
-            .expect("output buffer has the hash length");
-    }
-}
+use crate::hash::{HashAlg, Hasher};
 
 /// Why a padding could not be applied or removed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,7 +131,7 @@ pub fn pss_sign_block_with_salt(
     let (h, trailer) = rest.split_at_mut(h_len);
 
     // Steps 5–6: H = Hash(00×8 || mHash || salt).
-    hash_alg.hash_into(&[&[0u8; 8], hash, salt], h);
+    hash_into(hash_alg, &[&[0u8; 8], hash, salt], h);
 
     // Steps 7–8: DB = PS || 0x01 || salt, where PS is zeros (already there).
     let ps_len = db.len() - salt.len() - 1;
@@ -313,7 +239,7 @@ pub fn oaep_decrypt_unpad(
 
     // Step 3a: lHash = Hash(L).
     let mut l_hash = vec![0u8; h_len];
-    hash_alg.hash_into(&[label], &mut l_hash);
+    hash_into(hash_alg, &[label], &mut l_hash);
 
     // Step 3b: EM = Y || maskedSeed || maskedDB.
     let mut em = Zeroizing::new(block.to_vec());
@@ -377,6 +303,15 @@ fn check_block_len(block: &[u8], k: usize) -> Result<(), PaddingError> {
     Ok(())
 }
 
+/// Hashes the concatenation of `parts` into `out`, which must be `alg.output_len()` long.
+fn hash_into(alg: HashAlg, parts: &[&[u8]], out: &mut [u8]) {
+    let mut hasher = Hasher::new(alg);
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finish_into(out);
+}
+
 /// A public loop index as `u32` (blocks are checked to be shorter than `u32::MAX`).
 fn index_u32(i: usize) -> u32 {
     u32::try_from(i).expect("block length checked to fit in u32")
@@ -389,7 +324,7 @@ fn mgf1_xor(hash_alg: HashAlg, seed: &[u8], out: &mut [u8]) {
         let c = u32::try_from(counter)
             .expect("mask shorter than 2^32 hash blocks")
             .to_be_bytes();
-        hash_alg.hash_into(&[seed, &c], &mut block);
+        hash_into(hash_alg, &[seed, &c], &mut block);
         for (o, m) in chunk.iter_mut().zip(block.iter()) {
             *o ^= m;
         }
@@ -977,7 +912,7 @@ mod tests {
         let alg = HashAlg::Sha256;
         let h_len = 32;
         let mut db = vec![0u8; k - h_len - 1];
-        alg.hash_into(&[b""], &mut db[..h_len]);
+        hash_into(alg, &[b""], &mut db[..h_len]);
         db[k - h_len - 1 - tail.len()..].copy_from_slice(tail);
         let mut seed = vec![0x33u8; h_len];
         mgf1_xor(alg, &seed, &mut db);

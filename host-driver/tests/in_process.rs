@@ -7,8 +7,8 @@ use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::ImportedKey;
 use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
 use card_sim::CardConfig;
-use host_driver::rsa_padding::HashAlg;
-use host_driver::signer::CardSigner;
+use host_driver::card_signer::CardSigner;
+use host_driver::hash::HashAlg;
 use host_driver::{
     Error, InProcess, PivCard, PublicKey, RsaDecryption, Secret, SignatureScheme, digest,
 };
@@ -451,7 +451,7 @@ fn self_signed(
     )
     .unwrap();
     let cert = builder
-        .build::<_, host_driver::signer::CardSignature>(&signer)
+        .build::<_, host_driver::signing::SignatureBytes>(&signer)
         .unwrap();
     der::Encode::to_der(&cert).unwrap()
 }
@@ -476,7 +476,7 @@ fn a_card_key_signs_certificates_through_the_x509_builder() {
         let der = self_signed(&card, slot, scheme);
         let cert = <x509_cert::Certificate as der::Decode>::from_der(&der).unwrap();
         let now = std::time::SystemTime::now();
-        host_driver::smime::chain::validate(&cert, &[], std::slice::from_ref(&cert), now).unwrap();
+        host_driver::pki::validate(&cert, &[], std::slice::from_ref(&cert), now).unwrap();
     }
 }
 

@@ -4,7 +4,7 @@
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
 use card_sim::CardConfig;
-use host_driver::rsa_padding::HashAlg;
+use host_driver::hash::HashAlg;
 use host_driver::transport::{Link, TransportError};
 use host_driver::{Error, InProcess, PivCard, Secret, SignatureScheme, Transport};
 

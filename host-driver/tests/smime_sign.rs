@@ -6,7 +6,7 @@ use std::path::Path;
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
 use card_sim::CardConfig;
-use host_driver::signer::CardSigner;
+use host_driver::card_signer::CardSigner;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign};
 use host_driver::{InProcess, PivCard, Secret};
 use test_pki::{Profile, TestCa};

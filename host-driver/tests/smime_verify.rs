@@ -11,9 +11,10 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use der::Decode;
-use host_driver::rsa_padding::HashAlg;
+use host_driver::hash::HashAlg;
+use host_driver::pki::{PathError, validate};
+use host_driver::smime::ber;
 use host_driver::smime::verify::{Form, Verdict, VerifyError, VerifyOptions, verify};
-use host_driver::smime::{ber, chain};
 use test_pki::{KeyType, Profile, TestCa};
 use x509_cert::Certificate;
 
@@ -533,7 +534,7 @@ fn a_signer_from_an_unknown_ca_is_refused() {
     let signed = pki.sign("alice-ec", ENTITY.as_bytes(), &["-md", "sha256"]);
     let err = check(&signed, &VerifyOptions::new(vec![pki.cert("other")])).unwrap_err();
     assert!(
-        matches!(&err, VerifyError::UnknownCa { signer, .. } if signer.contains("CN=Alice EC")),
+        matches!(&err, VerifyError::Path(PathError::UnknownCa { signer, .. }) if signer.contains("CN=Alice EC")),
         "{err}"
     );
     assert!(
@@ -546,7 +547,7 @@ fn a_signer_from_an_unknown_ca_is_refused() {
     // No anchors at all is the same answer.
     assert!(matches!(
         check(&signed, &VerifyOptions::new(vec![])),
-        Err(VerifyError::UnknownCa { .. })
+        Err(VerifyError::Path(PathError::UnknownCa { .. }))
     ));
 }
 
@@ -560,7 +561,7 @@ fn a_missing_intermediate_leaves_the_ca_unknown_unless_it_is_trusted() {
     );
     assert!(matches!(
         check(&signed, &pki.root()),
-        Err(VerifyError::UnknownCa { .. })
+        Err(VerifyError::Path(PathError::UnknownCa { .. }))
     ));
     let verdict = check(
         &signed,
@@ -643,7 +644,7 @@ fn an_expired_signer_certificate_is_refused() {
     let signed = pki.sign("alice-expired", ENTITY.as_bytes(), &["-md", "sha256"]);
     let err = check(&signed, &pki.root()).unwrap_err();
     assert!(
-        matches!(&err, VerifyError::Expired { subject, .. } if subject.contains("CN=Alice Expired")),
+        matches!(&err, VerifyError::Path(PathError::Expired { subject, .. }) if subject.contains("CN=Alice Expired")),
         "{err}"
     );
     assert!(err.to_string().contains("expired on"), "{err}");
@@ -654,12 +655,12 @@ fn an_expired_signer_certificate_is_refused() {
     options.at = SystemTime::now() + Duration::from_secs(40 * 86400);
     assert!(matches!(
         check(&good, &options),
-        Err(VerifyError::Expired { .. })
+        Err(VerifyError::Path(PathError::Expired { .. }))
     ));
     options.at = SystemTime::now() - Duration::from_secs(86400);
     assert!(matches!(
         check(&good, &options),
-        Err(VerifyError::NotYetValid { .. })
+        Err(VerifyError::Path(PathError::NotYetValid { .. }))
     ));
 }
 
@@ -686,7 +687,7 @@ fn a_self_signed_signer_that_is_an_anchor_is_accepted() {
     assert_eq!(verdict.chain, std::slice::from_ref(&verdict.signer));
     assert!(matches!(
         check(&signed, &pki.root()),
-        Err(VerifyError::UnknownCa { .. })
+        Err(VerifyError::Path(PathError::UnknownCa { .. }))
     ));
 }
 
@@ -694,7 +695,7 @@ fn a_self_signed_signer_that_is_an_anchor_is_accepted() {
 fn chain_needs_each_issuer_to_be_a_ca() {
     let pki = pki();
     let at = SystemTime::now();
-    let err = chain::validate(
+    let err = validate(
         &pki.cert("alice-under-notca"),
         &[pki.cert("notca")],
         &[pki.cert("root")],
@@ -702,10 +703,10 @@ fn chain_needs_each_issuer_to_be_a_ca() {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, VerifyError::NotCa { subject, .. } if subject.contains("Not A CA")),
+        matches!(&err, PathError::NotCa { subject, .. } if subject.contains("Not A CA")),
         "{err}"
     );
-    let path = chain::validate(
+    let path = validate(
         &pki.cert("alice-rsa"),
         &[pki.cert("notca"), pki.cert("inter")],
         &[pki.cert("root")],
@@ -714,7 +715,7 @@ fn chain_needs_each_issuer_to_be_a_ca() {
     .unwrap();
     assert_eq!(path.len(), 3);
     // The Mail CA allows no CA below it.
-    let err = chain::validate(
+    let err = validate(
         &pki.cert("alice-under-sub"),
         &[pki.cert("sub"), pki.cert("inter")],
         &[pki.cert("root")],
@@ -722,17 +723,17 @@ fn chain_needs_each_issuer_to_be_a_ca() {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, VerifyError::KeyUsage(m) if m.contains("Test Mail CA") && m.contains("allows 0")),
+        matches!(&err, PathError::CaConstraint(m) if m.contains("Test Mail CA") && m.contains("allows 0")),
         "{err}"
     );
     // Without the Sub CA there is no path at all.
-    let err = chain::validate(
+    let err = validate(
         &pki.cert("alice-under-sub"),
         &[pki.cert("inter")],
         &[pki.cert("root")],
         at,
     );
-    assert!(matches!(err, Err(VerifyError::UnknownCa { .. })));
+    assert!(matches!(err, Err(PathError::UnknownCa { .. })));
 }
 
 /// Counts the bytes each thread has allocated, and the peak, so that one test can measure
@@ -826,7 +827,7 @@ fn multipart_verification_of_50_mib_streams_in_flat_memory() {
 fn mail_signed_with_a_card_key_verifies_for_every_key_type() {
     use apdu_spec::piv::mgmt_key::ManagementKey;
     use apdu_spec::piv::{Algorithm, Slot};
-    use host_driver::signer::CardSigner;
+    use host_driver::card_signer::CardSigner;
     use host_driver::smime::sign::{self, SignRequest, digest_for};
     use host_driver::{InProcess, PivCard, Secret};
 

@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
 use e2e::{SimCard, output_text, smime_card_binary};
-use host_driver::rsa_padding::HashAlg;
+use host_driver::hash::HashAlg;
 use host_driver::{Error, PcscTransport, PivCard, Secret, SignatureScheme};
 use pcsc::{Context, Disposition, Protocols, Scope, ShareMode};
 use test_pki::{Profile, TestCa};

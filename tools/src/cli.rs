@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use clap::{Args, Parser, Subcommand};
 
-use host_driver::rsa_padding::HashAlg;
+use host_driver::hash::HashAlg;
 
 use crate::secrets::{MgmtKeyArgs, NewMgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs};
 

@@ -5,8 +5,8 @@ use std::fs::File;
 
 use anyhow::{Context, bail};
 use apdu_spec::piv::Slot;
-use host_driver::rsa_padding::HashAlg;
-use host_driver::signer::CardSigner;
+use host_driver::card_signer::CardSigner;
+use host_driver::hash::HashAlg;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign as sign_mail};
 use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
 

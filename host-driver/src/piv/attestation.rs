@@ -10,8 +10,8 @@ use x509_cert::Certificate;
 use super::PivCard;
 use super::exchange::command;
 use crate::error::{Error, Result};
+use crate::pki::{self, PathError};
 use crate::public_key::PublicKey;
-use crate::smime::chain;
 use crate::transport::Transport;
 
 use apdu_spec::piv::attestation::{
@@ -44,14 +44,14 @@ fn check_attestation_path(
 ) -> Result<()> {
     let now = std::time::SystemTime::now();
     let result = if roots.is_empty() {
-        chain::validate(cert, &[], std::slice::from_ref(f9), now)
+        pki::validate(cert, &[], std::slice::from_ref(f9), now)
     } else {
         let mut intermediates = vec![f9.clone()];
         intermediates.extend(roots.iter().cloned());
-        chain::validate(cert, &intermediates, roots, now)
+        pki::validate(cert, &intermediates, roots, now)
     };
     result.map(drop).map_err(|e| match e {
-        crate::smime::verify::VerifyError::UnknownCa { issuer, .. } => Error::Attestation(format!(
+        PathError::UnknownCa { issuer, .. } => Error::Attestation(format!(
             "the attestation certificate was not issued by a trusted root (the chain reaches {issuer})"
         )),
         e => Error::Attestation(e.to_string()),

@@ -9,54 +9,11 @@ use zeroize::Zeroizing;
 use super::exchange::{command, command_no_data};
 use super::{PivCard, Secret};
 use crate::error::{Error, Result};
+use crate::hash::{HashAlg, digest};
 use crate::public_key::PublicKey;
-use crate::rsa_padding::{self, HashAlg};
+use crate::rsa_padding;
+use crate::signing::SignatureScheme;
 use crate::transport::Transport;
-
-/// How a key signs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureScheme {
-    RsaPkcs1v15(HashAlg),
-    /// PSS with MGF1 over the same hash and a salt as long as the hash.
-    RsaPss(HashAlg),
-    Ecdsa(HashAlg),
-    Ed25519,
-}
-
-impl std::fmt::Display for SignatureScheme {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let hash = |h| crate::hash::name(h);
-        match *self {
-            Self::RsaPkcs1v15(h) => write!(f, "RSA PKCS#1 v1.5 with {}", hash(h)),
-            Self::RsaPss(h) => write!(f, "RSA-PSS with {}", hash(h)),
-            Self::Ecdsa(h) => write!(f, "ECDSA with {}", hash(h)),
-            Self::Ed25519 => f.write_str("Ed25519"),
-        }
-    }
-}
-
-impl SignatureScheme {
-    /// The usual scheme for a key: PKCS#1 v1.5 with SHA-256 for RSA, ECDSA with SHA-256
-    /// for P-256 and SHA-384 for P-384, Ed25519 for Ed25519.
-    pub fn default_for(key: &PublicKey) -> Result<Self> {
-        match key {
-            PublicKey::Rsa(_) => Ok(Self::RsaPkcs1v15(HashAlg::Sha256)),
-            PublicKey::P256(_) => Ok(Self::Ecdsa(HashAlg::Sha256)),
-            PublicKey::P384(_) => Ok(Self::Ecdsa(HashAlg::Sha384)),
-            PublicKey::Ed25519(_) => Ok(Self::Ed25519),
-            PublicKey::X25519(_) => Err(Error::InvalidArgument("X25519 keys do not sign".into())),
-        }
-    }
-
-    pub fn hash(self) -> Option<HashAlg> {
-        match self {
-            Self::RsaPkcs1v15(h) | Self::RsaPss(h) | Self::Ecdsa(h) => Some(h),
-            Self::Ed25519 => None,
-        }
-    }
-}
-
-pub use crate::hash::digest;
 
 /// RSA decryption paddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

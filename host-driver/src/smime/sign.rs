@@ -1,8 +1,8 @@
 //! Signing mail (RFC 8551 §3.5): the message's content headers and body become a MIME
 //! entity in canonical form, which is hashed as it streams out; a CMS SignedData with
-//! the S/MIME signed attributes, signed by the card, goes with it either as a detached
-//! `application/pkcs7-signature` part of a `multipart/signed` message, or around it as
-//! an opaque `application/pkcs7-mime; smime-type=signed-data` body.
+//! the S/MIME signed attributes, signed through a [`CmsSigner`], goes with it either as a
+//! detached `application/pkcs7-signature` part of a `multipart/signed` message, or around
+//! it as an opaque `application/pkcs7-mime; smime-type=signed-data` body.
 //!
 //! The input is read twice (once to see whether the body is 7-bit safe, once to sign
 //! it), so it must be seekable; memory stays flat whatever its size.
@@ -15,11 +15,11 @@ use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
+use const_oid::db::{rfc5911, rfc5912};
 use der::asn1::{Any, OctetString, SetOfVec, UtcTime};
 use der::{Decode, Encode};
 use sha2::Digest;
 
-use crate::hash::{self, Hasher};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -29,10 +29,8 @@ use super::attributes::{EssCertIdV2, IssuerSerial, SigningCertificateV2, SmimeCa
 use super::base64_stream::Base64LineWriter;
 use super::canonical::{BodyScan, CrlfCanonicalizer};
 use super::mime::{self, Header};
-use super::oids;
-use crate::piv::operations::SignatureScheme;
-use crate::rsa_padding::HashAlg;
-use crate::signer::{CardSignature, signature_algorithm};
+use crate::hash::{self, HashAlg, Hasher};
+use crate::signing::{SignatureBytes, SignatureScheme};
 
 /// How the signature travels with the content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,22 +53,17 @@ pub enum SignError {
     EightBitMultipart,
     #[error("the signer's certificate: {0}")]
     Certificate(String),
-    /// The card's own error (wrong PIN, blocked PIN, …) is this error's source.
+    /// The signer's own error (for a card: wrong PIN, blocked PIN, …) is this error's source.
     #[error("the card could not sign")]
     Signing(#[source] signature::Error),
     #[error("encoding the signature: {0}")]
     Encoding(#[from] der::Error),
 }
 
-/// The signature side of a signer: its scheme and a way to sign bytes.
-pub trait CmsSigner: signature::Signer<CardSignature> {
+/// The signature side of a signer: its scheme and a way to sign bytes. A key on a card
+/// is one (`crate::card_signer`); S/MIME needs nothing else of the card.
+pub trait CmsSigner: signature::Signer<SignatureBytes> {
     fn scheme(&self) -> SignatureScheme;
-}
-
-impl<T: crate::Transport> CmsSigner for crate::signer::CardSigner<'_, T> {
-    fn scheme(&self) -> SignatureScheme {
-        crate::signer::CardSigner::scheme(self)
-    }
 }
 
 /// What to sign with.
@@ -308,13 +301,17 @@ fn signed_attributes(certificate: &[u8], digest: &[u8]) -> Result<SetOfVec<Attri
     };
     let cert =
         Certificate::from_der(certificate).map_err(|e| SignError::Certificate(e.to_string()))?;
-    let capabilities: Vec<SmimeCapability> = [oids::AES256_CBC, oids::AES192_CBC, oids::AES128_CBC]
-        .into_iter()
-        .map(|capability_id| SmimeCapability {
-            capability_id,
-            parameters: None,
-        })
-        .collect();
+    let capabilities: Vec<SmimeCapability> = [
+        rfc5911::ID_AES_256_CBC,
+        rfc5911::ID_AES_192_CBC,
+        rfc5911::ID_AES_128_CBC,
+    ]
+    .into_iter()
+    .map(|capability_id| SmimeCapability {
+        capability_id,
+        parameters: None,
+    })
+    .collect();
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
             hash_algorithm: None,
@@ -329,17 +326,23 @@ fn signed_attributes(certificate: &[u8], digest: &[u8]) -> Result<SetOfVec<Attri
     };
     let now = UtcTime::from_system_time(SystemTime::now())?;
     Ok(SetOfVec::try_from(vec![
-        attribute(oids::ID_CONTENT_TYPE, Any::encode_from(&oids::ID_DATA)?)?,
-        attribute(oids::ID_SIGNING_TIME, Any::encode_from(&now)?)?,
         attribute(
-            oids::ID_MESSAGE_DIGEST,
+            rfc5911::ID_CONTENT_TYPE,
+            Any::encode_from(&rfc5911::ID_DATA)?,
+        )?,
+        attribute(rfc5911::ID_SIGNING_TIME, Any::encode_from(&now)?)?,
+        attribute(
+            rfc5911::ID_MESSAGE_DIGEST,
             Any::encode_from(&OctetString::new(digest.to_vec())?)?,
         )?,
         attribute(
-            oids::ID_SMIME_CAPABILITIES,
+            rfc5911::SMIME_CAPABILITIES,
             Any::encode_from(&capabilities)?,
         )?,
-        attribute(oids::ID_SIGNING_CERTIFICATE_V2, Any::encode_from(&ess)?)?,
+        attribute(
+            rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2,
+            Any::encode_from(&ess)?,
+        )?,
     ])?)
 }
 
@@ -348,10 +351,10 @@ fn signed_attributes(certificate: &[u8], digest: &[u8]) -> Result<SetOfVec<Attri
 fn cms_signature_algorithm(scheme: SignatureScheme) -> Result<AlgorithmIdentifierOwned, SignError> {
     Ok(match scheme {
         SignatureScheme::RsaPkcs1v15(_) => AlgorithmIdentifierOwned {
-            oid: oids::RSA_ENCRYPTION,
+            oid: rfc5912::RSA_ENCRYPTION,
             parameters: Some(Any::null()),
         },
-        other => signature_algorithm(other)?,
+        other => other.algorithm_identifier()?,
     })
 }
 
@@ -412,7 +415,7 @@ fn signed_data_der<S: CmsSigner>(
         version: CmsVersion::V1,
         digest_algorithms: SetOfVec::try_from(vec![info.digest_alg.clone()])?,
         encap_content_info: EncapsulatedContentInfo {
-            econtent_type: oids::ID_DATA,
+            econtent_type: rfc5911::ID_DATA,
             econtent: None,
         },
         certificates: Some(certificate_set(certs)?),
@@ -420,7 +423,7 @@ fn signed_data_der<S: CmsSigner>(
         signer_infos: SignerInfos::try_from(vec![info])?,
     };
     Ok(ContentInfo {
-        content_type: oids::ID_SIGNED_DATA,
+        content_type: rfc5911::ID_SIGNED_DATA,
         content: Any::encode_from(&signed)?,
     }
     .to_der()?)
@@ -430,7 +433,7 @@ fn signed_data_der<S: CmsSigner>(
 /// indefinite lengths so the content can stream through.
 fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
     let mut out = vec![0x30, 0x80];
-    out.extend_from_slice(&oids::ID_SIGNED_DATA.to_der()?);
+    out.extend_from_slice(&rfc5911::ID_SIGNED_DATA.to_der()?);
     out.extend_from_slice(&[0xA0, 0x80, 0x30, 0x80]);
     out.extend_from_slice(&CmsVersion::V1.to_der()?);
     let digests = SetOfVec::try_from(vec![AlgorithmIdentifierOwned {
@@ -439,7 +442,7 @@ fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
     }])?;
     out.extend_from_slice(&digests.to_der()?);
     out.extend_from_slice(&[0x30, 0x80]);
-    out.extend_from_slice(&oids::ID_DATA.to_der()?);
+    out.extend_from_slice(&rfc5911::ID_DATA.to_der()?);
     out.extend_from_slice(&[0xA0, 0x80, 0x24, 0x80]);
     Ok(out)
 }

@@ -1,37 +1,71 @@
-//! Certificate path validation for a mail signer (RFC 5280 §6, as far as S/MIME needs it).
+//! Certificate path validation (RFC 5280 §6, as far as a mail signer or an attestation
+//! needs it).
 //!
-//! [`validate`] finds a path from the signer's certificate up to one of the trust anchors,
-//! through the intermediates the message carries, and checks every certificate on it:
-//! its issuer's signature, its validity at the given time, that every issuer is a CA
-//! allowed to sign certificates (basicConstraints, keyUsage, pathLenConstraint), and that
-//! no extension marked critical is one we do not understand. [`check_signer_usage`] and
-//! [`check_address`] then ask whether the signer's certificate is meant for signing mail,
-//! and from the address the message claims.
+//! [`validate`] finds a path from a signer's certificate up to one of the trust anchors,
+//! through the intermediates at hand, and checks every certificate on it: its issuer's
+//! signature, its validity at the given time, that every issuer is a CA allowed to sign
+//! certificates (basicConstraints, keyUsage, pathLenConstraint), and that no extension
+//! marked critical is one we do not understand. What the signer's certificate may be used
+//! for is the caller's question.
 //!
 //! Not done: revocation (CRLs, OCSP), name constraints and certificate policies (a
 //! certificate marking either critical is refused rather than half checked).
 
 use std::time::SystemTime;
 
+use const_oid::AssociatedOid;
 use const_oid::ObjectIdentifier as Oid;
 use const_oid::db::rfc5280;
-use der::Encode;
-use der::asn1::Ia5String;
+use der::{Decode, Encode};
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
 use super::algorithms::{Scheme, SignatureError, Signed};
-use super::oids;
-use super::verify::VerifyError;
+use crate::oids;
 use crate::public_key::PublicKey;
 
 /// The longest path searched, anchor included.
 pub const MAX_PATH_LEN: usize = 8;
 
-/// The most certificate signatures one search checks: a message may carry many
-/// certificates with the same names, and must not make the search exponential.
+/// The most certificate signatures one search checks: many intermediates with the same
+/// names (a mail message may carry any number) must not make the search exponential.
 pub const MAX_SIGNATURE_CHECKS: usize = 64;
+
+/// Why no trusted path leads from a certificate to the trust anchors.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    /// No chain of names and signatures leads from `signer`, the certificate the path
+    /// starts from, to an anchor.
+    #[error(
+        "the signer's certificate ({signer}) was not issued by any of the given CAs (its issuer is {issuer})"
+    )]
+    UnknownCa { signer: String, issuer: String },
+    #[error("the certificate of {subject} expired on {not_after}")]
+    Expired {
+        subject: String,
+        not_after: der::DateTime,
+    },
+    #[error("the certificate of {subject} is not valid before {not_before}")]
+    NotYetValid {
+        subject: String,
+        not_before: der::DateTime,
+    },
+    #[error(
+        "the certificate of {subject} is not a CA certificate, yet it issued the certificate of {issued}"
+    )]
+    NotCa { subject: String, issued: String },
+    /// A CA's keyUsage or pathLenConstraint forbids the place it has on the path.
+    #[error("{0}")]
+    CaConstraint(String),
+    #[error(
+        "there are too many certificates to search for a path (more than {MAX_SIGNATURE_CHECKS} signatures to check)"
+    )]
+    TooManyCertificates,
+    #[error("the certificate of {subject} is malformed: {reason}")]
+    Malformed { subject: String, reason: String },
+    #[error("cannot check the signature: {0}")]
+    Unsupported(String),
+}
 
 /// Extensions whose meaning we enforce or that carry no constraint; any other critical
 /// extension makes a certificate unusable.
@@ -56,39 +90,57 @@ pub fn subject(cert: &Certificate) -> String {
 }
 
 /// The certificate's public key.
-pub fn public_key(cert: &Certificate) -> Result<PublicKey, VerifyError> {
+pub fn public_key(cert: &Certificate) -> Result<PublicKey, PathError> {
     let spki = cert
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
-        .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        .map_err(|e| malformed(cert, e))?;
     PublicKey::from_spki_der(&spki).map_err(|_| {
-        VerifyError::Unsupported(format!(
+        PathError::Unsupported(format!(
             "the key of {} is of a type we cannot check",
             subject(cert)
         ))
     })
 }
 
+/// The extension of type `T`, if the certificate has it (once).
+pub fn extension<'a, T>(cert: &'a Certificate) -> Result<Option<T>, PathError>
+where
+    T: Decode<'a, Error = der::Error> + AssociatedOid,
+{
+    cert.tbs_certificate()
+        .get_extension::<T>()
+        .map(|found| found.map(|(_critical, value)| value))
+        .map_err(|e| malformed(cert, format!("an extension cannot be read: {e}")))
+}
+
+fn malformed(cert: &Certificate, reason: impl std::fmt::Display) -> PathError {
+    PathError::Malformed {
+        subject: subject(cert),
+        reason: reason.to_string(),
+    }
+}
+
 /// Whether `issuer`'s key made the signature on `cert` (names must chain too).
-fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, VerifyError> {
+fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, PathError> {
     if cert.tbs_certificate().issuer() != issuer.tbs_certificate().subject() {
         return Ok(false);
     }
     let scheme = Scheme::for_certificate(cert.signature_algorithm())
-        .map_err(|e| VerifyError::Unsupported(format!("{}: {e}", subject(cert))))?;
+        .map_err(|e| PathError::Unsupported(format!("{}: {e}", subject(cert))))?;
     let key = public_key(issuer)?;
     let tbs = cert
         .tbs_certificate()
         .to_der()
-        .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        .map_err(|e| malformed(cert, e))?;
     let Some(signature) = cert.signature().as_bytes() else {
         return Ok(false);
     };
     match scheme.verify(&key, Signed::Message(&tbs), signature) {
         Ok(()) => Ok(true),
         Err(SignatureError::Mismatch) => Ok(false),
-        Err(SignatureError::Unsupported(why)) => Err(VerifyError::Unsupported(why)),
+        Err(SignatureError::Unsupported(why)) => Err(PathError::Unsupported(why)),
     }
 }
 
@@ -96,14 +148,14 @@ fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, VerifyErr
 /// itself an anchor is a path of one), using `intermediates` as needed.
 ///
 /// Every complete path found is checked; the first that passes is returned. When none does,
-/// the error is that of the first path found, or [`VerifyError::UnknownCa`] when no chain of
+/// the error is that of the first path found, or [`PathError::UnknownCa`] when no chain of
 /// names and signatures reaches an anchor.
 pub fn validate(
     signer: &Certificate,
     intermediates: &[Certificate],
     anchors: &[Certificate],
     at: SystemTime,
-) -> Result<Vec<Certificate>, VerifyError> {
+) -> Result<Vec<Certificate>, PathError> {
     let mut search = Search {
         intermediates,
         anchors,
@@ -114,12 +166,10 @@ pub fn validate(
     let mut path = vec![signer];
     match search.extend(&mut path) {
         Some(found) => Ok(found.into_iter().cloned().collect()),
-        None => Err(search
-            .first_error
-            .unwrap_or_else(|| VerifyError::UnknownCa {
-                signer: subject(signer),
-                issuer: signer.tbs_certificate().issuer().to_string(),
-            })),
+        None => Err(search.first_error.unwrap_or_else(|| PathError::UnknownCa {
+            signer: subject(signer),
+            issuer: signer.tbs_certificate().issuer().to_string(),
+        })),
     }
 }
 
@@ -127,7 +177,7 @@ struct Search<'a> {
     intermediates: &'a [Certificate],
     anchors: &'a [Certificate],
     at: SystemTime,
-    first_error: Option<VerifyError>,
+    first_error: Option<PathError>,
     checks_left: usize,
 }
 
@@ -171,11 +221,8 @@ impl<'a> Search<'a> {
             return false;
         }
         if self.checks_left == 0 {
-            self.first_error.get_or_insert_with(|| {
-                VerifyError::Malformed(format!(
-                    "the message carries too many certificates to search for a path (more than {MAX_SIGNATURE_CHECKS} signatures to check)"
-                ))
-            });
+            self.first_error
+                .get_or_insert(PathError::TooManyCertificates);
             return false;
         }
         self.checks_left -= 1;
@@ -197,7 +244,7 @@ impl<'a> Search<'a> {
 }
 
 /// Checks a path whose signatures chain (signer first, anchor last).
-fn check_path(path: &[&Certificate], at: SystemTime) -> Result<(), VerifyError> {
+fn check_path(path: &[&Certificate], at: SystemTime) -> Result<(), PathError> {
     for cert in path {
         check_validity(cert, at)?;
         check_critical_extensions(cert)?;
@@ -211,16 +258,16 @@ fn check_path(path: &[&Certificate], at: SystemTime) -> Result<(), VerifyError> 
     Ok(())
 }
 
-fn check_validity(cert: &Certificate, at: SystemTime) -> Result<(), VerifyError> {
+fn check_validity(cert: &Certificate, at: SystemTime) -> Result<(), PathError> {
     let validity = cert.tbs_certificate().validity();
     if at < validity.not_before.to_system_time() {
-        return Err(VerifyError::NotYetValid {
+        return Err(PathError::NotYetValid {
             subject: subject(cert),
             not_before: validity.not_before.to_date_time(),
         });
     }
     if at > validity.not_after.to_system_time() {
-        return Err(VerifyError::Expired {
+        return Err(PathError::Expired {
             subject: subject(cert),
             not_after: validity.not_after.to_date_time(),
         });
@@ -228,26 +275,19 @@ fn check_validity(cert: &Certificate, at: SystemTime) -> Result<(), VerifyError>
     Ok(())
 }
 
-fn check_critical_extensions(cert: &Certificate) -> Result<(), VerifyError> {
+fn check_critical_extensions(cert: &Certificate) -> Result<(), PathError> {
     let extensions = cert.tbs_certificate().extensions().into_iter().flatten();
     match extensions
         .filter(|e| e.critical)
         .find(|e| !UNDERSTOOD.contains(&e.extn_id))
     {
-        Some(e) => Err(VerifyError::Unsupported(format!(
+        Some(e) => Err(PathError::Unsupported(format!(
             "the certificate of {} has a critical extension we do not understand ({})",
             subject(cert),
-            super::algorithms::oid_name(e.extn_id)
+            oids::name(e.extn_id)
         ))),
         None => Ok(()),
     }
-}
-
-fn malformed_extension(cert: &Certificate, e: der::Error) -> VerifyError {
-    VerifyError::Malformed(format!(
-        "an extension of the certificate of {}: {e}",
-        subject(cert)
-    ))
 }
 
 /// `issuer` signed `issued`, with `below` intermediates under it on the path.
@@ -256,22 +296,19 @@ fn check_ca(
     issued: &Certificate,
     below: usize,
     is_anchor: bool,
-) -> Result<(), VerifyError> {
+) -> Result<(), PathError> {
     let tbs = issuer.tbs_certificate();
-    let not_ca = || VerifyError::NotCa {
+    let not_ca = || PathError::NotCa {
         subject: subject(issuer),
         issued: subject(issued),
     };
-    match tbs
-        .get_extension::<BasicConstraints>()
-        .map_err(|e| malformed_extension(issuer, e))?
-    {
-        Some((_, bc)) if !bc.ca => return Err(not_ca()),
-        Some((_, bc)) => {
+    match extension::<BasicConstraints>(issuer)? {
+        Some(bc) if !bc.ca => return Err(not_ca()),
+        Some(bc) => {
             if let Some(max) = bc.path_len_constraint
                 && below > usize::from(max)
             {
-                return Err(VerifyError::KeyUsage(format!(
+                return Err(PathError::CaConstraint(format!(
                     "the CA {} allows {max} intermediate CAs below it, but the path has {below}",
                     subject(issuer)
                 )));
@@ -282,82 +319,13 @@ fn check_ca(
         None if is_anchor && tbs.extensions().is_none() => {}
         None => return Err(not_ca()),
     }
-    if let Some((_, ku)) = tbs
-        .get_extension::<KeyUsage>()
-        .map_err(|e| malformed_extension(issuer, e))?
+    if let Some(ku) = extension::<KeyUsage>(issuer)?
         && !ku.key_cert_sign()
     {
-        return Err(VerifyError::KeyUsage(format!(
+        return Err(PathError::CaConstraint(format!(
             "the CA certificate of {} may not sign certificates (its key usage lacks keyCertSign)",
             subject(issuer)
         )));
     }
     Ok(())
-}
-
-/// The signer's certificate must allow signing (keyUsage digitalSignature or
-/// nonRepudiation) and mail (extendedKeyUsage emailProtection or anyExtendedKeyUsage);
-/// either extension may be absent, which allows everything.
-pub fn check_signer_usage(cert: &Certificate) -> Result<(), VerifyError> {
-    let tbs = cert.tbs_certificate();
-    if let Some((_, ku)) = tbs
-        .get_extension::<KeyUsage>()
-        .map_err(|e| malformed_extension(cert, e))?
-        && !ku.digital_signature()
-        && !ku.non_repudiation()
-    {
-        return Err(VerifyError::KeyUsage(format!(
-            "the signer's certificate ({}) may not be used for signatures (its key usage lacks digitalSignature and nonRepudiation)",
-            subject(cert)
-        )));
-    }
-    if let Some((_, eku)) = tbs
-        .get_extension::<ExtendedKeyUsage>()
-        .map_err(|e| malformed_extension(cert, e))?
-        && !eku
-            .0
-            .iter()
-            .any(|p| *p == oids::ID_KP_EMAIL_PROTECTION || *p == oids::ANY_EXTENDED_KEY_USAGE)
-    {
-        return Err(VerifyError::NotForEmail {
-            subject: subject(cert),
-        });
-    }
-    Ok(())
-}
-
-/// The mail addresses a certificate is for: its rfc822Name subjectAltNames, or, when it has
-/// no subjectAltName extension, the emailAddress attributes of its subject.
-pub fn email_addresses(cert: &Certificate) -> Vec<String> {
-    let tbs = cert.tbs_certificate();
-    match tbs.get_extension::<SubjectAltName>() {
-        Ok(Some((_, san))) => san
-            .0
-            .iter()
-            .filter_map(|name| match name {
-                GeneralName::Rfc822Name(address) => Some(address.to_string()),
-                _ => None,
-            })
-            .collect(),
-        _ => tbs
-            .subject()
-            .iter()
-            .filter(|atv| atv.oid == oids::EMAIL_ADDRESS_ATTRIBUTE)
-            .filter_map(|atv| atv.value.decode_as::<Ia5String>().ok())
-            .map(|address| address.to_string())
-            .collect(),
-    }
-}
-
-/// The address `from` must be one the certificate is for (compared without regard to case).
-pub fn check_address(from: &str, cert: &Certificate) -> Result<(), VerifyError> {
-    let addresses = email_addresses(cert);
-    if addresses.iter().any(|a| a.eq_ignore_ascii_case(from)) {
-        Ok(())
-    } else {
-        Err(VerifyError::AddressMismatch {
-            from: from.to_owned(),
-            certificate: addresses,
-        })
-    }
 }

@@ -5,17 +5,14 @@
 //! Certificates and SignerInfos share this: RSA PKCS#1 v1.5, RSASSA-PSS (MGF1 with the
 //! same hash), ECDSA on P-256 and P-384, and Ed25519.
 
-use const_oid::ObjectIdentifier as Oid;
+use const_oid::db::{rfc5912, rfc8410};
 use der::{Decode, Encode};
 use signature::hazmat::PrehashVerifier;
 use spki::AlgorithmIdentifierOwned;
 
-use super::oids;
+use crate::hash::HashAlg;
+use crate::oids;
 use crate::public_key::PublicKey;
-use crate::rsa_padding::HashAlg;
-
-const ID_EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
-const ID_MGF1: Oid = Oid::new_unwrap("1.2.840.113549.1.1.8");
 
 /// How a signature was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,15 +55,15 @@ impl Scheme {
     /// signatures over it can be forged with a chosen-prefix collision.
     pub fn for_certificate(alg: &AlgorithmIdentifierOwned) -> Result<Self, SignatureError> {
         Ok(match alg.oid {
-            oids::SHA256_WITH_RSA => Self::Pkcs1v15(HashAlg::Sha256),
-            oids::SHA384_WITH_RSA => Self::Pkcs1v15(HashAlg::Sha384),
-            oids::SHA512_WITH_RSA => Self::Pkcs1v15(HashAlg::Sha512),
-            oids::RSASSA_PSS => pss(alg)?,
-            oids::ECDSA_WITH_SHA256 => Self::Ecdsa(HashAlg::Sha256),
-            oids::ECDSA_WITH_SHA384 => Self::Ecdsa(HashAlg::Sha384),
-            oids::ECDSA_WITH_SHA512 => Self::Ecdsa(HashAlg::Sha512),
-            oids::ID_ED25519 => Self::Ed25519,
-            oids::SHA1_WITH_RSA | oids::ECDSA_WITH_SHA1 => {
+            rfc5912::SHA_256_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha256),
+            rfc5912::SHA_384_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha384),
+            rfc5912::SHA_512_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha512),
+            rfc5912::ID_RSASSA_PSS => pss(alg)?,
+            rfc5912::ECDSA_WITH_SHA_256 => Self::Ecdsa(HashAlg::Sha256),
+            rfc5912::ECDSA_WITH_SHA_384 => Self::Ecdsa(HashAlg::Sha384),
+            rfc5912::ECDSA_WITH_SHA_512 => Self::Ecdsa(HashAlg::Sha512),
+            rfc8410::ID_ED_25519 => Self::Ed25519,
+            rfc5912::SHA_1_WITH_RSA_ENCRYPTION | oids::ECDSA_WITH_SHA1 => {
                 return Err(unsupported(
                     "a certificate is signed with SHA-1, which is no longer safe",
                 ));
@@ -74,7 +71,7 @@ impl Scheme {
             oid => {
                 return Err(unsupported(format!(
                     "a certificate is signed with an unsupported algorithm ({})",
-                    oid_name(oid)
+                    oids::name(oid)
                 )));
             }
         })
@@ -91,7 +88,11 @@ impl Scheme {
         alg: &AlgorithmIdentifierOwned,
         digest: HashAlg,
     ) -> Result<Self, SignatureError> {
-        if digest == HashAlg::Sha1 || matches!(alg.oid, oids::SHA1_WITH_RSA | oids::ECDSA_WITH_SHA1)
+        if digest == HashAlg::Sha1
+            || matches!(
+                alg.oid,
+                rfc5912::SHA_1_WITH_RSA_ENCRYPTION | oids::ECDSA_WITH_SHA1
+            )
         {
             return Err(unsupported(
                 "the message is signed with a SHA-1 digest, which is no longer trusted (a collision lets one signature cover two messages)",
@@ -109,11 +110,11 @@ impl Scheme {
             }
         };
         match alg.oid {
-            oids::RSA_ENCRYPTION => Ok(Self::Pkcs1v15(digest)),
-            oids::SHA256_WITH_RSA => named(HashAlg::Sha256, Self::Pkcs1v15),
-            oids::SHA384_WITH_RSA => named(HashAlg::Sha384, Self::Pkcs1v15),
-            oids::SHA512_WITH_RSA => named(HashAlg::Sha512, Self::Pkcs1v15),
-            oids::RSASSA_PSS => match pss(alg)? {
+            rfc5912::RSA_ENCRYPTION => Ok(Self::Pkcs1v15(digest)),
+            rfc5912::SHA_256_WITH_RSA_ENCRYPTION => named(HashAlg::Sha256, Self::Pkcs1v15),
+            rfc5912::SHA_384_WITH_RSA_ENCRYPTION => named(HashAlg::Sha384, Self::Pkcs1v15),
+            rfc5912::SHA_512_WITH_RSA_ENCRYPTION => named(HashAlg::Sha512, Self::Pkcs1v15),
+            rfc5912::ID_RSASSA_PSS => match pss(alg)? {
                 Self::Pss { hash, .. } if hash != digest => Err(unsupported(format!(
                     "the PSS parameters name {} but the digest algorithm is {}",
                     crate::hash::name(hash),
@@ -121,14 +122,14 @@ impl Scheme {
                 ))),
                 scheme => Ok(scheme),
             },
-            ID_EC_PUBLIC_KEY => Ok(Self::Ecdsa(digest)),
-            oids::ECDSA_WITH_SHA256 => named(HashAlg::Sha256, Self::Ecdsa),
-            oids::ECDSA_WITH_SHA384 => named(HashAlg::Sha384, Self::Ecdsa),
-            oids::ECDSA_WITH_SHA512 => named(HashAlg::Sha512, Self::Ecdsa),
-            oids::ID_ED25519 => Ok(Self::Ed25519),
+            rfc5912::ID_EC_PUBLIC_KEY => Ok(Self::Ecdsa(digest)),
+            rfc5912::ECDSA_WITH_SHA_256 => named(HashAlg::Sha256, Self::Ecdsa),
+            rfc5912::ECDSA_WITH_SHA_384 => named(HashAlg::Sha384, Self::Ecdsa),
+            rfc5912::ECDSA_WITH_SHA_512 => named(HashAlg::Sha512, Self::Ecdsa),
+            rfc8410::ID_ED_25519 => Ok(Self::Ed25519),
             oid => Err(unsupported(format!(
                 "the message is signed with an unsupported algorithm ({})",
-                oid_name(oid)
+                oids::name(oid)
             ))),
         }
     }
@@ -178,7 +179,7 @@ impl Scheme {
         signature: &[u8],
     ) -> Result<(), SignatureError> {
         let digest = match (self.hash(), signed) {
-            (Some(hash), Signed::Message(message)) => crate::piv::operations::digest(hash, message),
+            (Some(hash), Signed::Message(message)) => crate::hash::digest(hash, message),
             (Some(hash), Signed::Digest(digest)) if digest.len() == hash.output_len() => {
                 digest.to_vec()
             }
@@ -299,11 +300,11 @@ fn pss(alg: &AlgorithmIdentifierOwned) -> Result<Scheme, SignatureError> {
     let hash = crate::hash::from_oid(params.hash.oid).ok_or_else(|| {
         unsupported(format!(
             "PSS with an unsupported hash ({})",
-            oid_name(params.hash.oid)
+            oids::name(params.hash.oid)
         ))
     })?;
     let mgf_hash = params.mask_gen.parameters.as_ref().map(|p| p.oid);
-    if params.mask_gen.oid != ID_MGF1 || mgf_hash != Some(params.hash.oid) {
+    if params.mask_gen.oid != rfc5912::ID_MGF_1 || mgf_hash != Some(params.hash.oid) {
         return Err(unsupported(
             "PSS with a mask generation function other than MGF1 over the same hash",
         ));
@@ -317,17 +318,10 @@ fn pss(alg: &AlgorithmIdentifierOwned) -> Result<Scheme, SignatureError> {
     })
 }
 
-/// The OID's name when the database knows it, else the dotted numbers.
-pub fn oid_name(oid: Oid) -> String {
-    const_oid::db::DB
-        .by_oid(&oid)
-        .map(|name| format!("{name}, {oid}"))
-        .unwrap_or_else(|| oid.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use const_oid::ObjectIdentifier as Oid;
     use der::asn1::Any;
     use rsa::pkcs1::RsaPssParams;
 
@@ -341,39 +335,39 @@ mod tests {
     #[test]
     fn signer_schemes_take_the_hash_of_the_digest_algorithm() {
         assert_eq!(
-            Scheme::for_signer(&alg(oids::RSA_ENCRYPTION), HashAlg::Sha384),
+            Scheme::for_signer(&alg(rfc5912::RSA_ENCRYPTION), HashAlg::Sha384),
             Ok(Scheme::Pkcs1v15(HashAlg::Sha384))
         );
         assert_eq!(
-            Scheme::for_signer(&alg(ID_EC_PUBLIC_KEY), HashAlg::Sha512),
+            Scheme::for_signer(&alg(rfc5912::ID_EC_PUBLIC_KEY), HashAlg::Sha512),
             Ok(Scheme::Ecdsa(HashAlg::Sha512))
         );
         assert_eq!(
-            Scheme::for_signer(&alg(oids::ECDSA_WITH_SHA256), HashAlg::Sha256),
+            Scheme::for_signer(&alg(rfc5912::ECDSA_WITH_SHA_256), HashAlg::Sha256),
             Ok(Scheme::Ecdsa(HashAlg::Sha256))
         );
         assert!(matches!(
-            Scheme::for_signer(&alg(oids::SHA256_WITH_RSA), HashAlg::Sha512),
+            Scheme::for_signer(&alg(rfc5912::SHA_256_WITH_RSA_ENCRYPTION), HashAlg::Sha512),
             Err(SignatureError::Unsupported(_))
         ));
         assert!(
-            matches!(Scheme::for_certificate(&alg(oids::SHA1_WITH_RSA)), Err(SignatureError::Unsupported(m)) if m.contains("SHA-1"))
+            matches!(Scheme::for_certificate(&alg(rfc5912::SHA_1_WITH_RSA_ENCRYPTION)), Err(SignatureError::Unsupported(m)) if m.contains("SHA-1"))
         );
     }
 
     #[test]
     fn sha1_message_digests_are_refused() {
         let pss_sha1 = AlgorithmIdentifierOwned {
-            oid: oids::RSASSA_PSS,
+            oid: rfc5912::ID_RSASSA_PSS,
             parameters: Some(Any::from_der(&[0x30, 0x00]).unwrap()),
         };
         for (signature, digest) in [
-            (alg(oids::RSA_ENCRYPTION), HashAlg::Sha1),
-            (alg(oids::SHA1_WITH_RSA), HashAlg::Sha1),
-            (alg(oids::SHA1_WITH_RSA), HashAlg::Sha256),
-            (alg(ID_EC_PUBLIC_KEY), HashAlg::Sha1),
+            (alg(rfc5912::RSA_ENCRYPTION), HashAlg::Sha1),
+            (alg(rfc5912::SHA_1_WITH_RSA_ENCRYPTION), HashAlg::Sha1),
+            (alg(rfc5912::SHA_1_WITH_RSA_ENCRYPTION), HashAlg::Sha256),
+            (alg(rfc5912::ID_EC_PUBLIC_KEY), HashAlg::Sha1),
             (alg(oids::ECDSA_WITH_SHA1), HashAlg::Sha1),
-            (alg(oids::ID_ED25519), HashAlg::Sha1),
+            (alg(rfc8410::ID_ED_25519), HashAlg::Sha1),
             (pss_sha1, HashAlg::Sha1),
         ] {
             let result = Scheme::for_signer(&signature, digest);
@@ -389,7 +383,7 @@ mod tests {
     fn pss_parameters_are_read_and_checked() {
         let params = RsaPssParams::<der::AnyRef<'_>>::new::<sha2::Sha384>(48);
         let with = |params: &[u8]| AlgorithmIdentifierOwned {
-            oid: oids::RSASSA_PSS,
+            oid: rfc5912::ID_RSASSA_PSS,
             parameters: Some(Any::from_der(params).unwrap()),
         };
         let der = params.to_der().unwrap();
@@ -410,7 +404,7 @@ mod tests {
         );
         let mut mixed = params.clone();
         mixed.mask_gen.parameters = Some(spki::AlgorithmIdentifierRef {
-            oid: oids::ID_SHA256,
+            oid: rfc5912::ID_SHA_256,
             parameters: None,
         });
         assert!(Scheme::for_certificate(&with(&mixed.to_der().unwrap())).is_err());
@@ -430,7 +424,7 @@ mod tests {
             Scheme::Ed25519.verify(&public, Signed::Message(b"attributez"), &sig),
             Err(SignatureError::Mismatch)
         );
-        let digest = crate::piv::operations::digest(HashAlg::Sha512, b"attributes");
+        let digest = crate::hash::digest(HashAlg::Sha512, b"attributes");
         assert!(matches!(
             Scheme::Ed25519.verify(&public, Signed::Digest(&digest), &sig),
             Err(SignatureError::Unsupported(_))
@@ -441,7 +435,7 @@ mod tests {
     fn rsa_signatures_verify_only_with_the_right_key_and_data() {
         let key = rsa::PrivateKey::new(&mut rand_core::UnwrapErr(getrandom::SysRng), 2048).unwrap();
         let public = PublicKey::Rsa(key.to_public_key());
-        let digest = crate::piv::operations::digest(HashAlg::Sha256, b"data");
+        let digest = crate::hash::digest(HashAlg::Sha256, b"data");
         let sig = key
             .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest)
             .unwrap();
