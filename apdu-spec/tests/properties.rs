@@ -20,17 +20,28 @@ fn any_apdu() -> impl Strategy<Value = CommandApdu> {
             (1usize..=256).prop_map(Some),
             (1usize..=65_536).prop_map(Some)
         ],
+        any::<bool>(),
     )
-        .prop_filter("data fits an extended APDU", |(_, data, _)| {
+        .prop_filter("data fits an extended APDU", |(_, data, _, _)| {
             data.len() <= 65_535
         })
-        .prop_map(|([cla, ins, p1, p2], data, le)| CommandApdu {
-            cla,
-            ins,
-            p1,
-            p2,
-            data,
-            le,
+        .prop_map(|([cla, ins, p1, p2], data, le, extended)| {
+            let apdu = CommandApdu {
+                cla,
+                ins,
+                p1,
+                p2,
+                data,
+                le,
+                extended,
+            };
+            // A case 1 command has no length fields to be extended; sizes beyond the
+            // short ones are extended whatever was asked.
+            let has_body = !apdu.data.is_empty() || apdu.le.is_some();
+            CommandApdu {
+                extended: (extended && has_body) || apdu.needs_extended(),
+                ..apdu
+            }
         })
 }
 

@@ -144,7 +144,6 @@ impl Card {
                 return StatusWord::WRONG_LENGTH.into();
             }
         };
-        let extended = apdu::uses_extended_length(bytes);
         if cmd.cla & !apdu::CLA_CHAINING != 0 {
             self.chain = None;
             self.pending = None;
@@ -162,7 +161,7 @@ impl Card {
             Err(sw) => return sw.into(),
         };
         match commands::dispatch(&mut self.piv, &cmd) {
-            Ok(data) => self.respond(data, cmd.le, extended),
+            Ok(data) => self.respond(data, cmd.le, cmd.extended),
             Err(sw) => sw.into(),
         }
     }

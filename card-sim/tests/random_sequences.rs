@@ -416,7 +416,7 @@ fn transmit(card: &mut Card, bytes: &[u8]) -> Result<Response, TestCaseError> {
         );
     }
     if let Ok(command) = CommandApdu::parse(bytes) {
-        let default = if apdu::uses_extended_length(bytes) {
+        let default = if command.extended {
             apdu::EXTENDED_MAX_LE
         } else {
             apdu::SHORT_MAX_LE
