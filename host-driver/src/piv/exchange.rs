@@ -2,8 +2,9 @@
 //! where the card advertises them), GET RESPONSE while the card says 61xx, and a resend
 //! with the right Le on 6Cxx.
 
-use apdu_spec::apdu::SHORT_MAX_DATA;
-use apdu_spec::piv::Instruction;
+use apdu_spec::apdu::{CLA_CHAINING, SHORT_MAX_DATA};
+use apdu_spec::piv::PivCommand;
+use apdu_spec::piv::command::GetResponse;
 use apdu_spec::{CommandApdu, Response, StatusWord, describe};
 use log::debug;
 
@@ -35,8 +36,9 @@ impl Exchange<'_> {
         Ok(response)
     }
 
-    /// Sends `cmd` (with Le 256 when it expects data) and gathers the whole response.
-    pub fn send(&mut self, cmd: CommandApdu) -> Result<Response> {
+    /// Sends a command and gathers the whole response.
+    pub fn send(&mut self, command: impl Into<PivCommand>) -> Result<Response> {
+        let cmd = command.into().to_apdu();
         let mut response = if cmd.data.len() > SHORT_MAX_DATA && !self.extended {
             self.send_chained(&cmd)?
         } else {
@@ -47,13 +49,12 @@ impl Exchange<'_> {
             }
         };
         let mut rounds = 0;
-        while let Some(n) = response.sw.remaining() {
+        while let Some(length) = response.sw.remaining() {
             rounds += 1;
             if rounds > MAX_RESPONSE_ROUNDS {
                 return Err(Error::malformed("the card never finished its response"));
             }
-            let more = self
-                .transmit(&CommandApdu::new(0, Instruction::GetResponse as u8, 0, 0).with_le(n))?;
+            let more = self.transmit(&GetResponse { length }.to_apdu())?;
             response.data.extend_from_slice(&more.data);
             response.sw = more.sw;
         }
@@ -65,7 +66,7 @@ impl Exchange<'_> {
         let last = blocks.len() - 1;
         for block in &blocks[..last] {
             let part = CommandApdu {
-                cla: cmd.cla | 0x10,
+                cla: cmd.cla | CLA_CHAINING,
                 data: block.to_vec(),
                 le: None,
                 ..cmd.clone()
@@ -83,24 +84,16 @@ impl Exchange<'_> {
     }
 
     /// Sends and returns the data on 9000; any other status word becomes an error.
-    pub fn expect(&mut self, command: &'static str, cmd: CommandApdu) -> Result<Vec<u8>> {
-        let r = self.send(cmd)?;
+    pub fn expect(
+        &mut self,
+        name: &'static str,
+        command: impl Into<PivCommand>,
+    ) -> Result<Vec<u8>> {
+        let r = self.send(command)?;
         if r.sw.is_success() {
             Ok(r.data)
         } else {
-            Err(Error::from_status(command, r.sw))
+            Err(Error::from_status(name, r.sw))
         }
     }
-}
-
-/// A command that expects response data (Le = 256, extended when needed).
-pub(crate) fn command(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
-    CommandApdu::new(0, ins as u8, p1, p2)
-        .with_data(data)
-        .with_le(256)
-}
-
-/// A command that expects no response data.
-pub(crate) fn command_no_data(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
-    CommandApdu::new(0, ins as u8, p1, p2).with_data(data)
 }

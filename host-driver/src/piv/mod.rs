@@ -14,14 +14,14 @@ pub use keys::KeyInfo;
 pub use objects::{Chuid, KeyHistory};
 pub use pin::Secret;
 
-use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::command::{GetMetadata, GetSerial, GetVersion, Select};
 use apdu_spec::piv::templates::ApplicationTemplate;
-use apdu_spec::piv::{Instruction, KeyRef, Metadata};
+use apdu_spec::piv::{KeyRef, Metadata};
 use apdu_spec::{StatusWord, atr};
 
 use crate::error::{Error, Result};
 use crate::transport::{Transport, TransportError};
-use exchange::{Exchange, command};
+use exchange::Exchange;
 
 /// What the card turned out to support.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,12 +84,12 @@ impl<T: Transport> PivCard<T> {
             login_lost: false,
         };
         let (apt, version, serial) = card.run(|x| {
-            let apt = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
+            let apt = x.send(Select::piv())?;
             if !apt.sw.is_success() {
                 return Err(Error::NotPiv(apt.sw));
             }
-            let version = x.send(command(Instruction::GetVersion, 0, 0, vec![]))?;
-            let serial = x.send(command(Instruction::GetSerial, 0, 0, vec![]))?;
+            let version = x.send(GetVersion)?;
+            let serial = x.send(GetSerial)?;
             Ok((apt.data, version, serial))
         })?;
         // The APT is optional in practice; a card that answers SELECT with 9000 is PIV.
@@ -156,7 +156,7 @@ impl<T: Transport> PivCard<T> {
         let mut out = None;
         self.transport.transaction(&mut |link| {
             let mut x = Exchange { link, extended };
-            let select = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
+            let select = x.send(Select::piv())?;
             if !select.sw.is_success() {
                 return Err(Error::NotPiv(select.sw));
             }
@@ -177,7 +177,7 @@ impl<T: Transport> PivCard<T> {
             return Err(Error::Unsupported("GET METADATA"));
         }
         let data = self.run(|x| {
-            let r = x.send(command(Instruction::GetMetadata, 0x00, key.0, vec![]))?;
+            let r = x.send(GetMetadata { key })?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(r.data),
                 StatusWord::REFERENCE_DATA_NOT_FOUND => {
