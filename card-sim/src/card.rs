@@ -6,6 +6,7 @@ use std::path::Path;
 
 use apdu_spec::apdu::{self, CommandApdu, EXTENDED_MAX_LE, SHORT_MAX_LE};
 use apdu_spec::piv::Instruction;
+use apdu_spec::piv::command::GetResponse;
 use apdu_spec::{Response, StatusWord};
 
 use crate::atr::ATR;
@@ -214,13 +215,14 @@ impl Card {
     }
 
     fn get_response(&mut self, cmd: &CommandApdu) -> Response {
-        if cmd.p1 != 0 || cmd.p2 != 0 {
-            return StatusWord::INCORRECT_P1P2.into();
-        }
+        let request = match GetResponse::parse(cmd) {
+            Ok(request) => request,
+            Err(sw) => return sw.into(),
+        };
         if self.pending.is_none() {
             return StatusWord::INCORRECT_DATA.into();
         }
-        self.next_chunk(cmd.le.unwrap_or(SHORT_MAX_LE))
+        self.next_chunk(request.length)
     }
 
     fn next_chunk(&mut self, chunk: usize) -> Response {

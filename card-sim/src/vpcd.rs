@@ -229,10 +229,15 @@ fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::CardConfig;
+    use apdu_spec::piv::command::GetVersion;
     use std::net::TcpListener;
 
     fn card() -> Card {
         Card::in_memory(&CardConfig::default()).unwrap()
+    }
+
+    fn get_version() -> Vec<u8> {
+        GetVersion.to_apdu().encode().unwrap()
     }
 
     #[test]
@@ -244,7 +249,7 @@ mod tests {
         );
         assert_eq!(answer(&mut card, &[POWER_ON]), None);
         assert_eq!(
-            answer(&mut card, &[0x00, 0xFD, 0x00, 0x00, 0x00]),
+            answer(&mut card, &get_version()),
             Some(vec![5, 7, 1, 0x90, 0x00])
         );
         assert_eq!(answer(&mut card, &[RESET]), None);
@@ -275,7 +280,7 @@ mod tests {
             };
             let atr = exchange(&[GET_ATR], true);
             exchange(&[POWER_ON], false);
-            let version = exchange(&[0x00, 0xFD, 0x00, 0x00, 0x00], true);
+            let version = exchange(&get_version(), true);
             flag.store(true, Ordering::Relaxed);
             (atr, version)
         });
