@@ -1,6 +1,7 @@
 //! Command APDUs (ISO 7816-4 §5.1): the four cases, each with short or extended lengths.
 
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 /// The largest Nc of a short APDU.
 pub const SHORT_MAX_DATA: usize = 255;
@@ -36,7 +37,10 @@ pub struct CommandApdu {
     pub ins: u8,
     pub p1: u8,
     pub p2: u8,
-    pub data: Vec<u8>,
+    /// Wiped when dropped. Many commands carry secrets (a PIN, a key to import, a
+    /// management-key cryptogram); wiping every data field is simpler than deciding
+    /// command by command, and costs one pass over a few hundred bytes.
+    pub data: Zeroizing<Vec<u8>>,
     /// Ne: `None` when the command has no Le field; `Some(256)` for a short `00`,
     /// `Some(65536)` for an extended `00 00`.
     pub le: Option<usize>,
@@ -54,14 +58,14 @@ impl CommandApdu {
             ins,
             p1,
             p2,
-            data: Vec::new(),
+            data: Zeroizing::default(),
             le: None,
             extended: false,
         }
     }
 
     pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
-        self.data = data.into();
+        self.data = Zeroizing::new(data.into());
         self
     }
 
@@ -98,7 +102,7 @@ impl CommandApdu {
             ins,
             p1,
             p2,
-            data: data.to_vec(),
+            data: Zeroizing::new(data.to_vec()),
             le,
             // Only a well-formed extended body starts with a 00 marker and is longer
             // than a lone Le byte.
@@ -210,16 +214,19 @@ mod tests {
         let c2 = parse_hex("00 C0 00 00 00").unwrap();
         assert_eq!(c2.le, Some(256));
         let c3 = parse_hex("00 A4 04 00 05 A0 00 00 03 08").unwrap();
-        assert_eq!((c3.data, c3.le), (hex::decode("A000000308").unwrap(), None));
+        assert_eq!(
+            (c3.data.to_vec(), c3.le),
+            (hex::decode("A000000308").unwrap(), None)
+        );
         let c4 = parse_hex("00 A4 04 00 05 A0 00 00 03 08 00").unwrap();
         assert_eq!(c4.le, Some(256));
         assert!(!c4.extended);
         let c2e = parse_hex("00 CB 3F FF 00 00 00").unwrap();
         assert_eq!((c2e.le, c2e.extended), (Some(65536), true));
         let c3e = parse_hex("00 DB 3F FF 00 00 02 AA BB").unwrap();
-        assert_eq!((c3e.data, c3e.le), (vec![0xAA, 0xBB], None));
+        assert_eq!((c3e.data.to_vec(), c3e.le), (vec![0xAA, 0xBB], None));
         let c4e = parse_hex("00 87 07 9A 00 00 01 7C 01 00").unwrap();
-        assert_eq!((&c4e.data, c4e.le), (&vec![0x7C], Some(256)));
+        assert_eq!((c4e.data.to_vec(), c4e.le), (vec![0x7C], Some(256)));
         assert!(c4e.extended);
         // The encoding it arrived in is the encoding it leaves in.
         assert_eq!(

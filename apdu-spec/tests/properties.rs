@@ -31,7 +31,7 @@ fn any_apdu() -> impl Strategy<Value = CommandApdu> {
                 ins,
                 p1,
                 p2,
-                data,
+                data: data.into(),
                 le,
                 extended,
             };

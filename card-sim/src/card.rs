@@ -8,6 +8,7 @@ use apdu_spec::apdu::{self, CommandApdu, EXTENDED_MAX_LE, SHORT_MAX_LE};
 use apdu_spec::piv::Instruction;
 use apdu_spec::piv::command::GetResponse;
 use apdu_spec::{Response, StatusWord};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::atr::ATR;
 use crate::commands;
@@ -49,15 +50,17 @@ impl Piv {
     }
 }
 
-/// Blocks of a chained command gathered so far.
+/// Blocks of a chained command gathered so far; wiped when dropped, as they may hold a
+/// key being imported.
 struct Chain {
     header: (u8, u8, u8),
-    data: Vec<u8>,
+    data: Zeroizing<Vec<u8>>,
 }
 
-/// Response bytes waiting for GET RESPONSE.
+/// Response bytes waiting for GET RESPONSE; wiped when dropped, as they may hold a
+/// decrypted key or a shared secret.
 struct Pending {
-    data: Vec<u8>,
+    data: Zeroizing<Vec<u8>>,
     offset: usize,
 }
 
@@ -133,7 +136,11 @@ impl Card {
 
     /// Processes one command APDU and returns the response APDU.
     pub fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
-        self.process(command).encode()
+        let mut response = self.process(command);
+        let bytes = response.encode();
+        // Only the caller's copy of a secret answer remains.
+        response.data.zeroize();
+        bytes
     }
 
     fn process(&mut self, bytes: &[u8]) -> Response {
@@ -182,19 +189,25 @@ impl Card {
             // A block of another command abandons the chain, as a card that was reset would.
             _ => Chain {
                 header,
-                data: Vec::new(),
+                data: Zeroizing::default(),
             },
         };
         if chain.data.len() + cmd.data.len() > MAX_CHAINED_DATA {
             return Some(Err(StatusWord::WRONG_LENGTH));
         }
-        chain.data.extend_from_slice(&cmd.data);
         if cmd.is_chained() {
+            // Room for the longest chain at once: a buffer that grows leaves copies behind.
+            let room = MAX_CHAINED_DATA - chain.data.len();
+            chain.data.reserve_exact(room);
+            chain.data.extend_from_slice(&cmd.data);
             self.chain = Some(chain);
             return None;
         }
+        if chain.data.is_empty() {
+            return Some(Ok(cmd));
+        }
+        chain.data.extend_from_slice(&cmd.data);
         Some(Ok(CommandApdu {
-            cla: cmd.cla,
             data: chain.data,
             ..cmd
         }))
@@ -210,7 +223,10 @@ impl Card {
             SHORT_MAX_LE
         };
         let chunk = le.unwrap_or(limit).min(limit);
-        self.pending = Some(Pending { data, offset: 0 });
+        self.pending = Some(Pending {
+            data: Zeroizing::new(data),
+            offset: 0,
+        });
         self.next_chunk(chunk)
     }
 

@@ -454,7 +454,7 @@ fn chain_blocks(apdu: &CommandApdu, block: usize) -> Vec<CommandApdu> {
                 } else {
                     apdu.cla | CLA_CHAINING
                 },
-                data: chunk.to_vec(),
+                data: chunk.to_vec().into(),
                 le: if last { apdu.le } else { None },
                 ..apdu.clone()
             }

@@ -44,7 +44,7 @@ pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
         let cla = if last { apdu.cla } else { apdu.cla | 0x10 };
         let part = CommandApdu {
             cla,
-            data: block.to_vec(),
+            data: block.to_vec().into(),
             le: if last { apdu.le } else { None },
             ..apdu.clone()
         };

@@ -7,6 +7,7 @@ use apdu_spec::piv::PivCommand;
 use apdu_spec::piv::command::GetResponse;
 use apdu_spec::{CommandApdu, Response, StatusWord, describe};
 use log::debug;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::transport::Link;
@@ -21,11 +22,14 @@ pub(crate) struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
+    /// One APDU each way. Both byte strings may hold secrets (a PIN, a decrypted key) and
+    /// are wiped once read.
     fn transmit(&mut self, cmd: &CommandApdu) -> Result<Response> {
-        let bytes = cmd
-            .encode()
-            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let raw = self.link.transmit(&bytes)?;
+        let bytes = Zeroizing::new(
+            cmd.encode()
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        );
+        let raw = Zeroizing::new(self.link.transmit(&bytes)?);
         let response = Response::parse(&raw)
             .ok_or_else(|| Error::malformed("a response without status word"))?;
         debug!(
@@ -54,8 +58,9 @@ impl Exchange<'_> {
             if rounds > MAX_RESPONSE_ROUNDS {
                 return Err(Error::malformed("the card never finished its response"));
             }
-            let more = self.transmit(&GetResponse { length }.to_apdu())?;
-            response.data.extend_from_slice(&more.data);
+            let mut more = self.transmit(&GetResponse { length }.to_apdu())?;
+            append_wiping(&mut response.data, &more.data);
+            more.data.zeroize();
             response.sw = more.sw;
         }
         Ok(response)
@@ -67,7 +72,7 @@ impl Exchange<'_> {
         for block in &blocks[..last] {
             let part = CommandApdu {
                 cla: cmd.cla | CLA_CHAINING,
-                data: block.to_vec(),
+                data: block.to_vec().into(),
                 le: None,
                 ..cmd.clone()
             };
@@ -77,7 +82,7 @@ impl Exchange<'_> {
             }
         }
         let tail = CommandApdu {
-            data: blocks[last].to_vec(),
+            data: blocks[last].to_vec().into(),
             ..cmd.clone()
         };
         self.transmit(&tail)
@@ -96,4 +101,16 @@ impl Exchange<'_> {
             Err(Error::from_status(name, r.sw))
         }
     }
+}
+
+/// Appends `more` to `data`. A buffer too small is replaced by a larger one and wiped, so
+/// growing an answer (a decrypted key, a shared secret) leaves no copy in freed memory.
+fn append_wiping(data: &mut Vec<u8>, more: &[u8]) {
+    if data.capacity() - data.len() < more.len() {
+        let mut grown = Vec::with_capacity(2 * (data.len() + more.len()));
+        grown.extend_from_slice(data);
+        data.zeroize();
+        *data = grown;
+    }
+    data.extend_from_slice(more);
 }

@@ -7,6 +7,7 @@ use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::DynamicAuth;
 use apdu_spec::piv::{Algorithm, KeyRef};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use super::PivCard;
 use crate::error::{Error, Result};
@@ -45,6 +46,7 @@ impl<T: Transport> PivCard<T> {
                 .ok()
                 .and_then(|d| d.witness)
                 .ok_or_else(|| Error::malformed("no witness"))?;
+            // The decrypted witness goes into the command, whose template is wiped.
             let witness = key
                 .decrypt(&encrypted)
                 .ok_or_else(|| Error::malformed("witness of the wrong size"))?;
@@ -60,9 +62,10 @@ impl<T: Transport> PivCard<T> {
                 .ok()
                 .and_then(|d| d.response)
                 .ok_or_else(|| Error::malformed("no response"))?;
-            let expected = key
-                .encrypt(&host_challenge)
-                .ok_or_else(|| Error::malformed("challenge"))?;
+            let expected = Zeroizing::new(
+                key.encrypt(&host_challenge)
+                    .ok_or_else(|| Error::malformed("challenge"))?,
+            );
             if bool::from(answer.ct_eq(&expected)) {
                 Ok(())
             } else {
