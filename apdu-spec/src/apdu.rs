@@ -1,6 +1,7 @@
 //! Command APDUs (ISO 7816-4 §5.1): the four cases, each with short or extended lengths.
 
 use thiserror::Error;
+use zeroize::Zeroizing;
 
 /// The largest Nc of a short APDU.
 pub const SHORT_MAX_DATA: usize = 255;
@@ -36,10 +37,17 @@ pub struct CommandApdu {
     pub ins: u8,
     pub p1: u8,
     pub p2: u8,
-    pub data: Vec<u8>,
+    /// Wiped when dropped. Many commands carry secrets (a PIN, a key to import, a
+    /// management-key cryptogram); wiping every data field is simpler than deciding
+    /// command by command, and costs one pass over a few hundred bytes.
+    pub data: Zeroizing<Vec<u8>>,
     /// Ne: `None` when the command has no Le field; `Some(256)` for a short `00`,
     /// `Some(65536)` for an extended `00 00`.
     pub le: Option<usize>,
+    /// Whether the length fields are extended: `parse` records what the bytes used (a
+    /// card may answer an extended command with more than 256 bytes at once); `encode`
+    /// uses extended lengths when this is set or when Nc or Ne need them.
+    pub extended: bool,
 }
 
 impl CommandApdu {
@@ -50,13 +58,14 @@ impl CommandApdu {
             ins,
             p1,
             p2,
-            data: Vec::new(),
+            data: Zeroizing::default(),
             le: None,
+            extended: false,
         }
     }
 
     pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
-        self.data = data.into();
+        self.data = Zeroizing::new(data.into());
         self
     }
 
@@ -75,6 +84,12 @@ impl CommandApdu {
         self.data.len() > SHORT_MAX_DATA || self.le.is_some_and(|le| le > SHORT_MAX_LE)
     }
 
+    /// Whether `encode` writes extended length fields. A command without data and Le
+    /// has no length fields at all.
+    fn encodes_extended(&self) -> bool {
+        self.needs_extended() || (self.extended && (!self.data.is_empty() || self.le.is_some()))
+    }
+
     /// Parses any of the seven encodings: 1, 2S, 3S, 4S, 2E, 3E, 4E.
     pub fn parse(bytes: &[u8]) -> Result<Self, ApduError> {
         let Some((header, body)) = bytes.split_first_chunk::<4>() else {
@@ -87,12 +102,16 @@ impl CommandApdu {
             ins,
             p1,
             p2,
-            data: data.to_vec(),
+            data: Zeroizing::new(data.to_vec()),
             le,
+            // Only a well-formed extended body starts with a 00 marker and is longer
+            // than a lone Le byte.
+            extended: body.len() >= 3 && body[0] == 0,
         })
     }
 
-    /// Encodes with short lengths where they suffice, extended lengths otherwise.
+    /// Encodes with short lengths unless `extended` asks for extended ones or the sizes
+    /// need them.
     pub fn encode(&self) -> Result<Vec<u8>, ApduError> {
         let nc = self.data.len();
         if nc > EXTENDED_MAX_DATA {
@@ -105,7 +124,7 @@ impl CommandApdu {
         }
         let mut out = Vec::with_capacity(4 + 3 + nc + 3);
         out.extend_from_slice(&[self.cla, self.ins, self.p1, self.p2]);
-        if self.needs_extended() {
+        if self.encodes_extended() {
             out.push(0);
             if nc > 0 {
                 out.extend_from_slice(&(nc as u16).to_be_bytes());
@@ -126,12 +145,6 @@ impl CommandApdu {
         }
         Ok(out)
     }
-}
-
-/// Whether the bytes of a well-formed command APDU use extended length fields (the body
-/// starts with a 00 marker and is longer than a lone Le byte).
-pub fn uses_extended_length(bytes: &[u8]) -> bool {
-    bytes.len() >= 7 && bytes[4] == 0
 }
 
 /// Splits an APDU body into its data field and Ne.
@@ -201,15 +214,25 @@ mod tests {
         let c2 = parse_hex("00 C0 00 00 00").unwrap();
         assert_eq!(c2.le, Some(256));
         let c3 = parse_hex("00 A4 04 00 05 A0 00 00 03 08").unwrap();
-        assert_eq!((c3.data, c3.le), (hex::decode("A000000308").unwrap(), None));
+        assert_eq!(
+            (c3.data.to_vec(), c3.le),
+            (hex::decode("A000000308").unwrap(), None)
+        );
         let c4 = parse_hex("00 A4 04 00 05 A0 00 00 03 08 00").unwrap();
         assert_eq!(c4.le, Some(256));
+        assert!(!c4.extended);
         let c2e = parse_hex("00 CB 3F FF 00 00 00").unwrap();
-        assert_eq!(c2e.le, Some(65536));
+        assert_eq!((c2e.le, c2e.extended), (Some(65536), true));
         let c3e = parse_hex("00 DB 3F FF 00 00 02 AA BB").unwrap();
-        assert_eq!((c3e.data, c3e.le), (vec![0xAA, 0xBB], None));
+        assert_eq!((c3e.data.to_vec(), c3e.le), (vec![0xAA, 0xBB], None));
         let c4e = parse_hex("00 87 07 9A 00 00 01 7C 01 00").unwrap();
-        assert_eq!((c4e.data, c4e.le), (vec![0x7C], Some(256)));
+        assert_eq!((c4e.data.to_vec(), c4e.le), (vec![0x7C], Some(256)));
+        assert!(c4e.extended);
+        // The encoding it arrived in is the encoding it leaves in.
+        assert_eq!(
+            hex::encode_upper(c4e.encode().unwrap()),
+            "0087079A0000017C0100"
+        );
     }
 
     #[test]
@@ -241,6 +264,14 @@ mod tests {
         let long = CommandApdu::new(0, 0xDB, 0x3F, 0xFF).with_data(vec![1; 300]);
         let bytes = long.encode().unwrap();
         assert_eq!(&bytes[4..7], &[0, 0x01, 0x2C]);
-        assert_eq!(CommandApdu::parse(&bytes).unwrap(), long);
+        let parsed = CommandApdu::parse(&bytes).unwrap();
+        assert!(parsed.extended);
+        assert_eq!(
+            parsed,
+            CommandApdu {
+                extended: true,
+                ..long
+            }
+        );
     }
 }

@@ -1,9 +1,13 @@
 //! Throughput of the card core, through `Card::transmit` as a host would drive it:
 //! GET DATA, VERIFY, and RSA-2048 and P-256 signatures (keys parsed once at generation).
 
+use apdu_spec::piv::command::{
+    AuthKey, GeneralAuthenticate, GenerateAsymmetricKeyPair, GetData, Verify,
+};
 use apdu_spec::piv::mgmt_key::ManagementKey;
-use apdu_spec::piv::templates::{DynamicAuth, GenerateRequest};
-use apdu_spec::piv::{Algorithm, Instruction, ObjectId, Slot};
+use apdu_spec::piv::reference_data::PaddedPin;
+use apdu_spec::piv::templates::DynamicAuth;
+use apdu_spec::piv::{Algorithm, ObjectId, Slot};
 use apdu_spec::{CommandApdu, Response, StatusWord};
 use card_sim::{Card, CardConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -12,8 +16,12 @@ fn transmit(card: &mut Card, apdu: &CommandApdu) -> Response {
     Response::parse(&card.transmit(&apdu.encode().unwrap())).unwrap()
 }
 
-fn apdu(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
-    CommandApdu::new(0, ins as u8, p1, p2).with_data(data)
+/// GENERAL AUTHENTICATE without Le: an extended command gets its whole answer at once.
+fn general_authenticate(algorithm: Algorithm, key: AuthKey, template: DynamicAuth) -> CommandApdu {
+    CommandApdu {
+        le: None,
+        ..GeneralAuthenticate::new(algorithm, key, template).to_apdu()
+    }
 }
 
 fn authenticated_card() -> Card {
@@ -25,7 +33,7 @@ fn authenticated_card() -> Card {
     };
     let r = transmit(
         &mut card,
-        &apdu(Instruction::GeneralAuthenticate, 0x03, 0x9B, step1.encode()),
+        &general_authenticate(Algorithm::Tdes, AuthKey::Management, step1),
     );
     let witness = DynamicAuth::parse(&r.data).unwrap().witness.unwrap();
     let step2 = DynamicAuth {
@@ -35,43 +43,35 @@ fn authenticated_card() -> Card {
     };
     let r = transmit(
         &mut card,
-        &apdu(Instruction::GeneralAuthenticate, 0x03, 0x9B, step2.encode()),
+        &general_authenticate(Algorithm::Tdes, AuthKey::Management, step2),
     );
     assert_eq!(r.sw, StatusWord::SUCCESS);
     card
 }
 
 fn generate(card: &mut Card, slot: Slot, alg: Algorithm) {
-    let req = GenerateRequest {
-        algorithm: alg.to_byte(),
+    let generate = GenerateAsymmetricKeyPair {
+        slot,
+        algorithm: alg,
         pin_policy: None,
         touch_policy: None,
     };
-    let r = transmit(
-        card,
-        &apdu(
-            Instruction::GenerateAsymmetricKeyPair,
-            0,
-            slot.to_byte(),
-            req.encode(),
-        ),
-    );
+    let r = transmit(card, &generate.to_apdu());
     // An RSA-2048 public key (270 bytes) arrives in two parts: 256 bytes and 61xx.
     assert!(r.sw.is_success() || r.sw.remaining().is_some(), "{}", r.sw);
-}
-
-fn pin() -> Vec<u8> {
-    b"123456\xFF\xFF".to_vec()
 }
 
 fn bench(c: &mut Criterion) {
     let mut card = authenticated_card();
     generate(&mut card, Slot::Authentication, Algorithm::Rsa2048);
     generate(&mut card, Slot::KeyManagement, Algorithm::EccP256);
-    let verify = apdu(Instruction::Verify, 0, 0x80, pin());
+    let verify = Verify::Pin(PaddedPin::pad(b"123456")).to_apdu();
     assert_eq!(transmit(&mut card, &verify).sw, StatusWord::SUCCESS);
 
-    let get_chuid = apdu(Instruction::GetData, 0x3F, 0xFF, ObjectId::CHUID.tag_list());
+    let get_chuid = GetData {
+        object: ObjectId::CHUID,
+    }
+    .to_apdu();
     c.bench_function("get_data_chuid", |b| {
         b.iter(|| transmit(&mut card, &get_chuid))
     });
@@ -86,12 +86,8 @@ fn bench(c: &mut Criterion) {
         challenge: Some(block),
         ..Default::default()
     };
-    let rsa_sign = apdu(
-        Instruction::GeneralAuthenticate,
-        Algorithm::Rsa2048.to_byte(),
-        0x9A,
-        rsa.encode(),
-    );
+    let rsa_sign =
+        general_authenticate(Algorithm::Rsa2048, AuthKey::Slot(Slot::Authentication), rsa);
     c.bench_function("sign_rsa2048", |b| {
         b.iter(|| {
             let r = transmit(&mut card, &rsa_sign);
@@ -105,12 +101,7 @@ fn bench(c: &mut Criterion) {
         challenge: Some(vec![0x42; 32]),
         ..Default::default()
     };
-    let ec_sign = apdu(
-        Instruction::GeneralAuthenticate,
-        Algorithm::EccP256.to_byte(),
-        0x9D,
-        ec.encode(),
-    );
+    let ec_sign = general_authenticate(Algorithm::EccP256, AuthKey::Slot(Slot::KeyManagement), ec);
     c.bench_function("sign_p256", |b| {
         b.iter(|| {
             let r = transmit(&mut card, &ec_sign);

@@ -14,6 +14,7 @@ pub const ATR: [u8; 16] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apdu_spec::atr;
 
     #[test]
     fn check_byte_makes_the_xor_zero() {
@@ -21,5 +22,18 @@ mod tests {
         assert_eq!(ATR[1..].iter().fold(0u8, |acc, b| acc ^ b), 0);
         // T0's low nibble counts the historical bytes.
         assert_eq!((ATR[1] & 0x0F) as usize, ATR.len() - 5);
+    }
+
+    #[test]
+    fn hosts_read_eleven_historical_bytes_and_no_extended_apdus() {
+        let historical = atr::historical_bytes(&ATR).unwrap();
+        assert_eq!(historical.len(), 11);
+        // One object: tag F, the application identifier, holding the AID's first 9 bytes.
+        let objects: Vec<_> = atr::compact_tlv(historical).collect();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].tag, 0xF);
+        assert_eq!(objects[0].value, &apdu_spec::piv::aid::PIV_AID[..9]);
+        // Hosts therefore chain long commands rather than send extended APDUs.
+        assert!(!atr::advertises_extended_length(&ATR));
     }
 }

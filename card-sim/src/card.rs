@@ -6,7 +6,9 @@ use std::path::Path;
 
 use apdu_spec::apdu::{self, CommandApdu, EXTENDED_MAX_LE, SHORT_MAX_LE};
 use apdu_spec::piv::Instruction;
+use apdu_spec::piv::command::GetResponse;
 use apdu_spec::{Response, StatusWord};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::atr::ATR;
 use crate::commands;
@@ -48,15 +50,17 @@ impl Piv {
     }
 }
 
-/// Blocks of a chained command gathered so far.
+/// Blocks of a chained command gathered so far; wiped when dropped, as they may hold a
+/// key being imported.
 struct Chain {
     header: (u8, u8, u8),
-    data: Vec<u8>,
+    data: Zeroizing<Vec<u8>>,
 }
 
-/// Response bytes waiting for GET RESPONSE.
+/// Response bytes waiting for GET RESPONSE; wiped when dropped, as they may hold a
+/// decrypted key or a shared secret.
 struct Pending {
-    data: Vec<u8>,
+    data: Zeroizing<Vec<u8>>,
     offset: usize,
 }
 
@@ -132,7 +136,11 @@ impl Card {
 
     /// Processes one command APDU and returns the response APDU.
     pub fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
-        self.process(command).encode()
+        let mut response = self.process(command);
+        let bytes = response.encode();
+        // Only the caller's copy of a secret answer remains.
+        response.data.zeroize();
+        bytes
     }
 
     fn process(&mut self, bytes: &[u8]) -> Response {
@@ -144,7 +152,6 @@ impl Card {
                 return StatusWord::WRONG_LENGTH.into();
             }
         };
-        let extended = apdu::uses_extended_length(bytes);
         if cmd.cla & !apdu::CLA_CHAINING != 0 {
             self.chain = None;
             self.pending = None;
@@ -162,7 +169,7 @@ impl Card {
             Err(sw) => return sw.into(),
         };
         match commands::dispatch(&mut self.piv, &cmd) {
-            Ok(data) => self.respond(data, cmd.le, extended),
+            Ok(data) => self.respond(data, cmd.le, cmd.extended),
             Err(sw) => sw.into(),
         }
     }
@@ -182,19 +189,25 @@ impl Card {
             // A block of another command abandons the chain, as a card that was reset would.
             _ => Chain {
                 header,
-                data: Vec::new(),
+                data: Zeroizing::default(),
             },
         };
         if chain.data.len() + cmd.data.len() > MAX_CHAINED_DATA {
             return Some(Err(StatusWord::WRONG_LENGTH));
         }
-        chain.data.extend_from_slice(&cmd.data);
         if cmd.is_chained() {
+            // Room for the longest chain at once: a buffer that grows leaves copies behind.
+            let room = MAX_CHAINED_DATA - chain.data.len();
+            chain.data.reserve_exact(room);
+            chain.data.extend_from_slice(&cmd.data);
             self.chain = Some(chain);
             return None;
         }
+        if chain.data.is_empty() {
+            return Some(Ok(cmd));
+        }
+        chain.data.extend_from_slice(&cmd.data);
         Some(Ok(CommandApdu {
-            cla: cmd.cla,
             data: chain.data,
             ..cmd
         }))
@@ -210,18 +223,22 @@ impl Card {
             SHORT_MAX_LE
         };
         let chunk = le.unwrap_or(limit).min(limit);
-        self.pending = Some(Pending { data, offset: 0 });
+        self.pending = Some(Pending {
+            data: Zeroizing::new(data),
+            offset: 0,
+        });
         self.next_chunk(chunk)
     }
 
     fn get_response(&mut self, cmd: &CommandApdu) -> Response {
-        if cmd.p1 != 0 || cmd.p2 != 0 {
-            return StatusWord::INCORRECT_P1P2.into();
-        }
+        let request = match GetResponse::parse(cmd) {
+            Ok(request) => request,
+            Err(sw) => return sw.into(),
+        };
         if self.pending.is_none() {
             return StatusWord::INCORRECT_DATA.into();
         }
-        self.next_chunk(cmd.le.unwrap_or(SHORT_MAX_LE))
+        self.next_chunk(request.length)
     }
 
     fn next_chunk(&mut self, chunk: usize) -> Response {

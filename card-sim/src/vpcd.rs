@@ -14,6 +14,7 @@ use std::time::Duration;
 use apdu_spec::{CommandApdu, Response, describe};
 use log::{debug, info, warn};
 use socket2::SockRef;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::Card;
 
@@ -68,7 +69,11 @@ fn log_exchange(apdu: &[u8], response: &[u8]) {
     match CommandApdu::parse(apdu) {
         Ok(cmd) => {
             let r = Response::parse(response)
-                .map(|r| describe::response(cmd.ins, &r))
+                .map(|mut r| {
+                    let described = describe::response(cmd.ins, &r);
+                    r.data.zeroize();
+                    described
+                })
                 .unwrap_or_default();
             debug!("{} -> {r}", describe::command(&cmd));
         }
@@ -163,7 +168,7 @@ fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> 
             Ok(None) => return Ended::Shutdown,
             Err(e) => return Ended::Lost(e),
         };
-        if let Some(reply) = answer(card, &payload)
+        if let Some(reply) = answer(card, &payload).map(Zeroizing::new)
             && let Err(e) = write_frame(&mut stream, &reply)
         {
             return Ended::Lost(e);
@@ -171,13 +176,17 @@ fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> 
     }
 }
 
-/// Reads one frame; `None` when shutdown was requested while waiting.
-fn read_frame(stream: &mut TcpStream, shutdown: &AtomicBool) -> io::Result<Option<Vec<u8>>> {
+/// Reads one frame; `None` when shutdown was requested while waiting. The payload is
+/// wiped when dropped: a command may carry a PIN or a key.
+fn read_frame(
+    stream: &mut TcpStream,
+    shutdown: &AtomicBool,
+) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
     let mut len = [0u8; 2];
     if !read_full(stream, &mut len, shutdown)? {
         return Ok(None);
     }
-    let mut payload = vec![0u8; u16::from_be_bytes(len) as usize];
+    let mut payload = Zeroizing::new(vec![0u8; u16::from_be_bytes(len) as usize]);
     if !read_full(stream, &mut payload, shutdown)? {
         return Ok(None);
     }
@@ -219,7 +228,7 @@ fn read_full(stream: &mut TcpStream, buf: &mut [u8], shutdown: &AtomicBool) -> i
 fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
     let len = u16::try_from(payload.len())
         .map_err(|_| io::Error::other("response longer than 65535 bytes"))?;
-    let mut frame = Vec::with_capacity(payload.len() + 2);
+    let mut frame = Zeroizing::new(Vec::with_capacity(payload.len() + 2));
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(payload);
     stream.write_all(&frame)
@@ -229,10 +238,15 @@ fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::CardConfig;
+    use apdu_spec::piv::command::GetVersion;
     use std::net::TcpListener;
 
     fn card() -> Card {
         Card::in_memory(&CardConfig::default()).unwrap()
+    }
+
+    fn get_version() -> Vec<u8> {
+        GetVersion.to_apdu().encode().unwrap()
     }
 
     #[test]
@@ -244,7 +258,7 @@ mod tests {
         );
         assert_eq!(answer(&mut card, &[POWER_ON]), None);
         assert_eq!(
-            answer(&mut card, &[0x00, 0xFD, 0x00, 0x00, 0x00]),
+            answer(&mut card, &get_version()),
             Some(vec![5, 7, 1, 0x90, 0x00])
         );
         assert_eq!(answer(&mut card, &[RESET]), None);
@@ -275,7 +289,7 @@ mod tests {
             };
             let atr = exchange(&[GET_ATR], true);
             exchange(&[POWER_ON], false);
-            let version = exchange(&[0x00, 0xFD, 0x00, 0x00, 0x00], true);
+            let version = exchange(&get_version(), true);
             flag.store(true, Ordering::Relaxed);
             (atr, version)
         });

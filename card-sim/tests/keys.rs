@@ -4,6 +4,7 @@
 mod common;
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::command::GetData;
 use apdu_spec::piv::metadata::{Metadata, Origin};
 use apdu_spec::piv::templates::{ImportKeyData, ImportedKey, PublicKeyTemplate};
 use apdu_spec::piv::{Algorithm, Instruction, KeyRef, PinPolicy, Slot, TouchPolicy};
@@ -698,13 +699,7 @@ fn no_command_returns_private_key_material() {
         }
     }
     for id in apdu_spec::piv::ObjectId::standard() {
-        responses.push(
-            send(
-                &mut card,
-                cmd(Instruction::GetData, 0x3F, 0xFF, id.tag_list()),
-            )
-            .data,
-        );
+        responses.push(send(&mut card, GetData { object: id }.to_apdu()).data);
     }
     let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
     for r in &responses {

@@ -4,6 +4,7 @@
 mod common;
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::command::SetManagementKey;
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::{DynamicAuth, ManagementKeyData};
 use apdu_spec::piv::{Algorithm, Instruction};
@@ -187,17 +188,9 @@ fn the_algorithm_must_match_the_key() {
 fn set_management_key_replaces_the_key_and_its_algorithm() {
     let mut card = fresh();
     let new = ManagementKey::new(Algorithm::Aes256, &[0x42; 32]).unwrap();
-    let data = ManagementKeyData {
-        algorithm: Algorithm::Aes256.to_byte(),
-        key: vec![0x42; 32],
-    }
-    .encode();
+    let set = SetManagementKey { key: new.clone() }.to_apdu();
     assert_eq!(
-        send(
-            &mut card,
-            cmd(Instruction::SetManagementKey, 0xFF, 0xFF, data.clone())
-        )
-        .sw,
+        send(&mut card, set.clone()).sw,
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
@@ -207,21 +200,10 @@ fn set_management_key_replaces_the_key_and_its_algorithm() {
     }
     .encode();
     assert_eq!(
-        send(
-            &mut card,
-            cmd(Instruction::SetManagementKey, 0xFF, 0xFF, bad)
-        )
-        .sw,
+        send(&mut card, set.clone().with_data(bad)).sw,
         StatusWord::INCORRECT_DATA
     );
-    assert_eq!(
-        send(
-            &mut card,
-            cmd(Instruction::SetManagementKey, 0xFF, 0xFF, data)
-        )
-        .sw,
-        StatusWord::SUCCESS
-    );
+    assert_eq!(send(&mut card, set).sw, StatusWord::SUCCESS);
     card.reset();
     assert_eq!(
         authenticate_with(&mut card, &ManagementKey::factory(Algorithm::Tdes).unwrap()),

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use apdu_spec::StatusWord;
 use apdu_spec::piv::metadata::Origin;
 use apdu_spec::piv::object::CertificateObject;
+use apdu_spec::piv::reference_data::Credential;
 use apdu_spec::piv::templates::PublicKeyTemplate;
 use apdu_spec::piv::{
     Algorithm, Instruction, KeyRef, Metadata, ObjectId, PinPolicy, Slot, TouchPolicy,
@@ -121,7 +122,7 @@ fn state_survives_reload_but_login_does_not() {
             StatusWord::SUCCESS
         );
         assert_eq!(
-            change_reference(&mut card, KeyRef::PIN, b"123456", b"24681357"),
+            change_reference(&mut card, Credential::Pin, b"123456", b"24681357"),
             StatusWord::SUCCESS
         );
         assert_eq!(verify_pin(&mut card, b"11111111"), StatusWord(0x63C2));
@@ -395,7 +396,7 @@ fn state_file_is_private_and_saves_leave_no_temporary_file() {
         StatusWord::SUCCESS
     );
     assert_eq!(
-        change_reference(&mut card, KeyRef::PUK, b"12345678", b"87654321"),
+        change_reference(&mut card, Credential::Puk, b"12345678", b"87654321"),
         StatusWord::SUCCESS
     );
     assert_eq!(mode(&path), 0o600);
@@ -591,7 +592,7 @@ fn a_change_that_cannot_be_saved_is_undone() {
         StatusWord::MEMORY_FAILURE
     );
     assert_eq!(
-        change_reference(&mut card, KeyRef::PIN, b"123456", b"654321"),
+        change_reference(&mut card, Credential::Pin, b"123456", b"654321"),
         StatusWord::MEMORY_FAILURE
     );
 

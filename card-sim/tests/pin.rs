@@ -4,7 +4,8 @@
 mod common;
 
 use apdu_spec::StatusWord;
-use apdu_spec::piv::{Algorithm, Instruction, Slot};
+use apdu_spec::piv::command::PutData;
+use apdu_spec::piv::{Algorithm, Instruction, ObjectId, Slot};
 use common::*;
 
 fn verify_status(card: &mut card_sim::Card) -> StatusWord {
@@ -135,12 +136,11 @@ fn reset_and_power_off_clear_the_login() {
     assert_eq!(
         send(
             &mut card,
-            cmd(
-                Instruction::PutData,
-                0x3F,
-                0xFF,
-                vec![0x5C, 1, 0x7E, 0x7E, 0]
-            )
+            PutData {
+                object: ObjectId::DISCOVERY,
+                content: Default::default(),
+            }
+            .to_apdu()
         )
         .sw,
         StatusWord::SECURITY_STATUS_NOT_SATISFIED

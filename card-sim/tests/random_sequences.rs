@@ -11,6 +11,7 @@ use std::fmt::Debug;
 
 use apdu_spec::apdu::{self, CLA_CHAINING};
 use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::command::PutData;
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::templates::{
@@ -416,7 +417,7 @@ fn transmit(card: &mut Card, bytes: &[u8]) -> Result<Response, TestCaseError> {
         );
     }
     if let Ok(command) = CommandApdu::parse(bytes) {
-        let default = if apdu::uses_extended_length(bytes) {
+        let default = if command.extended {
             apdu::EXTENDED_MAX_LE
         } else {
             apdu::SHORT_MAX_LE
@@ -454,7 +455,7 @@ fn chain_blocks(apdu: &CommandApdu, block: usize) -> Vec<CommandApdu> {
                 } else {
                     apdu.cla | CLA_CHAINING
                 },
-                data: chunk.to_vec(),
+                data: chunk.to_vec().into(),
                 le: if last { apdu.le } else { None },
                 ..apdu.clone()
             }
@@ -564,11 +565,11 @@ proptest! {
         login(&mut card)?;
         prop_assert!(card.pin_verified(), "the login verified the PIN");
         // The management key is authenticated too: an administrative command goes through.
-        let put = {
-            let mut data = ObjectId::PRINTED_INFORMATION.tag_list();
-            data.extend_from_slice(&tlv::encode(Tag(0x53), b"logged in"));
-            cmd(Instruction::PutData, 0x3F, 0xFF, data)
-        };
+        let put = PutData {
+            object: ObjectId::PRINTED_INFORMATION,
+            content: b"logged in".to_vec().into(),
+        }
+        .to_apdu();
         prop_assert_eq!(send_apdu(&mut card, &put)?.sw, StatusWord::SUCCESS);
         run(&mut card, &steps)?;
     }

@@ -2,22 +2,24 @@
 
 mod common;
 
+use apdu_spec::CommandApdu;
 use apdu_spec::StatusWord;
 use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::command::{GetData, PutData};
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::templates::ApplicationTemplate;
 use apdu_spec::piv::{Algorithm, Instruction, ObjectId};
 use apdu_spec::tlv::{self, Tag};
 use common::*;
 
-fn get(card: &mut card_sim::Card, id: ObjectId) -> apdu_spec::Response {
-    send(card, cmd(Instruction::GetData, 0x3F, 0xFF, id.tag_list()))
-}
-
-fn put(card: &mut card_sim::Card, id: ObjectId, content: &[u8]) -> StatusWord {
-    let mut data = id.tag_list();
-    tlv::write(&mut data, id.content_tag(), content);
-    send(card, cmd(Instruction::PutData, 0x3F, 0xFF, data)).sw
+/// PUT DATA's header with a data field of the test's making.
+fn put_raw(data: Vec<u8>) -> CommandApdu {
+    PutData {
+        object: ObjectId::CHUID,
+        content: Default::default(),
+    }
+    .to_apdu()
+    .with_data(data)
 }
 
 #[test]
@@ -75,7 +77,7 @@ fn select_of_a_short_prefix_or_other_application_is_not_found_and_deselects() {
         StatusWord::NOT_FOUND
     );
     assert_eq!(
-        get(&mut card, ObjectId::DISCOVERY).sw,
+        get_data(&mut card, ObjectId::DISCOVERY).sw,
         StatusWord::INS_NOT_SUPPORTED,
         "PIV is no longer selected"
     );
@@ -102,7 +104,7 @@ fn reselect_keeps_the_login() {
         StatusWord::SUCCESS
     );
     assert_eq!(
-        put(&mut card, ObjectId::PRINTED_INFORMATION, &[0x01, 0x02]),
+        put_data(&mut card, ObjectId::PRINTED_INFORMATION, &[0x01, 0x02]),
         StatusWord::SUCCESS
     );
 }
@@ -110,12 +112,12 @@ fn reselect_keeps_the_login() {
 #[test]
 fn fresh_card_has_discovery_chuid_and_attestation_certificate_only() {
     let mut card = fresh();
-    let discovery = ok(get(&mut card, ObjectId::DISCOVERY));
+    let discovery = ok(get_data(&mut card, ObjectId::DISCOVERY));
     assert_eq!(
         hex::encode(discovery),
         "7e124f0ba0000003080000100001005f2f024000"
     );
-    let chuid = ok(get(&mut card, ObjectId::CHUID));
+    let chuid = ok(get_data(&mut card, ObjectId::CHUID));
     let inner = tlv::Tlv::parse_exact(&chuid).unwrap();
     assert_eq!(inner.tag, Tag(0x53));
     assert_eq!(
@@ -123,7 +125,7 @@ fn fresh_card_has_discovery_chuid_and_attestation_certificate_only() {
         Some(16),
         "CHUID carries a GUID"
     );
-    let f9 = ok(get(&mut card, ObjectId::YUBICO_ATTESTATION_CERT));
+    let f9 = ok(get_data(&mut card, ObjectId::YUBICO_ATTESTATION_CERT));
     let cert = CertificateObject::parse(tlv::Tlv::parse_exact(&f9).unwrap().value).unwrap();
     assert_eq!(cert.certificate[0], 0x30);
     for id in [
@@ -132,7 +134,7 @@ fn fresh_card_has_discovery_chuid_and_attestation_certificate_only() {
         ObjectId::KEY_HISTORY,
         ObjectId::SECURITY_OBJECT,
     ] {
-        assert_eq!(get(&mut card, id).sw, StatusWord::NOT_FOUND, "{id}");
+        assert_eq!(get_data(&mut card, id).sw, StatusWord::NOT_FOUND, "{id}");
     }
 }
 
@@ -140,12 +142,12 @@ fn fresh_card_has_discovery_chuid_and_attestation_certificate_only() {
 fn put_data_needs_the_management_key() {
     let mut card = fresh();
     assert_eq!(
-        put(&mut card, ObjectId::CHUID, &[1, 2, 3]),
+        put_data(&mut card, ObjectId::CHUID, &[1, 2, 3]),
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
     assert_eq!(
-        put(&mut card, ObjectId::CHUID, &[1, 2, 3]),
+        put_data(&mut card, ObjectId::CHUID, &[1, 2, 3]),
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
 }
@@ -158,12 +160,12 @@ fn every_standard_object_and_retired_certificate_round_trips() {
     for (n, id) in ObjectId::standard().enumerate() {
         let content = vec![n as u8; 100 + n];
         assert_eq!(
-            put(&mut card, id, &content),
+            put_data(&mut card, id, &content),
             StatusWord::SUCCESS,
             "{}",
             id.name()
         );
-        let back = ok(get(&mut card, id));
+        let back = ok(get_data(&mut card, id));
         let tlv = tlv::Tlv::parse_exact(&back).unwrap();
         assert_eq!(
             (tlv.tag, tlv.value),
@@ -180,12 +182,12 @@ fn empty_content_deletes_an_object() {
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
     let cert = CertificateObject::new(vec![0x30, 0x03, 0x02, 0x01, 0x05]).encode();
     assert_eq!(
-        put(&mut card, ObjectId::CERT_SIGNATURE, &cert),
+        put_data(&mut card, ObjectId::CERT_SIGNATURE, &cert),
         StatusWord::SUCCESS
     );
     assert_eq!(
         CertificateObject::parse(
-            tlv::Tlv::parse_exact(&ok(get(&mut card, ObjectId::CERT_SIGNATURE)))
+            tlv::Tlv::parse_exact(&ok(get_data(&mut card, ObjectId::CERT_SIGNATURE)))
                 .unwrap()
                 .value
         )
@@ -194,11 +196,11 @@ fn empty_content_deletes_an_object() {
         vec![0x30, 3, 2, 1, 5]
     );
     assert_eq!(
-        put(&mut card, ObjectId::CERT_SIGNATURE, &[]),
+        put_data(&mut card, ObjectId::CERT_SIGNATURE, &[]),
         StatusWord::SUCCESS
     );
     assert_eq!(
-        get(&mut card, ObjectId::CERT_SIGNATURE).sw,
+        get_data(&mut card, ObjectId::CERT_SIGNATURE).sw,
         StatusWord::NOT_FOUND
     );
 }
@@ -213,16 +215,16 @@ fn printed_information_and_biometrics_need_the_pin_to_read() {
         ObjectId::FACIAL_IMAGE,
         ObjectId::IRIS_IMAGES,
     ] {
-        assert_eq!(put(&mut card, id, &[0xAA; 10]), StatusWord::SUCCESS);
+        assert_eq!(put_data(&mut card, id, &[0xAA; 10]), StatusWord::SUCCESS);
         assert_eq!(
-            get(&mut card, id).sw,
+            get_data(&mut card, id).sw,
             StatusWord::SECURITY_STATUS_NOT_SATISFIED,
             "{}",
             id.name()
         );
     }
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
-    ok(get(&mut card, ObjectId::PRINTED_INFORMATION));
+    ok(get_data(&mut card, ObjectId::PRINTED_INFORMATION));
 }
 
 #[test]
@@ -233,12 +235,10 @@ fn malformed_data_requests_are_refused() {
     assert_eq!(
         send(
             &mut card,
-            cmd(
-                Instruction::GetData,
-                0x3F,
-                0xFF,
-                ObjectId(0x4F0000).tag_list()
-            )
+            GetData {
+                object: ObjectId(0x4F0000)
+            }
+            .to_apdu()
         )
         .sw,
         StatusWord::INCORRECT_DATA
@@ -246,7 +246,11 @@ fn malformed_data_requests_are_refused() {
     assert_eq!(
         send(
             &mut card,
-            cmd(Instruction::GetData, 0x3F, 0xFF, vec![0x53, 0x01, 0x7E])
+            GetData {
+                object: ObjectId::DISCOVERY
+            }
+            .to_apdu()
+            .with_data(vec![0x53, 0x01, 0x7E])
         )
         .sw,
         StatusWord::INCORRECT_DATA
@@ -262,20 +266,28 @@ fn malformed_data_requests_are_refused() {
     let mut trailing = ObjectId::CHUID.tag_list();
     trailing.push(0x00);
     assert_eq!(
-        send(&mut card, cmd(Instruction::GetData, 0x3F, 0xFF, trailing)).sw,
+        send(
+            &mut card,
+            GetData {
+                object: ObjectId::CHUID
+            }
+            .to_apdu()
+            .with_data(trailing)
+        )
+        .sw,
         StatusWord::INCORRECT_DATA
     );
     // PUT DATA whose content tag is not 53, or is truncated.
     let mut data = ObjectId::CHUID.tag_list();
     tlv::write(&mut data, Tag(0x54), &[1]);
     assert_eq!(
-        send(&mut card, cmd(Instruction::PutData, 0x3F, 0xFF, data)).sw,
+        send(&mut card, put_raw(data)).sw,
         StatusWord::INCORRECT_DATA
     );
     let mut data = ObjectId::CHUID.tag_list();
     data.extend_from_slice(&[0x53, 0x05, 1]);
     assert_eq!(
-        send(&mut card, cmd(Instruction::PutData, 0x3F, 0xFF, data)).sw,
+        send(&mut card, put_raw(data)).sw,
         StatusWord::INCORRECT_DATA
     );
 }
@@ -285,17 +297,17 @@ fn objects_are_limited_in_size_and_total_storage() {
     let mut card = fresh();
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
     assert_eq!(
-        put(&mut card, ObjectId::CERT_AUTHENTICATION, &vec![0; 3068]),
+        put_data(&mut card, ObjectId::CERT_AUTHENTICATION, &vec![0; 3068]),
         StatusWord::SUCCESS,
         "3072 bytes with 53 82 0B FC"
     );
     assert_eq!(
-        put(&mut card, ObjectId::CERT_AUTHENTICATION, &vec![0; 3069]),
+        put_data(&mut card, ObjectId::CERT_AUTHENTICATION, &vec![0; 3069]),
         StatusWord::NOT_ENOUGH_MEMORY
     );
     let mut status = StatusWord::SUCCESS;
     for n in 1..=20 {
-        status = put(
+        status = put_data(
             &mut card,
             ObjectId::retired_certificate(n).unwrap(),
             &vec![0; 3000],
@@ -317,22 +329,20 @@ fn large_objects_travel_by_command_chaining_and_get_response() {
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
     let content: Vec<u8> = (0..2900u32).map(|i| i as u8).collect();
     assert_eq!(
-        put(&mut card, ObjectId::CERT_KEY_MANAGEMENT, &content),
+        put_data(&mut card, ObjectId::CERT_KEY_MANAGEMENT, &content),
         StatusWord::SUCCESS
     );
     // The first exchange returns 256 bytes and 61xx.
     let first = exchange(
         &mut card,
-        &cmd(
-            Instruction::GetData,
-            0x3F,
-            0xFF,
-            ObjectId::CERT_KEY_MANAGEMENT.tag_list(),
-        ),
+        &GetData {
+            object: ObjectId::CERT_KEY_MANAGEMENT,
+        }
+        .to_apdu(),
     );
     assert_eq!(first.data.len(), 256);
     assert_eq!(first.sw.remaining(), Some(256));
-    let whole = ok(get(&mut card, ObjectId::CERT_KEY_MANAGEMENT));
+    let whole = ok(get_data(&mut card, ObjectId::CERT_KEY_MANAGEMENT));
     assert_eq!(tlv::Tlv::parse_exact(&whole).unwrap().value, &content[..]);
 }
 
@@ -340,18 +350,18 @@ fn large_objects_travel_by_command_chaining_and_get_response() {
 fn extended_apdus_carry_large_data_in_one_exchange() {
     let mut card = fresh();
     assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
-    let mut data = ObjectId::CERT_AUTHENTICATION.tag_list();
-    tlv::write(&mut data, Tag(0x53), &vec![0x42; 2000]);
-    let put = exchange(&mut card, &cmd(Instruction::PutData, 0x3F, 0xFF, data));
+    let put = PutData {
+        object: ObjectId::CERT_AUTHENTICATION,
+        content: vec![0x42; 2000].into(),
+    };
+    let put = exchange(&mut card, &put.to_apdu());
     assert_eq!(put.sw, StatusWord::SUCCESS);
     let get = exchange(
         &mut card,
-        &cmd(
-            Instruction::GetData,
-            0x3F,
-            0xFF,
-            ObjectId::CERT_AUTHENTICATION.tag_list(),
-        )
+        &GetData {
+            object: ObjectId::CERT_AUTHENTICATION,
+        }
+        .to_apdu()
         .with_le(65536),
     );
     assert_eq!(get.sw, StatusWord::SUCCESS);

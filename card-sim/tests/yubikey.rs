@@ -3,9 +3,11 @@
 
 mod common;
 
+use apdu_spec::piv::command::SetManagementKey;
 use apdu_spec::piv::metadata::Origin;
 use apdu_spec::piv::mgmt_key::{DEFAULT_KEY, ManagementKey};
 use apdu_spec::piv::object::CertificateObject;
+use apdu_spec::piv::reference_data::Credential;
 use apdu_spec::piv::templates::{ImportKeyData, ImportedKey, ManagementKeyData, PublicKeyTemplate};
 use apdu_spec::piv::{
     Algorithm, Instruction, KeyRef, Metadata, ObjectId, PinPolicy, Slot, TouchPolicy,
@@ -77,21 +79,10 @@ fn import_p256(card: &mut Card, slot: Slot, scalar: [u8; 32]) -> StatusWord {
     .sw
 }
 
-fn set_management_key(card: &mut Card, touch: bool, key: &ManagementKey, raw: &[u8]) -> StatusWord {
-    let data = ManagementKeyData {
-        algorithm: key.algorithm().to_byte(),
-        key: raw.to_vec(),
-    };
-    send(
-        card,
-        cmd(
-            Instruction::SetManagementKey,
-            0xFF,
-            if touch { 0xFE } else { 0xFF },
-            data.encode(),
-        ),
-    )
-    .sw
+fn set_management_key(card: &mut Card, touch: bool, key: &ManagementKey) -> StatusWord {
+    let mut key = key.clone();
+    key.touch_required = touch;
+    send(card, SetManagementKey { key }.to_apdu()).sw
 }
 
 fn move_key(card: &mut Card, destination: u8, source: Slot) -> StatusWord {
@@ -119,12 +110,12 @@ fn block_pin(card: &mut Card) {
 fn block_puk(card: &mut Card) {
     for left in [2u8, 1, 0] {
         assert_eq!(
-            change_reference(card, KeyRef::PUK, b"00000000", b"11111111"),
+            change_reference(card, Credential::Puk, b"00000000", b"11111111"),
             StatusWord::verify_failed(left)
         );
     }
     assert_eq!(
-        change_reference(card, KeyRef::PUK, b"12345678", b"11111111"),
+        change_reference(card, Credential::Puk, b"12345678", b"11111111"),
         StatusWord::AUTH_METHOD_BLOCKED
     );
 }
@@ -173,7 +164,7 @@ fn pin_metadata_reports_default_flag_and_retries() {
     ok(select(&mut card));
     assert_eq!(ok(metadata(&mut card, KeyRef::PIN)), FRESH_PIN_METADATA);
     assert_eq!(
-        change_reference(&mut card, KeyRef::PIN, b"123456", b"13572468"),
+        change_reference(&mut card, Credential::Pin, b"123456", b"13572468"),
         StatusWord::SUCCESS
     );
     assert_eq!(
@@ -195,7 +186,7 @@ fn puk_metadata_reports_default_flag_and_retries() {
     ok(select(&mut card));
     assert_eq!(ok(metadata(&mut card, KeyRef::PUK)), FRESH_PIN_METADATA);
     assert_eq!(
-        change_reference(&mut card, KeyRef::PUK, b"12345678", b"87654321"),
+        change_reference(&mut card, Credential::Puk, b"12345678", b"87654321"),
         StatusWord::SUCCESS
     );
     assert_eq!(
@@ -203,7 +194,7 @@ fn puk_metadata_reports_default_flag_and_retries() {
         [0x01, 0x01, 0xFF, 0x05, 0x01, 0x00, 0x06, 0x02, 0x03, 0x03]
     );
     assert_eq!(
-        change_reference(&mut card, KeyRef::PUK, b"12345678", b"11223344"),
+        change_reference(&mut card, Credential::Puk, b"12345678", b"11223344"),
         StatusWord(0x63C2)
     );
     assert_eq!(
@@ -651,11 +642,11 @@ fn reset_erases_keys_and_objects_but_keeps_the_attestation_key_and_certificate()
     );
     let new_key = ManagementKey::new(Algorithm::Aes128, &[0x33; 16]).unwrap();
     assert_eq!(
-        set_management_key(&mut card, false, &new_key, &[0x33; 16]),
+        set_management_key(&mut card, false, &new_key),
         StatusWord::SUCCESS
     );
     assert_eq!(
-        change_reference(&mut card, KeyRef::PIN, b"123456", b"999999"),
+        change_reference(&mut card, Credential::Pin, b"123456", b"999999"),
         StatusWord::SUCCESS
     );
     let f9_object = ok(get_data(&mut card, ObjectId::YUBICO_ATTESTATION_CERT));
@@ -691,7 +682,7 @@ fn reset_erases_keys_and_objects_but_keeps_the_attestation_key_and_certificate()
     );
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
     assert_eq!(
-        change_reference(&mut card, KeyRef::PUK, b"12345678", b"12345678"),
+        change_reference(&mut card, Credential::Puk, b"12345678", b"12345678"),
         StatusWord::SUCCESS
     );
     assert_eq!(
@@ -754,11 +745,11 @@ fn set_pin_retries_needs_management_key_and_pin() {
 fn set_pin_retries_sets_the_counts_and_resets_pin_and_puk_to_defaults() {
     let mut card = admin_card();
     assert_eq!(
-        change_reference(&mut card, KeyRef::PIN, b"123456", b"24682468"),
+        change_reference(&mut card, Credential::Pin, b"123456", b"24682468"),
         StatusWord::SUCCESS
     );
     assert_eq!(
-        change_reference(&mut card, KeyRef::PUK, b"12345678", b"13571357"),
+        change_reference(&mut card, Credential::Puk, b"12345678", b"13571357"),
         StatusWord::SUCCESS
     );
     assert_eq!(verify_pin(&mut card, b"24682468"), StatusWord::SUCCESS);
@@ -787,7 +778,7 @@ fn set_pin_retries_sets_the_counts_and_resets_pin_and_puk_to_defaults() {
     );
     assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
     assert_eq!(
-        change_reference(&mut card, KeyRef::PUK, b"12345678", b"12345678"),
+        change_reference(&mut card, Credential::Puk, b"12345678", b"12345678"),
         StatusWord::SUCCESS
     );
 }
@@ -966,7 +957,7 @@ fn set_management_key_with_touch_reports_touch_always_in_metadata() {
     let raw = [0x4Du8; 24];
     let key = ManagementKey::new(Algorithm::Aes192, &raw).unwrap();
     assert_eq!(
-        set_management_key(&mut card, true, &key, &raw),
+        set_management_key(&mut card, true, &key),
         StatusWord::SUCCESS
     );
     assert_eq!(
@@ -985,7 +976,7 @@ fn set_management_key_with_touch_reports_touch_always_in_metadata() {
 
     // Without touch (P2 FF) the flag goes back to never.
     assert_eq!(
-        set_management_key(&mut card, false, &key, &raw),
+        set_management_key(&mut card, false, &key),
         StatusWord::SUCCESS
     );
     assert_eq!(
@@ -1000,7 +991,7 @@ fn set_management_key_needs_the_management_key() {
     ok(select(&mut card));
     let key = ManagementKey::new(Algorithm::Tdes, &[0x66; 24]).unwrap();
     assert_eq!(
-        set_management_key(&mut card, true, &key, &[0x66; 24]),
+        set_management_key(&mut card, true, &key),
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
     assert_eq!(

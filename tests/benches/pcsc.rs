@@ -6,8 +6,7 @@
 use std::ffi::CString;
 use std::process::Command;
 
-use apdu_spec::CommandApdu;
-use apdu_spec::piv::Instruction;
+use apdu_spec::piv::command::GetVersion;
 use criterion::{Criterion, criterion_group, criterion_main};
 use e2e::SimCard;
 use test_pki::{Profile, TestCa};
@@ -67,10 +66,7 @@ fn bench(c: &mut Criterion) {
         let pcsc_card = ctx
             .connect(&reader, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)
             .unwrap();
-        let version = CommandApdu::new(0, Instruction::GetVersion as u8, 0, 0)
-            .with_le(256)
-            .encode()
-            .unwrap();
+        let version = GetVersion.to_apdu().encode().unwrap();
         let mut buf = [0u8; 258];
         c.bench_function("pcscd_round_trip_get_version", |b| {
             b.iter(|| {

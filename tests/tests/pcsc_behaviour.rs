@@ -8,44 +8,37 @@ use std::ffi::CString;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::command::{
+    AuthKey, ChangeReferenceData, GeneralAuthenticate, GetResponse, Select, Verify,
+};
+use apdu_spec::piv::reference_data::{Credential, PaddedPin};
 use apdu_spec::piv::templates::DynamicAuth;
-use apdu_spec::piv::{Algorithm, Instruction, KeyRef, Slot};
+use apdu_spec::piv::{Algorithm, Slot};
 use apdu_spec::{CommandApdu, Response, StatusWord};
 use common::{Bench, DEFAULT_PIN, Jitter, log_tail};
 use e2e::SimCard;
 use pcsc::{Context, Disposition, Protocols, Scope, ShareMode};
 
-/// PIV PINs travel padded with FF to 8 bytes.
-fn padded(pin: &str) -> Vec<u8> {
-    let mut v = pin.as_bytes().to_vec();
-    v.resize(8, 0xFF);
-    v
-}
-
 fn select() -> CommandApdu {
-    CommandApdu::new(0x00, Instruction::Select as u8, 0x04, 0x00)
-        .with_data(PIV_AID.to_vec())
-        .with_le(256)
+    Select::piv().to_apdu()
 }
 
 fn verify(pin: &str) -> CommandApdu {
-    CommandApdu::new(0x00, Instruction::Verify as u8, 0x00, KeyRef::PIN.0).with_data(padded(pin))
+    Verify::Pin(PaddedPin::pad(pin.as_bytes())).to_apdu()
 }
 
 /// VERIFY without data: asks whether the PIN is verified.
 fn verify_status() -> CommandApdu {
-    CommandApdu::new(0x00, Instruction::Verify as u8, 0x00, KeyRef::PIN.0)
+    Verify::Status.to_apdu()
 }
 
 fn change_pin(old: &str, new: &str) -> CommandApdu {
-    CommandApdu::new(
-        0x00,
-        Instruction::ChangeReferenceData as u8,
-        0x00,
-        KeyRef::PIN.0,
-    )
-    .with_data([padded(old), padded(new)].concat())
+    ChangeReferenceData {
+        credential: Credential::Pin,
+        current: PaddedPin::pad(old.as_bytes()),
+        new: PaddedPin::pad(new.as_bytes()),
+    }
+    .to_apdu()
 }
 
 /// GENERAL AUTHENTICATE: sign a SHA-256 hash with the P-256 key in `slot`.
@@ -55,14 +48,7 @@ fn sign_p256(slot: Slot, hash: &[u8]) -> CommandApdu {
         challenge: Some(hash.to_vec()),
         ..Default::default()
     };
-    CommandApdu::new(
-        0x00,
-        Instruction::GeneralAuthenticate as u8,
-        Algorithm::EccP256.to_byte(),
-        slot.to_byte(),
-    )
-    .with_data(template.encode())
-    .with_le(256)
+    GeneralAuthenticate::new(Algorithm::EccP256, AuthKey::Slot(slot), template).to_apdu()
 }
 
 /// Why an exchange produced no response APDU.
@@ -96,7 +82,7 @@ fn exchange(card: &pcsc::Card, apdu: &CommandApdu) -> Result<Response, Failure> 
 fn transmit(card: &pcsc::Card, apdu: &CommandApdu) -> Result<Response, Failure> {
     let mut response = exchange(card, apdu)?;
     while let Some(n) = response.sw.remaining() {
-        let get = CommandApdu::new(0x00, Instruction::GetResponse as u8, 0, 0).with_le(n);
+        let get = GetResponse { length: n }.to_apdu();
         let next = exchange(card, &get)?;
         response.data.extend_from_slice(&next.data);
         response.sw = next.sw;

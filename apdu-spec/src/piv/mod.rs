@@ -4,6 +4,7 @@ pub mod aid;
 pub mod algorithm;
 pub mod attestation;
 pub mod chuid;
+pub mod command;
 pub mod ins;
 pub mod key_ref;
 pub mod metadata;
@@ -14,6 +15,7 @@ pub mod reference_data;
 pub mod templates;
 
 pub use algorithm::Algorithm;
+pub use command::PivCommand;
 pub use ins::Instruction;
 pub use key_ref::{KeyRef, Retired, Slot};
 pub use metadata::Metadata;

@@ -3,6 +3,63 @@
 
 use zeroize::Zeroizing;
 
+use super::KeyRef;
+
+/// What a cardholder knows: the PIN (key reference 80) or the PUK (81).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Credential {
+    Pin,
+    Puk,
+}
+
+impl Credential {
+    pub fn key_ref(self) -> KeyRef {
+        match self {
+            Self::Pin => KeyRef::PIN,
+            Self::Puk => KeyRef::PUK,
+        }
+    }
+
+    pub fn from_key_ref(key: KeyRef) -> Option<Self> {
+        match key {
+            KeyRef::PIN => Some(Self::Pin),
+            KeyRef::PUK => Some(Self::Puk),
+            _ => None,
+        }
+    }
+}
+
+/// A PIN or PUK as VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER carry it:
+/// 8 bytes, padded with FF. Wiped when dropped, never printed.
+#[derive(Clone)]
+pub struct PaddedPin(Zeroizing<[u8; PADDED_LEN]>);
+
+impl PaddedPin {
+    /// Pads a value to 8 bytes (a longer value is cut to 8).
+    pub fn pad(value: &[u8]) -> Self {
+        Self(pad(value))
+    }
+
+    /// Exactly 8 bytes as they arrived, padding and all; `None` for any other length.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        let mut padded = Zeroizing::new([0; PADDED_LEN]);
+        (bytes.len() == PADDED_LEN).then(|| {
+            padded.copy_from_slice(bytes);
+            Self(padded)
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8; PADDED_LEN] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PaddedPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PaddedPin(redacted)")
+    }
+}
+
 /// The length of a padded PIN or PUK.
 pub const PADDED_LEN: usize = 8;
 /// The padding byte.
@@ -33,5 +90,11 @@ mod tests {
         assert_eq!(*pad(b"123456"), *b"123456\xFF\xFF");
         assert_eq!(*pad(b"12345678"), *b"12345678");
         assert_eq!(unpadded_len(&*pad(b"1234567")), 7);
+        assert_eq!(PaddedPin::pad(b"123456").as_bytes(), b"123456\xFF\xFF");
+        assert!(PaddedPin::from_slice(b"1234567").is_none());
+        assert_eq!(
+            format!("{:?}", PaddedPin::pad(b"123456")),
+            "PaddedPin(redacted)"
+        );
     }
 }

@@ -3,6 +3,8 @@
 //! the public key template (7F49), and the data fields of YubiKey's IMPORT KEY and SET
 //! MANAGEMENT KEY.
 
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
 use super::aid::{NIST_RID, PIV_PIX};
 use super::algorithm::Algorithm;
 use crate::tlv::{self, Tag, Tlv, TlvError};
@@ -101,7 +103,8 @@ impl ApplicationTemplate {
 
 /// Dynamic authentication template (7C) of GENERAL AUTHENTICATE. A field that is
 /// `Some(empty)` is a request for that item (`82 00`: "answer with the response").
-#[derive(Clone, PartialEq, Eq, Default)]
+/// Its values may be secrets; [`Zeroize`] lets a holder wipe them.
+#[derive(Clone, PartialEq, Eq, Default, Zeroize)]
 pub struct DynamicAuth {
     /// 80: witness.
     pub witness: Option<Vec<u8>>,
@@ -135,13 +138,20 @@ impl DynamicAuth {
 
     /// Encodes in the order yubico-piv-tool sends: 80, 82, 81, 85.
     pub fn encode(&self) -> Vec<u8> {
-        let mut body = Vec::new();
-        for (tag, field) in [
+        let fields = [
             (Self::WITNESS, &self.witness),
             (Self::RESPONSE, &self.response),
             (Self::CHALLENGE, &self.challenge),
             (Self::EXPONENTIATION, &self.exponentiation),
-        ] {
+        ];
+        // Sized at once and wiped: a buffer that grows or is dropped leaves copies behind.
+        let values: usize = fields
+            .iter()
+            .flat_map(|(_, f)| f.as_deref())
+            .map(<[u8]>::len)
+            .sum();
+        let mut body = Zeroizing::new(Vec::with_capacity(values + 4 * fields.len()));
+        for (tag, field) in fields {
             if let Some(value) = field {
                 tlv::write(&mut body, tag, value);
             }
@@ -276,8 +286,8 @@ impl PublicKeyTemplate {
     }
 }
 
-/// The private key components of YubiKey's IMPORT KEY (INS FE).
-#[derive(Clone, PartialEq, Eq)]
+/// The private key components of YubiKey's IMPORT KEY (INS FE); wiped when dropped.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub enum ImportedKey {
     /// 01 p, 02 q, 03 dP, 04 dQ, 05 qInv: each half the modulus length.
     Rsa {
@@ -318,7 +328,14 @@ pub struct ImportKeyData {
 
 impl ImportKeyData {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Room for every component at once: a buffer that grows leaves copies behind.
+        let components = match &self.key {
+            ImportedKey::Rsa { p, q, dp, dq, qinv } => {
+                [p, q, dp, dq, qinv].map(Vec::len).iter().sum()
+            }
+            ImportedKey::Ecc(s) | ImportedKey::Ed25519(s) | ImportedKey::X25519(s) => s.len(),
+        };
+        let mut out = Vec::with_capacity(components + 5 * 4 + 2 * 3);
         match &self.key {
             ImportedKey::Rsa { p, q, dp, dq, qinv } => {
                 for (tag, v) in [(0x01, p), (0x02, q), (0x03, dp), (0x04, dq), (0x05, qinv)] {
@@ -376,8 +393,8 @@ impl ImportKeyData {
     }
 }
 
-/// The data field of SET MANAGEMENT KEY: `<alg> 9B <len> <key>`.
-#[derive(Clone, PartialEq, Eq)]
+/// The data field of SET MANAGEMENT KEY: `<alg> 9B <len> <key>`; wiped when dropped.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct ManagementKeyData {
     pub algorithm: u8,
     pub key: Vec<u8>,
@@ -395,7 +412,8 @@ impl std::fmt::Debug for ManagementKeyData {
 
 impl ManagementKeyData {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![self.algorithm];
+        let mut out = Vec::with_capacity(1 + 2 + self.key.len());
+        out.push(self.algorithm);
         tlv::write(&mut out, Tag(0x9B), &self.key);
         out
     }

@@ -1,9 +1,10 @@
 //! GENERAL AUTHENTICATE (87): management-key challenge-response (P2 9B), and the
 //! private-key operations of the key slots (sign, decrypt, key agreement).
 
+use apdu_spec::StatusWord;
+use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate};
 use apdu_spec::piv::templates::DynamicAuth;
-use apdu_spec::piv::{Algorithm, KeyRef, PinPolicy, Slot};
-use apdu_spec::{CommandApdu, StatusWord};
+use apdu_spec::piv::{Algorithm, PinPolicy, Slot};
 use subtle::ConstantTimeEq;
 
 use super::random;
@@ -11,16 +12,15 @@ use crate::card::Piv;
 use crate::keys::KeyError;
 use crate::session::Challenge;
 
-pub fn general_authenticate(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    let algorithm = Algorithm::from_byte(cmd.p1).ok_or(StatusWord::INCORRECT_P1P2)?;
-    let request = DynamicAuth::parse(&cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    if KeyRef(cmd.p2) == KeyRef::MANAGEMENT {
-        return management(piv, algorithm, request);
-    }
-    match Slot::from_byte(cmd.p2) {
+pub fn general_authenticate(
+    piv: &mut Piv,
+    auth: GeneralAuthenticate,
+) -> Result<Vec<u8>, StatusWord> {
+    match auth.key {
+        AuthKey::Management => management(piv, auth.algorithm, &auth.template),
         // The attestation key signs attestation certificates and nothing else.
-        Some(Slot::Attestation) | None => Err(StatusWord::INCORRECT_P1P2),
-        Some(slot) => private_key_operation(piv, algorithm, slot, request),
+        AuthKey::Slot(Slot::Attestation) => Err(StatusWord::INCORRECT_P1P2),
+        AuthKey::Slot(slot) => private_key_operation(piv, auth.algorithm, slot, &auth.template),
     }
 }
 
@@ -38,7 +38,7 @@ fn given(field: &Option<Vec<u8>>) -> Option<&Vec<u8>> {
 fn management(
     piv: &mut Piv,
     algorithm: Algorithm,
-    req: DynamicAuth,
+    req: &DynamicAuth,
 ) -> Result<Vec<u8>, StatusWord> {
     let key = piv.state.management_key.clone();
     if algorithm != key.algorithm() {
@@ -112,7 +112,7 @@ fn private_key_operation(
     piv: &mut Piv,
     algorithm: Algorithm,
     slot: Slot,
-    req: DynamicAuth,
+    req: &DynamicAuth,
 ) -> Result<Vec<u8>, StatusWord> {
     let slot_key = piv
         .state

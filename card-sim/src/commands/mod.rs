@@ -1,5 +1,6 @@
-//! One handler per instruction: `fn(&mut Piv, &CommandApdu) -> Result<data, StatusWord>`.
-//! A failure is the status word the card answers.
+//! One handler per command. The dispatcher parses the APDU into a [`PivCommand`] once;
+//! each handler takes its typed command and returns the response data, or the status
+//! word the card answers.
 
 mod auth;
 mod data;
@@ -8,54 +9,58 @@ mod pin;
 mod select;
 mod yubikey;
 
-use apdu_spec::piv::Instruction;
+use apdu_spec::piv::{Instruction, PivCommand};
 use apdu_spec::{CommandApdu, StatusWord};
 
 use crate::card::Piv;
 
-pub type Handler = fn(&mut Piv, &CommandApdu) -> Result<Vec<u8>, StatusWord>;
-
-fn handler(ins: Instruction) -> Handler {
-    match ins {
-        Instruction::Select => select::select,
-        Instruction::GetData => data::get_data,
-        Instruction::PutData => data::put_data,
-        Instruction::Verify => pin::verify,
-        Instruction::ChangeReferenceData => pin::change_reference_data,
-        Instruction::ResetRetryCounter => pin::reset_retry_counter,
-        Instruction::GeneralAuthenticate => auth::general_authenticate,
-        Instruction::GenerateAsymmetricKeyPair => keys::generate,
-        Instruction::ImportKey => keys::import,
-        Instruction::MoveKey => keys::move_or_delete,
-        Instruction::GetVersion => yubikey::version,
-        Instruction::GetSerial => yubikey::serial,
-        Instruction::GetMetadata => yubikey::metadata,
-        Instruction::Attest => yubikey::attest,
-        Instruction::SetManagementKey => yubikey::set_management_key,
-        Instruction::Reset => yubikey::reset,
-        Instruction::SetPinRetries => yubikey::set_pin_retries,
-        // Served by the card's response chaining before dispatch; here only when chained.
-        Instruction::GetResponse => |_, _| Err(StatusWord::INCORRECT_DATA),
-    }
-}
-
-pub fn dispatch(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    let ins = Instruction::from_byte(cmd.ins).ok_or(StatusWord::INS_NOT_SUPPORTED)?;
+pub fn dispatch(piv: &mut Piv, apdu: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    let ins = Instruction::from_byte(apdu.ins).ok_or(StatusWord::INS_NOT_SUPPORTED)?;
     let available = (ins == Instruction::Select || piv.session.selected)
         && (piv.state.yubikey_extensions || !ins.is_yubikey_extension());
     if !available {
         return Err(StatusWord::INS_NOT_SUPPORTED);
     }
-    handler(ins)(piv, cmd)
+    let command = PivCommand::parse(apdu);
+    // As a YubiKey does, the card judges P1-P2 first, then the management key, and the
+    // data field last.
+    if needs_management_key(ins) && command.as_ref().err() != Some(&StatusWord::INCORRECT_P1P2) {
+        require_management(piv)?;
+    }
+    match command? {
+        PivCommand::Select(select) => select::select(piv, select),
+        PivCommand::GetData(get) => data::get_data(piv, get),
+        PivCommand::PutData(put) => data::put_data(piv, put),
+        PivCommand::Verify(verify) => pin::verify(piv, verify),
+        PivCommand::ChangeReferenceData(change) => pin::change_reference_data(piv, change),
+        PivCommand::ResetRetryCounter(reset) => pin::reset_retry_counter(piv, reset),
+        PivCommand::GeneralAuthenticate(auth) => auth::general_authenticate(piv, auth),
+        PivCommand::GenerateAsymmetricKeyPair(generate) => keys::generate(piv, generate),
+        PivCommand::ImportKey(import) => keys::import(piv, import),
+        PivCommand::MoveKey(move_key) => keys::move_or_delete(piv, move_key),
+        PivCommand::GetVersion(_) => yubikey::version(piv),
+        PivCommand::GetSerial(_) => yubikey::serial(piv),
+        PivCommand::GetMetadata(get) => yubikey::metadata(piv, get),
+        PivCommand::Attest(attest) => yubikey::attest(piv, attest),
+        PivCommand::SetManagementKey(set) => yubikey::set_management_key(piv, set),
+        PivCommand::Reset(_) => yubikey::reset(piv),
+        PivCommand::SetPinRetries(set) => yubikey::set_pin_retries(piv, set),
+        // Served by the card's response chaining before dispatch; here only when chained.
+        PivCommand::GetResponse(_) => Err(StatusWord::INCORRECT_DATA),
+    }
 }
 
-/// Fails with 6A86 unless P1-P2 are as given.
-fn expect_p1p2(cmd: &CommandApdu, p1: u8, p2: u8) -> Result<(), StatusWord> {
-    if (cmd.p1, cmd.p2) == (p1, p2) {
-        Ok(())
-    } else {
-        Err(StatusWord::INCORRECT_P1P2)
-    }
+/// The commands that need the management key authenticated in this session.
+fn needs_management_key(ins: Instruction) -> bool {
+    matches!(
+        ins,
+        Instruction::PutData
+            | Instruction::GenerateAsymmetricKeyPair
+            | Instruction::ImportKey
+            | Instruction::MoveKey
+            | Instruction::SetManagementKey
+            | Instruction::SetPinRetries
+    )
 }
 
 /// Fails with 6982 unless the management key was authenticated in this session.

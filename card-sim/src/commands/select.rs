@@ -1,20 +1,13 @@
 //! SELECT (A4): by the full PIV AID or any prefix of at least five bytes.
 
-use apdu_spec::piv::aid;
-use apdu_spec::{CommandApdu, StatusWord};
+use apdu_spec::StatusWord;
+use apdu_spec::piv::command::Select;
 
 use crate::card::Piv;
 use crate::session::Session;
 
-/// P2 00: return the FCI (the APT); P2 0C: return nothing.
-const P2_RETURN_FCI: u8 = 0x00;
-const P2_NO_RESPONSE: u8 = 0x0C;
-
-pub fn select(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    if cmd.p1 != 0x04 || !matches!(cmd.p2, P2_RETURN_FCI | P2_NO_RESPONSE) {
-        return Err(StatusWord::INCORRECT_P1P2);
-    }
-    if !aid::selects_piv(&cmd.data) {
+pub fn select(piv: &mut Piv, select: Select) -> Result<Vec<u8>, StatusWord> {
+    if !select.selects_piv() {
         // Another application: PIV is deselected and its logins are gone.
         piv.session = Session {
             selected: false,
@@ -28,9 +21,9 @@ pub fn select(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     } else {
         piv.session = Session::power_on();
     }
-    Ok(if cmd.p2 == P2_NO_RESPONSE {
-        Vec::new()
-    } else {
+    Ok(if select.return_template {
         piv.state.application_template()
+    } else {
+        Vec::new()
     })
 }

@@ -1,25 +1,23 @@
 //! YubiKey's private instructions: GET VERSION (FD), GET SERIAL (F8), GET METADATA (F7),
 //! ATTEST (F9), SET MANAGEMENT KEY (FF), RESET (FB) and SET PIN RETRIES (FA).
 
+use apdu_spec::StatusWord;
+use apdu_spec::piv::command::{Attest, GetMetadata, SetManagementKey, SetPinRetries};
 use apdu_spec::piv::metadata::{Metadata, Origin};
 use apdu_spec::piv::object::CertificateObject;
-use apdu_spec::piv::templates::ManagementKeyData;
 use apdu_spec::piv::{Algorithm, KeyRef, ObjectId, Slot, TouchPolicy};
 use apdu_spec::tlv::Tlv;
-use apdu_spec::{CommandApdu, StatusWord};
 
-use super::{expect_p1p2, require_management};
 use crate::attestation;
 use crate::card::Piv;
 use crate::pin::Pin;
 use crate::session::Session;
-use apdu_spec::piv::mgmt_key::ManagementKey;
 
-pub fn version(piv: &mut Piv, _cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+pub fn version(piv: &mut Piv) -> Result<Vec<u8>, StatusWord> {
     Ok(piv.state.firmware.to_vec())
 }
 
-pub fn serial(piv: &mut Piv, _cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+pub fn serial(piv: &mut Piv) -> Result<Vec<u8>, StatusWord> {
     Ok(piv.state.serial.to_be_bytes().to_vec())
 }
 
@@ -32,12 +30,9 @@ fn pin_metadata(pin: &Pin) -> Metadata {
     }
 }
 
-pub fn metadata(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    if cmd.p1 != 0x00 {
-        return Err(StatusWord::INCORRECT_P1P2);
-    }
+pub fn metadata(piv: &mut Piv, get: GetMetadata) -> Result<Vec<u8>, StatusWord> {
     let state = &piv.state;
-    let meta = match KeyRef(cmd.p2) {
+    let meta = match get.key {
         KeyRef::PIN => pin_metadata(&state.pin),
         KeyRef::PUK => pin_metadata(&state.puk),
         KeyRef::MANAGEMENT => {
@@ -75,11 +70,8 @@ pub fn metadata(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord>
     Ok(meta.encode())
 }
 
-pub fn attest(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    if cmd.p2 != 0x00 {
-        return Err(StatusWord::INCORRECT_P1P2);
-    }
-    let slot = Slot::from_byte(cmd.p1).ok_or(StatusWord::INCORRECT_P1P2)?;
+pub fn attest(piv: &mut Piv, attest: Attest) -> Result<Vec<u8>, StatusWord> {
+    let slot = attest.slot;
     let state = &piv.state;
     let key = match state.keys.get(&slot) {
         Some(k) if k.origin == Origin::Generated && slot != Slot::Attestation => k,
@@ -114,26 +106,16 @@ pub fn attest(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     .map_err(|_| StatusWord::REFERENCE_DATA_NOT_USABLE)
 }
 
-/// P1 FF; P2 FF (no touch) or FE (touch required).
-pub fn set_management_key(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    if cmd.p1 != 0xFF || !matches!(cmd.p2, 0xFF | 0xFE) {
-        return Err(StatusWord::INCORRECT_P1P2);
-    }
-    require_management(piv)?;
-    let data = ManagementKeyData::parse(&cmd.data).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    let algorithm = Algorithm::from_byte(data.algorithm).ok_or(StatusWord::INCORRECT_DATA)?;
-    let mut key = ManagementKey::new(algorithm, &data.key).ok_or(StatusWord::INCORRECT_DATA)?;
-    key.touch_required = cmd.p2 == 0xFE;
+pub fn set_management_key(piv: &mut Piv, set: SetManagementKey) -> Result<Vec<u8>, StatusWord> {
     piv.commit(|s| {
-        s.management_key = key;
+        s.management_key = set.key;
         Ok(())
     })?;
     Ok(Vec::new())
 }
 
 /// Only a card whose PIN and PUK are both blocked may be reset.
-pub fn reset(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    expect_p1p2(cmd, 0x00, 0x00)?;
+pub fn reset(piv: &mut Piv) -> Result<Vec<u8>, StatusWord> {
     if !(piv.state.pin.is_blocked() && piv.state.puk.is_blocked()) {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED);
     }
@@ -145,19 +127,14 @@ pub fn reset(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     Ok(Vec::new())
 }
 
-/// P1 PIN tries, P2 PUK tries (1–255). Needs the management key and the PIN; both
-/// values go back to their defaults.
-pub fn set_pin_retries(piv: &mut Piv, cmd: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
-    if cmd.p1 == 0 || cmd.p2 == 0 {
-        return Err(StatusWord::INCORRECT_P1P2);
-    }
-    require_management(piv)?;
+/// Needs the PIN as well as the management key; both values go back to their defaults.
+pub fn set_pin_retries(piv: &mut Piv, set: SetPinRetries) -> Result<Vec<u8>, StatusWord> {
     if !piv.session.pin_verified {
         return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
     }
     piv.commit(|s| {
-        s.pin.reset(cmd.p1);
-        s.puk.reset(cmd.p2);
+        s.pin.reset(set.pin_tries);
+        s.puk.reset(set.puk_tries);
         Ok(())
     })?;
     // The PIN is the default again; the one verified before is no longer the PIN.

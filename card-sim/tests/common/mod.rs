@@ -2,10 +2,15 @@
 //! PIV steps, built on apdu-spec's encoders.
 #![allow(dead_code)]
 
-use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::apdu::CLA_CHAINING;
+use apdu_spec::piv::command::{
+    AuthKey, ChangeReferenceData, GeneralAuthenticate, GenerateAsymmetricKeyPair, GetData,
+    GetMetadata, GetResponse, PutData, Select, Verify,
+};
 use apdu_spec::piv::mgmt_key::ManagementKey;
-use apdu_spec::piv::templates::{DynamicAuth, GenerateRequest, PublicKeyTemplate};
-use apdu_spec::piv::{Algorithm, Instruction, KeyRef, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::piv::reference_data::{Credential, PaddedPin};
+use apdu_spec::piv::templates::{DynamicAuth, PublicKeyTemplate};
+use apdu_spec::piv::{Algorithm, Instruction, KeyRef, ObjectId, PinPolicy, Slot, TouchPolicy};
 use apdu_spec::{CommandApdu, Response, StatusWord};
 use card_sim::{Card, CardConfig};
 
@@ -41,10 +46,14 @@ pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
     let mut response = None;
     for (i, block) in blocks.iter().enumerate() {
         let last = i + 1 == blocks.len();
-        let cla = if last { apdu.cla } else { apdu.cla | 0x10 };
+        let cla = if last {
+            apdu.cla
+        } else {
+            apdu.cla | CLA_CHAINING
+        };
         let part = CommandApdu {
             cla,
-            data: block.to_vec(),
+            data: block.to_vec().into(),
             le: if last { apdu.le } else { None },
             ..apdu.clone()
         };
@@ -57,10 +66,7 @@ pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
     let mut r = response.unwrap();
     let mut data = std::mem::take(&mut r.data);
     while r.sw.remaining().is_some() {
-        r = exchange(
-            card,
-            &CommandApdu::new(0, Instruction::GetResponse as u8, 0, 0).with_le(256),
-        );
+        r = exchange(card, &GetResponse { length: 256 }.to_apdu());
         data.extend_from_slice(&r.data);
     }
     Response::new(data, r.sw)
@@ -72,7 +78,7 @@ pub fn ok(r: Response) -> Vec<u8> {
 }
 
 pub fn select(card: &mut Card) -> Response {
-    send(card, cmd(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))
+    send(card, Select::piv().to_apdu())
 }
 
 pub fn padded(pin: &[u8]) -> Vec<u8> {
@@ -82,20 +88,19 @@ pub fn padded(pin: &[u8]) -> Vec<u8> {
 }
 
 pub fn verify_pin(card: &mut Card, pin: &[u8]) -> StatusWord {
-    send(card, cmd(Instruction::Verify, 0x00, 0x80, padded(pin))).sw
+    send(card, Verify::Pin(PaddedPin::pad(pin)).to_apdu()).sw
 }
 
 /// Mutual authentication with `key`; returns the final status.
 pub fn authenticate_with(card: &mut Card, key: &ManagementKey) -> StatusWord {
-    let alg = key.algorithm().to_byte();
+    let step = |template| {
+        GeneralAuthenticate::new(key.algorithm(), AuthKey::Management, template).to_apdu()
+    };
     let step1 = DynamicAuth {
         witness: Some(vec![]),
         ..Default::default()
     };
-    let r = send(
-        card,
-        cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step1.encode()),
-    );
+    let r = send(card, step(step1));
     if r.sw != StatusWord::SUCCESS {
         return r.sw;
     }
@@ -106,10 +111,7 @@ pub fn authenticate_with(card: &mut Card, key: &ManagementKey) -> StatusWord {
         challenge: Some(challenge.clone()),
         ..Default::default()
     };
-    let r = send(
-        card,
-        cmd(Instruction::GeneralAuthenticate, alg, 0x9B, step2.encode()),
-    );
+    let r = send(card, step(step2));
     if r.sw == StatusWord::SUCCESS {
         let answer = DynamicAuth::parse(&r.data).unwrap().response.unwrap();
         assert_eq!(
@@ -133,20 +135,13 @@ pub fn generate_with(
     pin: Option<PinPolicy>,
     touch: Option<TouchPolicy>,
 ) -> Response {
-    let req = GenerateRequest {
-        algorithm: alg.to_byte(),
-        pin_policy: pin.map(|p| p as u8),
-        touch_policy: touch.map(|t| t as u8),
+    let generate = GenerateAsymmetricKeyPair {
+        slot,
+        algorithm: alg,
+        pin_policy: pin,
+        touch_policy: touch,
     };
-    send(
-        card,
-        cmd(
-            Instruction::GenerateAsymmetricKeyPair,
-            0x00,
-            slot.to_byte(),
-            req.encode(),
-        ),
-    )
+    send(card, generate.to_apdu())
 }
 
 pub fn generate(card: &mut Card, slot: Slot, alg: Algorithm) -> PublicKeyTemplate {
@@ -162,12 +157,7 @@ fn general_authenticate(
 ) -> Result<Vec<u8>, StatusWord> {
     let r = send(
         card,
-        cmd(
-            Instruction::GeneralAuthenticate,
-            alg.to_byte(),
-            slot.to_byte(),
-            request.encode(),
-        ),
+        GeneralAuthenticate::new(alg, AuthKey::Slot(slot), request).to_apdu(),
     );
     if r.sw != StatusWord::SUCCESS {
         return Err(r.sw);
@@ -205,29 +195,35 @@ pub fn key_agreement(
     general_authenticate(card, slot, alg, request)
 }
 
-pub fn metadata(card: &mut Card, key_ref: KeyRef) -> Response {
-    send(card, cmd(Instruction::GetMetadata, 0x00, key_ref.0, vec![]))
+pub fn metadata(card: &mut Card, key: KeyRef) -> Response {
+    send(card, GetMetadata { key }.to_apdu())
 }
 
 /// GET DATA of one object; the whole TLV (`53 L …`) on success.
-pub fn get_data(card: &mut Card, id: apdu_spec::piv::ObjectId) -> Response {
-    send(card, cmd(Instruction::GetData, 0x3F, 0xFF, id.tag_list()))
+pub fn get_data(card: &mut Card, object: ObjectId) -> Response {
+    send(card, GetData { object }.to_apdu())
 }
 
 /// PUT DATA of one object: `content` goes inside the object's content tag (53).
-pub fn put_data(card: &mut Card, id: apdu_spec::piv::ObjectId, content: &[u8]) -> StatusWord {
-    let mut data = id.tag_list();
-    data.extend_from_slice(&apdu_spec::tlv::encode(id.content_tag(), content));
-    send(card, cmd(Instruction::PutData, 0x3F, 0xFF, data)).sw
+pub fn put_data(card: &mut Card, object: ObjectId, content: &[u8]) -> StatusWord {
+    let put = PutData {
+        object,
+        content: content.to_vec().into(),
+    };
+    send(card, put.to_apdu()).sw
 }
 
-/// CHANGE REFERENCE DATA of the PIN (80) or PUK (81): old and new, each FF-padded to 8.
-pub fn change_reference(card: &mut Card, key_ref: KeyRef, old: &[u8], new: &[u8]) -> StatusWord {
-    let mut data = padded(old);
-    data.extend_from_slice(&padded(new));
-    send(
-        card,
-        cmd(Instruction::ChangeReferenceData, 0x00, key_ref.0, data),
-    )
-    .sw
+/// CHANGE REFERENCE DATA of the PIN or PUK: old and new, each FF-padded to 8.
+pub fn change_reference(
+    card: &mut Card,
+    credential: Credential,
+    old: &[u8],
+    new: &[u8],
+) -> StatusWord {
+    let change = ChangeReferenceData {
+        credential,
+        current: PaddedPin::pad(old),
+        new: PaddedPin::pad(new),
+    };
+    send(card, change.to_apdu()).sw
 }

@@ -3,12 +3,12 @@
 //! against trusted roots for F9.
 
 use apdu_spec::StatusWord;
-use apdu_spec::piv::{Instruction, Slot};
+use apdu_spec::piv::Slot;
+use apdu_spec::piv::command::Attest;
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
 use super::PivCard;
-use super::exchange::command;
 use crate::error::{Error, Result};
 use crate::pki::{self, PathError};
 use crate::public_key::PublicKey;
@@ -65,7 +65,7 @@ impl<T: Transport> PivCard<T> {
             return Err(Error::Unsupported("attestation"));
         }
         self.run(|x| {
-            let r = x.send(command(Instruction::Attest, slot.to_byte(), 0x00, vec![]))?;
+            let r = x.send(Attest { slot })?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(r.data),
                 StatusWord::INCORRECT_DATA | StatusWord::REFERENCE_DATA_NOT_FOUND => Err(Error::InvalidArgument(format!(

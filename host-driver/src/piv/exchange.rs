@@ -2,10 +2,12 @@
 //! where the card advertises them), GET RESPONSE while the card says 61xx, and a resend
 //! with the right Le on 6Cxx.
 
-use apdu_spec::apdu::SHORT_MAX_DATA;
-use apdu_spec::piv::Instruction;
+use apdu_spec::apdu::{CLA_CHAINING, SHORT_MAX_DATA};
+use apdu_spec::piv::PivCommand;
+use apdu_spec::piv::command::GetResponse;
 use apdu_spec::{CommandApdu, Response, StatusWord, describe};
 use log::debug;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::transport::Link;
@@ -20,11 +22,14 @@ pub(crate) struct Exchange<'a> {
 }
 
 impl Exchange<'_> {
+    /// One APDU each way. Both byte strings may hold secrets (a PIN, a decrypted key) and
+    /// are wiped once read.
     fn transmit(&mut self, cmd: &CommandApdu) -> Result<Response> {
-        let bytes = cmd
-            .encode()
-            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let raw = self.link.transmit(&bytes)?;
+        let bytes = Zeroizing::new(
+            cmd.encode()
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        );
+        let raw = Zeroizing::new(self.link.transmit(&bytes)?);
         let response = Response::parse(&raw)
             .ok_or_else(|| Error::malformed("a response without status word"))?;
         debug!(
@@ -35,8 +40,9 @@ impl Exchange<'_> {
         Ok(response)
     }
 
-    /// Sends `cmd` (with Le 256 when it expects data) and gathers the whole response.
-    pub fn send(&mut self, cmd: CommandApdu) -> Result<Response> {
+    /// Sends a command and gathers the whole response.
+    pub fn send(&mut self, command: impl Into<PivCommand>) -> Result<Response> {
+        let cmd = command.into().to_apdu();
         let mut response = if cmd.data.len() > SHORT_MAX_DATA && !self.extended {
             self.send_chained(&cmd)?
         } else {
@@ -47,14 +53,14 @@ impl Exchange<'_> {
             }
         };
         let mut rounds = 0;
-        while let Some(n) = response.sw.remaining() {
+        while let Some(length) = response.sw.remaining() {
             rounds += 1;
             if rounds > MAX_RESPONSE_ROUNDS {
                 return Err(Error::malformed("the card never finished its response"));
             }
-            let more = self
-                .transmit(&CommandApdu::new(0, Instruction::GetResponse as u8, 0, 0).with_le(n))?;
-            response.data.extend_from_slice(&more.data);
+            let mut more = self.transmit(&GetResponse { length }.to_apdu())?;
+            append_wiping(&mut response.data, &more.data);
+            more.data.zeroize();
             response.sw = more.sw;
         }
         Ok(response)
@@ -65,8 +71,8 @@ impl Exchange<'_> {
         let last = blocks.len() - 1;
         for block in &blocks[..last] {
             let part = CommandApdu {
-                cla: cmd.cla | 0x10,
-                data: block.to_vec(),
+                cla: cmd.cla | CLA_CHAINING,
+                data: block.to_vec().into(),
                 le: None,
                 ..cmd.clone()
             };
@@ -76,31 +82,35 @@ impl Exchange<'_> {
             }
         }
         let tail = CommandApdu {
-            data: blocks[last].to_vec(),
+            data: blocks[last].to_vec().into(),
             ..cmd.clone()
         };
         self.transmit(&tail)
     }
 
     /// Sends and returns the data on 9000; any other status word becomes an error.
-    pub fn expect(&mut self, command: &'static str, cmd: CommandApdu) -> Result<Vec<u8>> {
-        let r = self.send(cmd)?;
+    pub fn expect(
+        &mut self,
+        name: &'static str,
+        command: impl Into<PivCommand>,
+    ) -> Result<Vec<u8>> {
+        let r = self.send(command)?;
         if r.sw.is_success() {
             Ok(r.data)
         } else {
-            Err(Error::from_status(command, r.sw))
+            Err(Error::from_status(name, r.sw))
         }
     }
 }
 
-/// A command that expects response data (Le = 256, extended when needed).
-pub(crate) fn command(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
-    CommandApdu::new(0, ins as u8, p1, p2)
-        .with_data(data)
-        .with_le(256)
-}
-
-/// A command that expects no response data.
-pub(crate) fn command_no_data(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
-    CommandApdu::new(0, ins as u8, p1, p2).with_data(data)
+/// Appends `more` to `data`. A buffer too small is replaced by a larger one and wiped, so
+/// growing an answer (a decrypted key, a shared secret) leaves no copy in freed memory.
+fn append_wiping(data: &mut Vec<u8>, more: &[u8]) {
+    if data.capacity() - data.len() < more.len() {
+        let mut grown = Vec::with_capacity(2 * (data.len() + more.len()));
+        grown.extend_from_slice(data);
+        data.zeroize();
+        *data = grown;
+    }
+    data.extend_from_slice(more);
 }

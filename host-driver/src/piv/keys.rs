@@ -1,12 +1,12 @@
 //! Key slots: generate, import, read the public key and policies, move and delete.
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::command::{GenerateAsymmetricKeyPair, ImportKey, MoveKey};
 use apdu_spec::piv::metadata::Origin;
-use apdu_spec::piv::templates::{GenerateRequest, ImportKeyData, ImportedKey, PublicKeyTemplate};
-use apdu_spec::piv::{Algorithm, Instruction, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::piv::templates::{ImportedKey, PublicKeyTemplate};
+use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 
 use super::PivCard;
-use super::exchange::{command, command_no_data};
 use crate::error::{Error, Result};
 use crate::public_key::PublicKey;
 use crate::transport::Transport;
@@ -37,18 +37,14 @@ impl<T: Transport> PivCard<T> {
                 "{algorithm} is not a key pair algorithm"
             )));
         }
-        let request = GenerateRequest {
-            algorithm: algorithm.to_byte(),
-            pin_policy: pin_policy.map(|p| p as u8),
-            touch_policy: touch_policy.map(|t| t as u8),
+        let generate = GenerateAsymmetricKeyPair {
+            slot,
+            algorithm,
+            pin_policy,
+            touch_policy,
         };
         let data = self.run(|x| {
-            let r = x.send(command(
-                Instruction::GenerateAsymmetricKeyPair,
-                0x00,
-                slot.to_byte(),
-                request.encode(),
-            ))?;
+            let r = x.send(generate)?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(r.data),
                 StatusWord::INCORRECT_DATA | StatusWord::FUNCTION_NOT_SUPPORTED => {
@@ -75,24 +71,15 @@ impl<T: Transport> PivCard<T> {
         if !self.features().yubikey() {
             return Err(Error::Unsupported("IMPORT KEY"));
         }
-        let data = zeroize::Zeroizing::new(
-            ImportKeyData {
-                key,
-                pin_policy: pin_policy.map(|p| p as u8),
-                touch_policy: touch_policy.map(|t| t as u8),
-            }
-            .encode(),
-        );
+        let import = ImportKey {
+            slot,
+            algorithm,
+            key,
+            pin_policy,
+            touch_policy,
+        };
         self.run(|x| {
-            x.expect(
-                "IMPORT KEY",
-                command_no_data(
-                    Instruction::ImportKey,
-                    algorithm.to_byte(),
-                    slot.to_byte(),
-                    data.to_vec(),
-                ),
-            )?;
+            x.expect("IMPORT KEY", import.clone())?;
             Ok(())
         })
     }
@@ -151,31 +138,32 @@ impl<T: Transport> PivCard<T> {
 
     /// Deletes the key in `slot` (YubiKey 5.7's DELETE KEY; needs the management key).
     pub fn delete_key(&mut self, slot: Slot) -> Result<()> {
-        self.move_or_delete(0xFF, slot)
+        self.move_or_delete(MoveKey {
+            source: slot,
+            destination: None,
+        })
     }
 
     /// Moves a key to an empty slot (YubiKey 5.7; the certificate stays where it was).
     pub fn move_key(&mut self, from: Slot, to: Slot) -> Result<()> {
-        self.move_or_delete(to.to_byte(), from)
+        self.move_or_delete(MoveKey {
+            source: from,
+            destination: Some(to),
+        })
     }
 
-    fn move_or_delete(&mut self, destination: u8, source: Slot) -> Result<()> {
+    fn move_or_delete(&mut self, command: MoveKey) -> Result<()> {
         if !self.features().move_key() {
             return Err(Error::Unsupported(
                 "deleting or moving keys (YubiKey 5.7 and later)",
             ));
         }
         self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::MoveKey,
-                destination,
-                source.to_byte(),
-                vec![],
-            ))?;
+            let r = x.send(command)?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(()),
                 StatusWord::REFERENCE_DATA_NOT_FOUND => {
-                    Err(Error::NotFound(format!("a key in slot {source}")))
+                    Err(Error::NotFound(format!("a key in slot {}", command.source)))
                 }
                 StatusWord::INCORRECT_DATA => Err(Error::InvalidArgument(
                     "the destination slot holds a key".into(),

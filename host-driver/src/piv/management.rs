@@ -2,13 +2,14 @@
 //! SET MANAGEMENT KEY and RESET.
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate, Reset, SetManagementKey};
 use apdu_spec::piv::mgmt_key::ManagementKey;
-use apdu_spec::piv::templates::{DynamicAuth, ManagementKeyData};
-use apdu_spec::piv::{Algorithm, Instruction, KeyRef};
+use apdu_spec::piv::templates::DynamicAuth;
+use apdu_spec::piv::{Algorithm, KeyRef};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use super::PivCard;
-use super::exchange::{command, command_no_data};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -30,19 +31,14 @@ impl<T: Transport> PivCard<T> {
 
     /// Mutual authentication: the card proves it knows the key too.
     pub fn authenticate(&mut self, key: &ManagementKey) -> Result<()> {
-        let alg = key.algorithm().to_byte();
         let host_challenge = random_block(key.block_size())?;
+        let step =
+            |template| GeneralAuthenticate::new(key.algorithm(), AuthKey::Management, template);
         self.run(|x| {
-            let step1 = DynamicAuth {
+            let r = x.send(step(DynamicAuth {
                 witness: Some(vec![]),
                 ..Default::default()
-            };
-            let r = x.send(command(
-                Instruction::GeneralAuthenticate,
-                alg,
-                KeyRef::MANAGEMENT.0,
-                step1.encode(),
-            ))?;
+            }))?;
             if !r.sw.is_success() {
                 return Err(wrong_key_or(r.sw));
             }
@@ -50,20 +46,15 @@ impl<T: Transport> PivCard<T> {
                 .ok()
                 .and_then(|d| d.witness)
                 .ok_or_else(|| Error::malformed("no witness"))?;
+            // The decrypted witness goes into the command, whose template is wiped.
             let witness = key
                 .decrypt(&encrypted)
                 .ok_or_else(|| Error::malformed("witness of the wrong size"))?;
-            let step2 = DynamicAuth {
+            let r = x.send(step(DynamicAuth {
                 witness: Some(witness),
                 challenge: Some(host_challenge.clone()),
                 ..Default::default()
-            };
-            let r = x.send(command(
-                Instruction::GeneralAuthenticate,
-                alg,
-                KeyRef::MANAGEMENT.0,
-                step2.encode(),
-            ))?;
+            }))?;
             if !r.sw.is_success() {
                 return Err(wrong_key_or(r.sw));
             }
@@ -71,9 +62,10 @@ impl<T: Transport> PivCard<T> {
                 .ok()
                 .and_then(|d| d.response)
                 .ok_or_else(|| Error::malformed("no response"))?;
-            let expected = key
-                .encrypt(&host_challenge)
-                .ok_or_else(|| Error::malformed("challenge"))?;
+            let expected = Zeroizing::new(
+                key.encrypt(&host_challenge)
+                    .ok_or_else(|| Error::malformed("challenge"))?,
+            );
             if bool::from(answer.ct_eq(&expected)) {
                 Ok(())
             } else {
@@ -87,19 +79,11 @@ impl<T: Transport> PivCard<T> {
         if !self.features().yubikey() {
             return Err(Error::Unsupported("SET MANAGEMENT KEY"));
         }
-        let data = zeroize::Zeroizing::new(
-            ManagementKeyData {
-                algorithm: new.algorithm().to_byte(),
-                key: new.key_bytes().to_vec(),
-            }
-            .encode(),
-        );
-        let p2 = if require_touch { 0xFE } else { 0xFF };
+        let mut key = new.clone();
+        key.touch_required = require_touch;
+        let set = SetManagementKey { key };
         self.run(|x| {
-            x.expect(
-                "SET MANAGEMENT KEY",
-                command_no_data(Instruction::SetManagementKey, 0xFF, p2, data.to_vec()),
-            )?;
+            x.expect("SET MANAGEMENT KEY", set.clone())?;
             Ok(())
         })
     }
@@ -111,7 +95,7 @@ impl<T: Transport> PivCard<T> {
             return Err(Error::Unsupported("RESET"));
         }
         self.run(|x| {
-            let r = x.send(command_no_data(Instruction::Reset, 0, 0, vec![]))?;
+            let r = x.send(Reset)?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(()),
                 StatusWord::CONDITIONS_NOT_SATISFIED => Err(Error::ResetRefused),

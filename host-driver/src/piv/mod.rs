@@ -14,14 +14,14 @@ pub use keys::KeyInfo;
 pub use objects::{Chuid, KeyHistory};
 pub use pin::Secret;
 
-use apdu_spec::StatusWord;
-use apdu_spec::piv::aid::PIV_AID;
+use apdu_spec::piv::command::{GetMetadata, GetSerial, GetVersion, Select};
 use apdu_spec::piv::templates::ApplicationTemplate;
-use apdu_spec::piv::{Instruction, KeyRef, Metadata};
+use apdu_spec::piv::{KeyRef, Metadata};
+use apdu_spec::{StatusWord, atr};
 
 use crate::error::{Error, Result};
 use crate::transport::{Transport, TransportError};
-use exchange::{Exchange, command};
+use exchange::Exchange;
 
 /// What the card turned out to support.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,47 +64,6 @@ impl Features {
     }
 }
 
-/// Whether the ATR's historical bytes (compact-TLV, category 80) carry card
-/// capabilities (tag 7) whose third byte announces extended Lc and Le (bit 7, 0x40).
-fn atr_advertises_extended(atr: &[u8]) -> bool {
-    let Some(historical) = historical_bytes(atr) else {
-        return false;
-    };
-    let Some((&0x80, mut rest)) = historical.split_first() else {
-        return false;
-    };
-    while let Some((&tl, tail)) = rest.split_first() {
-        let (tag, len) = (tl >> 4, (tl & 0x0F) as usize);
-        if tail.len() < len {
-            return false;
-        }
-        if tag == 0x7 && len >= 3 {
-            return tail[2] & 0x40 != 0;
-        }
-        rest = &tail[len..];
-    }
-    false
-}
-
-/// The historical bytes of an ATR (ISO 7816-3 §8.2).
-fn historical_bytes(atr: &[u8]) -> Option<&[u8]> {
-    let t0 = *atr.get(1)?;
-    let count = (t0 & 0x0F) as usize;
-    let mut y = t0 >> 4;
-    let mut i = 2;
-    loop {
-        let interface = (y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1);
-        let td_present = y & 0x08 != 0;
-        i += interface as usize;
-        if !td_present {
-            break;
-        }
-        y = *atr.get(i)? >> 4;
-        i += 1;
-    }
-    atr.get(i..i + count)
-}
-
 pub struct PivCard<T: Transport> {
     transport: T,
     features: Features,
@@ -115,7 +74,7 @@ pub struct PivCard<T: Transport> {
 impl<T: Transport> PivCard<T> {
     /// Selects the PIV application and learns what the card supports.
     pub fn open(transport: T) -> Result<Self> {
-        let extended_apdus = atr_advertises_extended(&transport.atr());
+        let extended_apdus = atr::advertises_extended_length(&transport.atr());
         let mut card = Self {
             transport,
             features: Features {
@@ -125,12 +84,12 @@ impl<T: Transport> PivCard<T> {
             login_lost: false,
         };
         let (apt, version, serial) = card.run(|x| {
-            let apt = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
+            let apt = x.send(Select::piv())?;
             if !apt.sw.is_success() {
                 return Err(Error::NotPiv(apt.sw));
             }
-            let version = x.send(command(Instruction::GetVersion, 0, 0, vec![]))?;
-            let serial = x.send(command(Instruction::GetSerial, 0, 0, vec![]))?;
+            let version = x.send(GetVersion)?;
+            let serial = x.send(GetSerial)?;
             Ok((apt.data, version, serial))
         })?;
         // The APT is optional in practice; a card that answers SELECT with 9000 is PIV.
@@ -197,7 +156,7 @@ impl<T: Transport> PivCard<T> {
         let mut out = None;
         self.transport.transaction(&mut |link| {
             let mut x = Exchange { link, extended };
-            let select = x.send(command(Instruction::Select, 0x04, 0x00, PIV_AID.to_vec()))?;
+            let select = x.send(Select::piv())?;
             if !select.sw.is_success() {
                 return Err(Error::NotPiv(select.sw));
             }
@@ -218,7 +177,7 @@ impl<T: Transport> PivCard<T> {
             return Err(Error::Unsupported("GET METADATA"));
         }
         let data = self.run(|x| {
-            let r = x.send(command(Instruction::GetMetadata, 0x00, key.0, vec![]))?;
+            let r = x.send(GetMetadata { key })?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(r.data),
                 StatusWord::REFERENCE_DATA_NOT_FOUND => {
@@ -228,29 +187,5 @@ impl<T: Transport> PivCard<T> {
             }
         })?;
         Metadata::parse(&data).map_err(Error::malformed)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn yubikey_atr_advertises_extended_apdus_and_ours_does_not() {
-        let yubikey = hex_bytes("3BFD1300008131FE158073C021C057597562694B657940");
-        assert_eq!(historical_bytes(&yubikey).map(<[u8]>::len), Some(13));
-        assert!(atr_advertises_extended(&yubikey));
-        assert!(!atr_advertises_extended(&card_sim::atr::ATR));
-        assert_eq!(
-            historical_bytes(&card_sim::atr::ATR).map(<[u8]>::len),
-            Some(11)
-        );
-    }
-
-    fn hex_bytes(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
     }
 }

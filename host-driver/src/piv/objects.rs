@@ -5,12 +5,13 @@ use std::io::Read;
 
 use apdu_spec::StatusWord;
 pub use apdu_spec::piv::chuid::{Chuid, KeyHistory};
+use apdu_spec::piv::command::{GetData, PutData};
 use apdu_spec::piv::object::CertificateObject;
-use apdu_spec::piv::{Instruction, ObjectId, Slot};
-use apdu_spec::tlv::{self, Tlv};
+use apdu_spec::piv::{ObjectId, Slot};
+use apdu_spec::tlv::Tlv;
+use zeroize::Zeroizing;
 
 use super::PivCard;
-use super::exchange::{command, command_no_data};
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -22,7 +23,7 @@ impl<T: Transport> PivCard<T> {
     /// template), or `None` when the card does not have it.
     pub fn read_object(&mut self, id: ObjectId) -> Result<Option<Vec<u8>>> {
         let data = self.run(|x| {
-            let r = x.send(command(Instruction::GetData, 0x3F, 0xFF, id.tag_list()))?;
+            let r = x.send(GetData { object: id })?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(Some(r.data)),
                 StatusWord::NOT_FOUND => Ok(None),
@@ -42,15 +43,12 @@ impl<T: Transport> PivCard<T> {
 
     /// Writes a data object (needs the management key); empty content deletes it.
     pub fn write_object(&mut self, id: ObjectId, content: &[u8]) -> Result<()> {
-        let mut data = id.tag_list();
-        tlv::write(&mut data, id.content_tag(), content);
+        let put = PutData {
+            object: id,
+            content: Zeroizing::new(content.to_vec()),
+        };
         self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::PutData,
-                0x3F,
-                0xFF,
-                data.clone(),
-            ))?;
+            let r = x.send(put.clone())?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(()),
                 StatusWord::NOT_ENOUGH_MEMORY => Err(Error::InvalidArgument(format!(

@@ -2,11 +2,12 @@
 //! the host, ECDSA, Ed25519), RSA decryption with constant-time unpadding, and ECDH.
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate, Verify};
+use apdu_spec::piv::reference_data::Credential;
 use apdu_spec::piv::templates::DynamicAuth;
-use apdu_spec::piv::{Algorithm, Instruction, KeyRef, Slot};
+use apdu_spec::piv::{Algorithm, Slot};
 use zeroize::Zeroizing;
 
-use super::exchange::{command, command_no_data};
 use super::{PivCard, Secret};
 use crate::error::{Error, Result};
 use crate::hash::{HashAlg, digest};
@@ -51,26 +52,16 @@ impl<T: Transport> PivCard<T> {
         request: DynamicAuth,
         pin: Option<&Secret>,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let request = Zeroizing::new(request.encode());
-        let pin = pin.map(|p| p.padded());
+        let operation = GeneralAuthenticate::new(algorithm, AuthKey::Slot(slot), request);
+        let verify = pin.map(|p| Verify::Pin(p.padded()));
         let data = self.run(|x| {
-            if let Some(pin) = &pin {
-                let r = x.send(command_no_data(
-                    Instruction::Verify,
-                    0x00,
-                    KeyRef::PIN.0,
-                    pin.to_vec(),
-                ))?;
+            if let Some(verify) = &verify {
+                let r = x.send(verify.clone())?;
                 if !r.sw.is_success() {
-                    return Err(super::pin::wrong(r.sw, KeyRef::PIN, "VERIFY"));
+                    return Err(super::pin::wrong(r.sw, Credential::Pin, "VERIFY"));
                 }
             }
-            let r = x.send(command(
-                Instruction::GeneralAuthenticate,
-                algorithm.to_byte(),
-                slot.to_byte(),
-                request.to_vec(),
-            ))?;
+            let r = x.send(operation.clone())?;
             match r.sw {
                 StatusWord::SUCCESS => Ok(Zeroizing::new(r.data)),
                 StatusWord::REFERENCE_DATA_NOT_FOUND => {
@@ -79,7 +70,7 @@ impl<T: Transport> PivCard<T> {
                 sw => Err(Error::from_status("GENERAL AUTHENTICATE", sw)),
             }
         })?;
-        if pin.is_some() {
+        if verify.is_some() {
             self.login_restored();
         }
         let response = DynamicAuth::parse(&data)

@@ -2,11 +2,11 @@
 //! host, as SP 800-73-4 requires, and wiped from memory after use.
 
 use apdu_spec::StatusWord;
-use apdu_spec::piv::{Instruction, KeyRef};
+use apdu_spec::piv::command::{ChangeReferenceData, ResetRetryCounter, SetPinRetries, Verify};
+use apdu_spec::piv::reference_data::{Credential, PAD, PaddedPin};
 use zeroize::Zeroizing;
 
 use super::PivCard;
-use super::exchange::command_no_data;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 
@@ -17,7 +17,7 @@ impl Secret {
     /// 6 to 8 characters (PIV allows bytes other than FF; digits are customary).
     pub fn new(value: impl Into<Vec<u8>>) -> Result<Self> {
         let value = Zeroizing::new(value.into());
-        if !(6..=8).contains(&value.len()) || value.contains(&apdu_spec::piv::reference_data::PAD) {
+        if !(6..=8).contains(&value.len()) || value.contains(&PAD) {
             return Err(Error::InvalidArgument(
                 "a PIN or PUK has 6 to 8 characters".into(),
             ));
@@ -25,8 +25,8 @@ impl Secret {
         Ok(Self(value))
     }
 
-    pub(super) fn padded(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(apdu_spec::piv::reference_data::pad(&self.0).to_vec())
+    pub(super) fn padded(&self) -> PaddedPin {
+        PaddedPin::pad(&self.0)
     }
 }
 
@@ -37,8 +37,8 @@ impl std::fmt::Debug for Secret {
 }
 
 /// The status of a failed PIN or PUK check as an error.
-pub(super) fn wrong(sw: StatusWord, key: KeyRef, command: &'static str) -> Error {
-    let puk = key == KeyRef::PUK;
+pub(super) fn wrong(sw: StatusWord, checked: Credential, command: &'static str) -> Error {
+    let puk = checked == Credential::Puk;
     match (sw.tries_left(), sw) {
         (Some(tries_left), _) if puk => Error::WrongPuk { tries_left },
         (Some(tries_left), _) => Error::WrongPin { tries_left },
@@ -52,18 +52,13 @@ pub(super) fn wrong(sw: StatusWord, key: KeyRef, command: &'static str) -> Error
 impl<T: Transport> PivCard<T> {
     /// VERIFY the PIN.
     pub fn verify_pin(&mut self, pin: &Secret) -> Result<()> {
-        let data = pin.padded();
+        let verify = Verify::Pin(pin.padded());
         self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::Verify,
-                0x00,
-                KeyRef::PIN.0,
-                data.to_vec(),
-            ))?;
+            let r = x.send(verify.clone())?;
             if r.sw.is_success() {
                 Ok(())
             } else {
-                Err(wrong(r.sw, KeyRef::PIN, "VERIFY"))
+                Err(wrong(r.sw, Credential::Pin, "VERIFY"))
             }
         })?;
         self.login_restored();
@@ -74,12 +69,7 @@ impl<T: Transport> PivCard<T> {
     /// PIN is verified in this session (the card then does not tell).
     pub fn pin_tries_left(&mut self) -> Result<Option<u8>> {
         self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::Verify,
-                0x00,
-                KeyRef::PIN.0,
-                vec![],
-            ))?;
+            let r = x.send(Verify::Status)?;
             match (r.sw, r.sw.tries_left()) {
                 (StatusWord::SUCCESS, _) => Ok(None),
                 (_, Some(n)) => Ok(Some(n)),
@@ -91,15 +81,7 @@ impl<T: Transport> PivCard<T> {
 
     /// Forgets the PIN login (YubiKey 5.4.3+; elsewhere a card reset does it).
     pub fn log_out(&mut self) -> Result<()> {
-        let supported = self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::Verify,
-                0xFF,
-                KeyRef::PIN.0,
-                vec![],
-            ))?;
-            Ok(r.sw.is_success())
-        })?;
+        let supported = self.run(|x| Ok(x.send(Verify::LogOut)?.sw.is_success()))?;
         if supported {
             Ok(())
         } else {
@@ -108,44 +90,46 @@ impl<T: Transport> PivCard<T> {
     }
 
     pub fn change_pin(&mut self, current: &Secret, new: &Secret) -> Result<()> {
-        self.change_reference(KeyRef::PIN, current, new)
+        self.change_reference(Credential::Pin, current, new)
     }
 
     pub fn change_puk(&mut self, current: &Secret, new: &Secret) -> Result<()> {
-        self.change_reference(KeyRef::PUK, current, new)
+        self.change_reference(Credential::Puk, current, new)
     }
 
-    fn change_reference(&mut self, key: KeyRef, current: &Secret, new: &Secret) -> Result<()> {
-        let data = Zeroizing::new([current.padded().as_slice(), new.padded().as_slice()].concat());
+    fn change_reference(
+        &mut self,
+        credential: Credential,
+        current: &Secret,
+        new: &Secret,
+    ) -> Result<()> {
+        let change = ChangeReferenceData {
+            credential,
+            current: current.padded(),
+            new: new.padded(),
+        };
         self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::ChangeReferenceData,
-                0x00,
-                key.0,
-                data.to_vec(),
-            ))?;
+            let r = x.send(change.clone())?;
             if r.sw.is_success() {
                 Ok(())
             } else {
-                Err(wrong(r.sw, key, "CHANGE REFERENCE DATA"))
+                Err(wrong(r.sw, credential, "CHANGE REFERENCE DATA"))
             }
         })
     }
 
     /// RESET RETRY COUNTER: the PUK sets a new PIN and unblocks it.
     pub fn unblock_pin(&mut self, puk: &Secret, new_pin: &Secret) -> Result<()> {
-        let data = Zeroizing::new([puk.padded().as_slice(), new_pin.padded().as_slice()].concat());
+        let reset = ResetRetryCounter {
+            puk: puk.padded(),
+            new_pin: new_pin.padded(),
+        };
         self.run(|x| {
-            let r = x.send(command_no_data(
-                Instruction::ResetRetryCounter,
-                0x00,
-                KeyRef::PIN.0,
-                data.to_vec(),
-            ))?;
+            let r = x.send(reset.clone())?;
             if r.sw.is_success() {
                 Ok(())
             } else {
-                Err(wrong(r.sw, KeyRef::PUK, "RESET RETRY COUNTER"))
+                Err(wrong(r.sw, Credential::Puk, "RESET RETRY COUNTER"))
             }
         })
     }
@@ -159,7 +143,10 @@ impl<T: Transport> PivCard<T> {
         self.run(|x| {
             x.expect(
                 "SET PIN RETRIES",
-                command_no_data(Instruction::SetPinRetries, pin_tries, puk_tries, vec![]),
+                SetPinRetries {
+                    pin_tries,
+                    puk_tries,
+                },
             )?;
             Ok(())
         })
