@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use apdu_spec::piv::{KeyRef, PinPolicy, Slot, TouchPolicy};
 use der::{Decode, Encode};
+use host_driver::escape::Escaped;
 use host_driver::piv::AttestationInfo;
 use host_driver::{Error, PivCard, PublicKey, Transport};
 use x509_cert::Certificate;
@@ -219,7 +220,7 @@ fn attestation_report(info: &AttestationInfo, rooted: bool) -> String {
             "Key:            {}, generated on the card",
             info.public_key.algorithm()
         ),
-        format!("Subject:        {}", info.subject),
+        format!("Subject:        {}", Escaped(&info.subject)),
     ];
     if let Some(v) = &info.firmware {
         lines.push(format!("Firmware:       {}", version_text(v)));

@@ -6,6 +6,7 @@ use std::fs::File;
 use anyhow::{Context, bail};
 use apdu_spec::piv::Slot;
 use host_driver::card_signer::CardSigner;
+use host_driver::escape::{self, Escaped};
 use host_driver::hash::HashAlg;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign as sign_mail};
 use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
@@ -154,20 +155,21 @@ pub fn verify(
         VerifiedForm::Multipart => "multipart/signed",
         VerifiedForm::Opaque => "opaque signed-data",
     };
+    // Names and addresses come from the message and its certificates: shown escaped.
     println!("Good signature ({form})");
-    println!("Signer:     {}", verdict.signer);
+    println!("Signer:     {}", Escaped(&verdict.signer));
     let matched = match &verdict.from {
-        Some(from) => format!(" (From: {from} matches)"),
+        Some(from) => format!(" (From: {} matches)", Escaped(from)),
         None => " (the message has no From header)".into(),
     };
     println!(
         "Addresses:  {}{matched}",
-        verdict.signer_addresses.join(", ")
+        escape::join(&verdict.signer_addresses, ", ")
     );
     if let Some(t) = verdict.signing_time {
         println!("Signed:     {t} (as the signer states it)");
     }
     println!("Algorithm:  {}", verdict.signature_algorithm);
-    println!("Chain:      {}", verdict.chain.join(" <- "));
+    println!("Chain:      {}", escape::join(&verdict.chain, " <- "));
     Ok(())
 }

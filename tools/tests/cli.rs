@@ -818,3 +818,64 @@ fn a_failed_signature_loses_nothing_even_when_out_names_the_input() {
             .contains("multipart/signed")
     );
 }
+
+/// Whether `text` holds a character a terminal would obey rather than show: a control
+/// character other than the line feed, or a bidi override or isolate.
+fn steers_a_terminal(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn names_and_addresses_from_certificates_and_headers_are_printed_escaped() {
+    let sim = Sim::new();
+    let public = sim.generate_p256("9c");
+    // openssl reads -subj as Latin-1: the UTF-8 bytes C2 9B of U+009B (CSI, a C1
+    // control) become U+00C2 U+009B in the certificate.
+    let profile = Profile::signing("/CN=Eve \u{9b}2J", "eve@example.org")
+        .extension("subjectAltName=email:eve@example.org,email:eve\x1b[2J@example.org");
+    let pem = sim.ca().certify(&public, "eve", &profile);
+    let pem = pem.to_str().unwrap();
+    sim.ok(&["card", "import-cert", "--slot", "9c", "--in", pem]);
+    let (ca, other) = (sim.ca().cert(), sim.path("other"));
+    std::fs::create_dir(&other).unwrap();
+    let other = TestCa::new(&other).cert();
+    let (mail, signed) = (sim.path("mail.txt"), sim.path("signed.eml"));
+    let verify = |from: &str, ca: &Path| {
+        std::fs::write(&mail, format!("From: {from}\nSubject: s\n\nbody\n")).unwrap();
+        let (mail, signed) = (mail.to_str().unwrap(), signed.to_str().unwrap());
+        let sign = ["sign", "--in", mail, "--out", signed, "--pin-env", "PIN"];
+        sim.ok_env(&sign, &[("PIN", PIN)]);
+        let run = sim.run(&["verify", "--in", signed, "--ca", ca.to_str().unwrap()]);
+        assert!(
+            !steers_a_terminal(&run.stdout) && !steers_a_terminal(&run.stderr),
+            "{:?}",
+            run.describe()
+        );
+        run
+    };
+
+    let good = verify("eve@example.org", &ca).expect_code(0).stdout;
+    assert_eq!(field(&good, "Signer"), "CN=Eve \u{c2}\\u{9b}2J");
+    assert!(
+        field(&good, "Addresses").starts_with("eve@example.org, eve\\u{1b}[2J@example.org"),
+        "{good}"
+    );
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(!steers_a_terminal(&status), "{status:?}");
+    assert!(status.contains("CN=Eve \u{c2}\\u{9b}2J"), "{status}");
+
+    // In the reasons a signature is refused: names, and addresses from either side.
+    verify("eve@example.org", &other)
+        .expect_code(7)
+        .stderr_has("(CN=Eve \u{c2}\\u{9b}2J)");
+    verify("\"eve\x1b[2J\r\"@example.org", &ca)
+        .expect_code(7)
+        .stderr_has("the From address \"eve\\u{1b}[2J\\u{d}\"@example.org is not")
+        .stderr_has("eve\\u{1b}[2J@example.org)");
+    verify("eve\u{202e}gro.elpmaxe@example.org", &ca)
+        .expect_code(7)
+        .stderr_has("eve\\u{202e}gro.elpmaxe@example.org");
+}
