@@ -108,7 +108,7 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
                 Some(a) => a,
                 None => card.management_algorithm()?,
             };
-            let key = secrets::management_key(algorithm, &bytes)?;
+            let key = secrets::new_management_key(algorithm, &bytes)?;
             card.set_management_key(&key, touch)?;
             eprintln!(
                 "The management key was changed ({algorithm}{}).",

@@ -879,3 +879,56 @@ fn names_and_addresses_from_certificates_and_headers_are_printed_escaped() {
         .expect_code(7)
         .stderr_has("eve\\u{202e}gro.elpmaxe@example.org");
 }
+
+#[test]
+fn a_weak_or_degenerate_3des_management_key_is_refused_and_the_card_keeps_its_key() {
+    let sim = Sim::new();
+    for (new_key, why) in [
+        // K1 = K2 = K3: the factory key itself.
+        (
+            DEFAULT_MGMT_KEY,
+            "first and second parts are the same DES key",
+        ),
+        (
+            "00112233445566770011223344556677 8899aabbccddeeff",
+            "first and second parts are the same DES key",
+        ),
+        // K2 = K3 but for the parity bits.
+        (
+            "0011223344556677 8899aabbccddeeff 8998abbacddceffe",
+            "second and third parts are the same DES key",
+        ),
+        (
+            "0011223344556677 01fe01fe01fe01fe 8899aabbccddeeff",
+            "second part is a DES weak or semi-weak key",
+        ),
+        (
+            "1e1e1e1e0f0f0f0f 0011223344556677 8899aabbccddeeff",
+            "first part is a DES weak or semi-weak key",
+        ),
+    ] {
+        let new_key = new_key.replace(' ', "");
+        let set = ["card", "set-mgmt-key", "--algorithm", "3des", "--new-key"];
+        sim.run(&[&set[..], &[&new_key]].concat())
+            .expect_code(2)
+            .stderr_has(why)
+            .stderr_has("choose another");
+    }
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(
+        field(&status, "Management key").starts_with("3DES, factory default"),
+        "{status}"
+    );
+    // Two-key 3DES (K1 = K3) is not degenerate.
+    let two_key = "00112233445566778899aabbccddeeff0011223344556677";
+    let set = ["card", "set-mgmt-key", "--algorithm", "3des", "--new-key"];
+    sim.ok(&[&set[..], &[two_key]].concat());
+    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    let with_key = [&generate[..], &["--mgmt-key-env", "MGMT"]].concat();
+    sim.ok_env(&with_key, &[("MGMT", two_key)]);
+
+    // Authenticating with a weak key still works: a plain card's factory 3DES key is one.
+    let plain = Sim::plain_piv();
+    plain.ok(&generate);
+    plain.ok_env(&with_key, &[("MGMT", DEFAULT_MGMT_KEY)]);
+}
