@@ -14,6 +14,7 @@ use x509_cert::Certificate;
 
 use crate::cli::CardCommand;
 use crate::failure::{self, Advised, Usage};
+use crate::output::{self, Readers};
 use crate::secrets::{self, authenticate};
 use crate::status::{Status, version_text};
 
@@ -134,12 +135,11 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
     Ok(())
 }
 
-/// Writes `bytes` to `out`, or to stdout without one.
+/// Writes `bytes` to `out` (whole or not at all), or to stdout without one.
 fn emit(out: Option<&Path>, bytes: &[u8], what: &str) -> anyhow::Result<()> {
     match out {
         Some(path) => {
-            std::fs::write(path, bytes)
-                .with_context(|| format!("writing {what} to {}", path.display()))?;
+            output::write(path, bytes, Readers::Anyone)?;
             eprintln!("Wrote {what} to {}.", path.display());
         }
         None => {

@@ -7,6 +7,7 @@ mod choose;
 mod cli;
 mod failure;
 mod mail;
+mod output;
 mod secrets;
 mod status;
 

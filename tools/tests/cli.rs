@@ -110,6 +110,30 @@ impl Sim {
         self.run_env(args, &[])
     }
 
+    /// Runs with files limited to `bytes` (RLIMIT_FSIZE), as on a disk that fills up: a
+    /// write past the limit fails (EFBIG) rather than killing the process (SIGXFSZ).
+    fn run_with_file_limit(&self, args: &[&str], bytes: u64) -> Run {
+        let mut cmd = smime_card();
+        cmd.arg("--sim").arg(&self.state).args(args);
+        // SAFETY: setrlimit and signal are async-signal-safe and touch no memory of the
+        // parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+                    || libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == -1
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Run::from(cmd.output().expect("smime-card runs"))
+    }
+
     #[track_caller]
     fn ok(&self, args: &[&str]) -> Run {
         self.run(args).expect_code(0)
@@ -931,4 +955,63 @@ fn a_weak_or_degenerate_3des_management_key_is_refused_and_the_card_keeps_its_ke
     let plain = Sim::plain_piv();
     plain.ok(&generate);
     plain.ok_env(&with_key, &[("MGMT", DEFAULT_MGMT_KEY)]);
+}
+
+#[test]
+fn an_out_file_is_written_whole_or_not_at_all() {
+    let sim = Sim::new();
+    sim.generate_p256("9c");
+    let (fresh, existing) = (sim.path("fresh.pem"), sim.path("existing.pem"));
+    std::fs::write(&existing, "kept\n").unwrap();
+    let unchanged = || {
+        assert!(!fresh.exists(), "nothing is written to a new path");
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "kept\n");
+        let names: Vec<String> = std::fs::read_dir(sim.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".tmp")),
+            "no temporary file is left: {names:?}"
+        );
+    };
+    // The disk fills up halfway through the output.
+    for command in [
+        &["card", "export-cert", "--slot", "f9"][..],
+        &["card", "attest", "--slot", "9c"],
+    ] {
+        for out in [&fresh, &existing] {
+            let args = [command, &["--out", out.to_str().unwrap()]].concat();
+            sim.run_with_file_limit(&args, 100)
+                .expect_code(1)
+                .stderr_has("File too large");
+            unchanged();
+        }
+    }
+    // The operation fails before anything is written.
+    for out in [&fresh, &existing] {
+        let args = ["card", "export-cert", "--slot", "9c", "--out"];
+        sim.run(&[&args[..], &[out.to_str().unwrap()]].concat())
+            .expect_code(1)
+            .stderr_has("holds no certificate");
+        unchanged();
+    }
+    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    for out in [&fresh, &existing] {
+        let with_key = [&generate[..], &["--mgmt-key-env", "MGMT", "--out"]].concat();
+        sim.run_env(
+            &[&with_key[..], &[out.to_str().unwrap()]].concat(),
+            &[("MGMT", "00112233445566778899aabbccddeeff0011223344556677")],
+        )
+        .expect_code(5);
+        unchanged();
+    }
+    // Whole outputs replace the file.
+    let args = ["card", "export-cert", "--slot", "f9", "--out"];
+    sim.ok(&[&args[..], &[existing.to_str().unwrap()]].concat());
+    assert!(
+        std::fs::read_to_string(&existing)
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
 }
