@@ -74,6 +74,12 @@ pub enum StoreError {
         "card state {path} is in use by another program (card-sim serve, or smime-card --sim); stop it first"
     )]
     InUse { path: PathBuf },
+    /// The lock path is a symbolic link: followed, it could make the card lock (or
+    /// create) a file elsewhere.
+    #[error(
+        "{path} is a symbolic link, not the lock of a card state; remove it (it is not followed)"
+    )]
+    LockIsLink { path: PathBuf },
     #[error(transparent)]
     Create(#[from] CreateError),
 }
@@ -111,6 +117,26 @@ fn lock_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// The path of the state file itself, symlinks resolved: every name of one file (a
+/// symlink to it, `a/../card.json`) then means one lock, and writes replace the file
+/// rather than a symlink to it. A file not created yet is named through its directory's
+/// real path.
+fn real_path(path: &Path) -> std::io::Result<PathBuf> {
+    match fs::canonicalize(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let name = path.file_name().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+            })?;
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            Ok(fs::canonicalize(dir)?.join(name))
+        }
+        found => found,
+    }
+}
+
 impl FileStore {
     /// A store that reads and writes `path` without claiming it (for inspection).
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -123,18 +149,32 @@ impl FileStore {
     /// The store of a card in use: it holds `<path>.lock` exclusively for its lifetime, so
     /// two programs never serve one card. Each would overwrite the other's changes, and
     /// could roll back the PIN and PUK counters.
+    ///
+    /// The lock is beside the state file's real path, so every name of the file shares it.
+    /// It is opened without following a symlink: one planted there could otherwise have
+    /// the card create or lock a file of the attacker's choosing.
     pub fn open_exclusive(path: impl Into<PathBuf>) -> Result<Self, StoreError> {
-        let path = path.into();
+        let given = path.into();
+        let path = real_path(&given).map_err(|source| StoreError::Read {
+            path: given,
+            source,
+        })?;
         let lock_file = lock_path(&path);
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&lock_file)
-            .map_err(|source| StoreError::Write {
-                path: lock_file.clone(),
-                source,
+            .map_err(|source| match source.raw_os_error() {
+                Some(libc::ELOOP) => StoreError::LockIsLink {
+                    path: lock_file.clone(),
+                },
+                _ => StoreError::Write {
+                    path: lock_file.clone(),
+                    source,
+                },
             })?;
         match lock.try_lock() {
             Ok(()) => Ok(Self {

@@ -630,3 +630,68 @@ fn a_card_in_use_cannot_be_opened_a_second_time() {
     drop(card);
     drop(open(&path));
 }
+
+#[test]
+fn every_name_of_one_state_file_shares_its_lock_and_writes_reach_the_file() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let real_dir = dir.path().join("a");
+    fs::create_dir(&real_dir).unwrap();
+    let path = real_dir.join("card.json");
+    let (link, dir_link) = (dir.path().join("link.json"), dir.path().join("b"));
+    symlink(&path, &link).unwrap();
+    symlink(&real_dir, &dir_link).unwrap();
+
+    // Not yet created, named through a symlinked directory.
+    let card = open(&dir_link.join("card.json"));
+    for other in [&path, &link, &real_dir.join("../a/card.json")] {
+        assert!(
+            matches!(open_err(other), StoreError::InUse { .. }),
+            "{} shares the lock of the file it names",
+            other.display()
+        );
+    }
+    drop(card);
+    assert_eq!(dir_entries(&real_dir), ["card.json"]);
+
+    let mut card = open(&link);
+    assert!(matches!(open_err(&path), StoreError::InUse { .. }));
+    ok(select(&mut card));
+    assert_eq!(
+        change_reference(&mut card, KeyRef::PIN, b"123456", b"654321"),
+        StatusWord::SUCCESS
+    );
+    drop(card);
+    assert!(fs::symlink_metadata(&link).unwrap().is_symlink());
+    let mut card = open(&path);
+    ok(select(&mut card));
+    assert_eq!(verify_pin(&mut card, b"654321"), StatusWord::SUCCESS);
+}
+
+#[test]
+fn a_symlink_at_the_lock_path_is_refused_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    let lock = dir.path().join("card.json.lock");
+    let (victim, elsewhere) = (dir.path().join("victim"), dir.path().join("elsewhere"));
+    fs::write(&victim, "precious").unwrap();
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+    for target in [&victim, &elsewhere] {
+        fs::remove_file(&lock).ok();
+        symlink(target, &lock).unwrap();
+        let err = open_err(&path);
+        assert!(
+            matches!(&err, StoreError::LockIsLink { path } if *path == lock),
+            "{err}"
+        );
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(mode(&victim), 0o644);
+    assert!(
+        !elsewhere.exists(),
+        "nothing is created where the link points"
+    );
+    assert!(!path.exists(), "no card is created without its lock");
+}

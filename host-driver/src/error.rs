@@ -2,6 +2,7 @@
 
 use apdu_spec::StatusWord;
 
+use crate::escape::Escaped;
 use crate::transport::TransportError;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +46,9 @@ pub enum Error {
     Malformed(String),
     #[error("{0}")]
     InvalidArgument(String),
-    #[error("attestation check failed: {0}")]
+    /// Why the card's attestation does not hold; it may quote names from certificates,
+    /// so it is shown escaped.
+    #[error("attestation check failed: {}", Escaped(.0))]
     Attestation(String),
     #[error("RSA padding: {0}")]
     Padding(#[from] crate::rsa_padding::PaddingError),

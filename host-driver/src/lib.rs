@@ -7,10 +7,12 @@
 //! [`smime`] signs and verifies mail without knowing about cards: it signs through a trait
 //! that [`card_signer`] implements for a key on a card. Both sides share what lies below
 //! them: [`hash`], [`signing`] (signature schemes), [`public_key`], and [`pki`] (signature
-//! and certificate path checks, also used for PIV attestation).
+//! and certificate path checks, also used for PIV attestation). Names and addresses from
+//! certificates and mail are shown through [`escape`], so they cannot steer a terminal.
 
 pub mod card_signer;
 pub mod error;
+pub mod escape;
 pub mod hash;
 pub mod oids;
 pub mod pem;

@@ -30,7 +30,9 @@ const ENTITY_CRLF: &str = "Content-Type: text/plain; charset=utf-8\r\n\r\nHello 
 ///   subject's emailAddress, no subjectAltName);
 /// - `sub` is a CA below `inter`, which forbids it (pathlen 0), and issued `alice-under-sub`;
 /// - `other` is an unrelated CA; `notca` is a root-issued certificate without the CA flag
-///   that issued `alice-under-notca`; `self` is a self-signed mail certificate.
+///   that issued `alice-under-notca`; `self` is a self-signed mail certificate;
+/// - `root` signed `alice-pss-sha256`, `alice-pss-sha1` and `alice-pss-default` with
+///   RSASSA-PSS: over SHA-256, over SHA-1 named, and with empty parameters (SHA-1 by default).
 struct Pki {
     dir: PathBuf,
     inter: TestCa,
@@ -105,6 +107,19 @@ fn pki() -> &'static Pki {
         let sub = inter.sub_ca("sub", P256, &Profile::ca("/CN=Sub CA"));
         sub.issue("alice-under-sub", P256, &alice("/CN=Alice Under Sub CA"));
         TestCa::self_signed(d, "self", P256, &alice("/CN=Alice Self-Signed"));
+        let pss = |md: &str, salt: &str| {
+            let salt = format!("rsa_pss_saltlen:{salt}");
+            alice("/CN=Alice PSS").signed_with(&[
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                md,
+                "-sigopt",
+                &salt,
+            ])
+        };
+        root.issue("alice-pss-sha256", P256, &pss("-sha256", "32"));
+        root.issue("alice-pss-sha1", P256, &pss("-sha1", "32"));
+        root.issue("alice-pss-default", P256, &pss("-sha1", "20"));
         Pki { dir, inter }
     })
 }
@@ -734,6 +749,21 @@ fn chain_needs_each_issuer_to_be_a_ca() {
         at,
     );
     assert!(matches!(err, Err(PathError::UnknownCa { .. })));
+}
+
+#[test]
+fn certificates_signed_with_pss_over_sha1_are_refused_like_any_sha1_signature() {
+    let pki = pki();
+    let (anchors, at) = ([pki.cert("root")], SystemTime::now());
+    let path = validate(&pki.cert("alice-pss-sha256"), &[], &anchors, at).unwrap();
+    assert_eq!(path.len(), 2);
+    for name in ["alice-pss-sha1", "alice-pss-default"] {
+        let err = validate(&pki.cert(name), &[], &anchors, at).unwrap_err();
+        assert!(
+            matches!(&err, PathError::Unsupported(m) if m.contains("signed with SHA-1")),
+            "{name}: {err}"
+        );
+    }
 }
 
 /// Counts the bytes each thread has allocated, and the peak, so that one test can measure

@@ -7,12 +7,14 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use apdu_spec::piv::{KeyRef, PinPolicy, Slot, TouchPolicy};
 use der::{Decode, Encode};
+use host_driver::escape::Escaped;
 use host_driver::piv::AttestationInfo;
 use host_driver::{Error, PivCard, PublicKey, Transport};
 use x509_cert::Certificate;
 
 use crate::cli::CardCommand;
 use crate::failure::{self, Advised, Usage};
+use crate::output::{self, Readers};
 use crate::secrets::{self, authenticate};
 use crate::status::{Status, version_text};
 
@@ -107,7 +109,7 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
                 Some(a) => a,
                 None => card.management_algorithm()?,
             };
-            let key = secrets::management_key(algorithm, &bytes)?;
+            let key = secrets::new_management_key(algorithm, &bytes)?;
             card.set_management_key(&key, touch)?;
             eprintln!(
                 "The management key was changed ({algorithm}{}).",
@@ -133,12 +135,11 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
     Ok(())
 }
 
-/// Writes `bytes` to `out`, or to stdout without one.
+/// Writes `bytes` to `out` (whole or not at all), or to stdout without one.
 fn emit(out: Option<&Path>, bytes: &[u8], what: &str) -> anyhow::Result<()> {
     match out {
         Some(path) => {
-            std::fs::write(path, bytes)
-                .with_context(|| format!("writing {what} to {}", path.display()))?;
+            output::write(path, bytes, Readers::Anyone)?;
             eprintln!("Wrote {what} to {}.", path.display());
         }
         None => {
@@ -219,7 +220,7 @@ fn attestation_report(info: &AttestationInfo, rooted: bool) -> String {
             "Key:            {}, generated on the card",
             info.public_key.algorithm()
         ),
-        format!("Subject:        {}", info.subject),
+        format!("Subject:        {}", Escaped(&info.subject)),
     ];
     if let Some(v) = &info.firmware {
         lines.push(format!("Firmware:       {}", version_text(v)));

@@ -6,6 +6,7 @@ use std::fs::File;
 use anyhow::{Context, bail};
 use apdu_spec::piv::Slot;
 use host_driver::card_signer::CardSigner;
+use host_driver::escape::{self, Escaped};
 use host_driver::hash::HashAlg;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign as sign_mail};
 use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
@@ -13,6 +14,7 @@ use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
 use crate::card::read_certificates;
 use crate::cli::Command;
 use crate::failure::Usage;
+use crate::output::{Output, Readers};
 
 /// The scheme for `key` with the digest the user asked for.
 fn scheme(key: &PublicKey, digest: Option<HashAlg>, pss: bool) -> anyhow::Result<SignatureScheme> {
@@ -79,19 +81,11 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         form,
         digest: digest_for(scheme),
     };
-    // The signed message goes to a temporary file beside the output and takes its place
-    // only when complete: a failure loses nothing, even with --out naming the input.
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut output = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing into {}", dir.display()))?;
-    match sign_mail(message, output.as_file_mut(), &request) {
+    // A failure loses nothing, even with --out naming the input.
+    let mut output = Output::create(out, Readers::Owner)?;
+    match sign_mail(message, output.file(), &request) {
         Ok(report) => {
-            output
-                .persist(out)
-                .with_context(|| format!("writing {}", out.display()))?;
+            output.commit()?;
             eprintln!(
                 "Signed {} bytes with the key in slot {} ({}); wrote {}.",
                 report.signed_bytes,
@@ -126,19 +120,13 @@ pub fn verify(
         .collect::<Result<Vec<_>, _>>()?;
     let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
-    // The content goes to a temporary file first and is kept only if the signature holds.
-    let mut content = match out {
-        Some(path) => Some((
-            path,
-            tempfile::NamedTempFile::new_in(
-                path.parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(std::path::Path::new(".")),
-            )?,
-        )),
-        None => None,
-    };
-    let sink = content.as_mut().map(|(_, f)| f as &mut dyn std::io::Write);
+    // The content is kept only if the signature holds.
+    let mut content = out
+        .map(|path| Output::create(path, Readers::Owner))
+        .transpose()?;
+    let sink = content
+        .as_mut()
+        .map(|output| output.file() as &mut dyn std::io::Write);
     let verdict = match verify_mail(&mut reader, sink, &VerifyOptions::new(anchors)) {
         Ok(v) => v,
         Err(VerifyError::Io(e)) => {
@@ -146,28 +134,28 @@ pub fn verify(
         }
         Err(e) => return Err(BadSignature(e).into()),
     };
-    if let Some((path, file)) = content {
-        file.persist(path)
-            .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(output) = content {
+        output.commit()?;
     }
     let form = match verdict.form {
         VerifiedForm::Multipart => "multipart/signed",
         VerifiedForm::Opaque => "opaque signed-data",
     };
+    // Names and addresses come from the message and its certificates: shown escaped.
     println!("Good signature ({form})");
-    println!("Signer:     {}", verdict.signer);
+    println!("Signer:     {}", Escaped(&verdict.signer));
     let matched = match &verdict.from {
-        Some(from) => format!(" (From: {from} matches)"),
+        Some(from) => format!(" (From: {} matches)", Escaped(from)),
         None => " (the message has no From header)".into(),
     };
     println!(
         "Addresses:  {}{matched}",
-        verdict.signer_addresses.join(", ")
+        escape::join(&verdict.signer_addresses, ", ")
     );
     if let Some(t) = verdict.signing_time {
         println!("Signed:     {t} (as the signer states it)");
     }
     println!("Algorithm:  {}", verdict.signature_algorithm);
-    println!("Chain:      {}", verdict.chain.join(" <- "));
+    println!("Chain:      {}", escape::join(&verdict.chain, " <- "));
     Ok(())
 }

@@ -7,12 +7,14 @@ mod choose;
 mod cli;
 mod failure;
 mod mail;
+mod output;
 mod secrets;
 mod status;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use host_driver::escape::Escaped;
 
 use choose::Opened;
 use cli::{Cli, Command};
@@ -24,7 +26,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let explained = failure::explain(&err);
-            eprintln!("error: {}", explained.message);
+            // Errors may quote what a file or a card said; none may steer the terminal.
+            eprintln!("error: {}", Escaped(&explained.message));
             if let Some(hint) = explained.hint {
                 eprintln!("hint: {hint}");
             }

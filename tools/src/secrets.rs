@@ -246,17 +246,24 @@ fn management_algorithm_for(
     }
 }
 
-/// The key for `algorithm` from `bytes`, with a usage error naming the right length.
-pub fn management_key(algorithm: Algorithm, bytes: &[u8]) -> anyhow::Result<ManagementKey> {
-    ManagementKey::new(algorithm, bytes).ok_or_else(|| {
+/// The new management key for `algorithm` from `bytes`, with a usage error naming the
+/// right length, or why the key is too weak to set.
+pub fn new_management_key(algorithm: Algorithm, bytes: &[u8]) -> anyhow::Result<ManagementKey> {
+    let key = ManagementKey::new(algorithm, bytes).ok_or_else(|| {
         let len = algorithm.symmetric_key_len().unwrap_or(0);
         Usage(format!(
             "a {algorithm} management key has {len} bytes ({} hex digits); the new key has {} bytes",
             2 * len,
             bytes.len()
         ))
-        .into()
-    })
+    })?;
+    match key.weakness() {
+        Some(weakness) => Err(Usage(format!(
+            "the new {algorithm} management key is weak: {weakness}; choose another (24 random bytes)"
+        ))
+        .into()),
+        None => Ok(key),
+    }
 }
 
 fn pin_like(kind: &Kind, env: Option<&str>, file: Option<&Path>) -> anyhow::Result<Secret> {

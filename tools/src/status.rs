@@ -6,6 +6,7 @@ use std::fmt;
 use apdu_spec::piv::metadata::Origin;
 use apdu_spec::piv::{Algorithm, KeyRef, Slot, TouchPolicy};
 use der::Decode;
+use host_driver::escape::Escaped;
 use host_driver::piv::KeyInfo;
 use host_driver::{Error, PivCard, Transport};
 use x509_cert::Certificate;
@@ -281,8 +282,8 @@ impl fmt::Display for Status {
                 None => line(f, "  Certificate", "none")?,
                 Some(Err(why)) => line(f, "  Certificate", why)?,
                 Some(Ok(c)) => {
-                    line(f, "  Subject", &c.subject)?;
-                    line(f, "  Issuer", &c.issuer)?;
+                    line(f, "  Subject", Escaped(&c.subject))?;
+                    line(f, "  Issuer", Escaped(&c.issuer))?;
                     line(f, "  Valid", format!("{} to {}", c.not_before, c.not_after))?;
                 }
             }

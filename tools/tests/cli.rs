@@ -110,6 +110,30 @@ impl Sim {
         self.run_env(args, &[])
     }
 
+    /// Runs with files limited to `bytes` (RLIMIT_FSIZE), as on a disk that fills up: a
+    /// write past the limit fails (EFBIG) rather than killing the process (SIGXFSZ).
+    fn run_with_file_limit(&self, args: &[&str], bytes: u64) -> Run {
+        let mut cmd = smime_card();
+        cmd.arg("--sim").arg(&self.state).args(args);
+        // SAFETY: setrlimit and signal are async-signal-safe and touch no memory of the
+        // parent.
+        unsafe {
+            cmd.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: bytes,
+                    rlim_max: bytes,
+                };
+                if libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+                    || libc::setrlimit(libc::RLIMIT_FSIZE, &limit) == -1
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Run::from(cmd.output().expect("smime-card runs"))
+    }
+
     #[track_caller]
     fn ok(&self, args: &[&str]) -> Run {
         self.run(args).expect_code(0)
@@ -816,5 +840,178 @@ fn a_failed_signature_loses_nothing_even_when_out_names_the_input() {
         std::fs::read_to_string(&mail)
             .unwrap()
             .contains("multipart/signed")
+    );
+}
+
+/// Whether `text` holds a character a terminal would obey rather than show: a control
+/// character other than the line feed, or a bidi override or isolate.
+fn steers_a_terminal(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+#[test]
+fn names_and_addresses_from_certificates_and_headers_are_printed_escaped() {
+    let sim = Sim::new();
+    let public = sim.generate_p256("9c");
+    // openssl reads -subj as Latin-1: the UTF-8 bytes C2 9B of U+009B (CSI, a C1
+    // control) become U+00C2 U+009B in the certificate.
+    let profile = Profile::signing("/CN=Eve \u{9b}2J", "eve@example.org")
+        .extension("subjectAltName=email:eve@example.org,email:eve\x1b[2J@example.org");
+    let pem = sim.ca().certify(&public, "eve", &profile);
+    let pem = pem.to_str().unwrap();
+    sim.ok(&["card", "import-cert", "--slot", "9c", "--in", pem]);
+    let (ca, other) = (sim.ca().cert(), sim.path("other"));
+    std::fs::create_dir(&other).unwrap();
+    let other = TestCa::new(&other).cert();
+    let (mail, signed) = (sim.path("mail.txt"), sim.path("signed.eml"));
+    let verify = |from: &str, ca: &Path| {
+        std::fs::write(&mail, format!("From: {from}\nSubject: s\n\nbody\n")).unwrap();
+        let (mail, signed) = (mail.to_str().unwrap(), signed.to_str().unwrap());
+        let sign = ["sign", "--in", mail, "--out", signed, "--pin-env", "PIN"];
+        sim.ok_env(&sign, &[("PIN", PIN)]);
+        let run = sim.run(&["verify", "--in", signed, "--ca", ca.to_str().unwrap()]);
+        assert!(
+            !steers_a_terminal(&run.stdout) && !steers_a_terminal(&run.stderr),
+            "{:?}",
+            run.describe()
+        );
+        run
+    };
+
+    let good = verify("eve@example.org", &ca).expect_code(0).stdout;
+    assert_eq!(field(&good, "Signer"), "CN=Eve \u{c2}\\u{9b}2J");
+    assert!(
+        field(&good, "Addresses").starts_with("eve@example.org, eve\\u{1b}[2J@example.org"),
+        "{good}"
+    );
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(!steers_a_terminal(&status), "{status:?}");
+    assert!(status.contains("CN=Eve \u{c2}\\u{9b}2J"), "{status}");
+
+    // In the reasons a signature is refused: names, and addresses from either side.
+    verify("eve@example.org", &other)
+        .expect_code(7)
+        .stderr_has("(CN=Eve \u{c2}\\u{9b}2J)");
+    verify("\"eve\x1b[2J\r\"@example.org", &ca)
+        .expect_code(7)
+        .stderr_has("the From address \"eve\\u{1b}[2J\\u{d}\"@example.org is not")
+        .stderr_has("eve\\u{1b}[2J@example.org)");
+    verify("eve\u{202e}gro.elpmaxe@example.org", &ca)
+        .expect_code(7)
+        .stderr_has("eve\\u{202e}gro.elpmaxe@example.org");
+}
+
+#[test]
+fn a_weak_or_degenerate_3des_management_key_is_refused_and_the_card_keeps_its_key() {
+    let sim = Sim::new();
+    for (new_key, why) in [
+        // K1 = K2 = K3: the factory key itself.
+        (
+            DEFAULT_MGMT_KEY,
+            "first and second parts are the same DES key",
+        ),
+        (
+            "00112233445566770011223344556677 8899aabbccddeeff",
+            "first and second parts are the same DES key",
+        ),
+        // K2 = K3 but for the parity bits.
+        (
+            "0011223344556677 8899aabbccddeeff 8998abbacddceffe",
+            "second and third parts are the same DES key",
+        ),
+        (
+            "0011223344556677 01fe01fe01fe01fe 8899aabbccddeeff",
+            "second part is a DES weak or semi-weak key",
+        ),
+        (
+            "1e1e1e1e0f0f0f0f 0011223344556677 8899aabbccddeeff",
+            "first part is a DES weak or semi-weak key",
+        ),
+    ] {
+        let new_key = new_key.replace(' ', "");
+        let set = ["card", "set-mgmt-key", "--algorithm", "3des", "--new-key"];
+        sim.run(&[&set[..], &[&new_key]].concat())
+            .expect_code(2)
+            .stderr_has(why)
+            .stderr_has("choose another");
+    }
+    let status = sim.ok(&["card", "status"]).stdout;
+    assert!(
+        field(&status, "Management key").starts_with("3DES, factory default"),
+        "{status}"
+    );
+    // Two-key 3DES (K1 = K3) is not degenerate.
+    let two_key = "00112233445566778899aabbccddeeff0011223344556677";
+    let set = ["card", "set-mgmt-key", "--algorithm", "3des", "--new-key"];
+    sim.ok(&[&set[..], &[two_key]].concat());
+    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    let with_key = [&generate[..], &["--mgmt-key-env", "MGMT"]].concat();
+    sim.ok_env(&with_key, &[("MGMT", two_key)]);
+
+    // Authenticating with a weak key still works: a plain card's factory 3DES key is one.
+    let plain = Sim::plain_piv();
+    plain.ok(&generate);
+    plain.ok_env(&with_key, &[("MGMT", DEFAULT_MGMT_KEY)]);
+}
+
+#[test]
+fn an_out_file_is_written_whole_or_not_at_all() {
+    let sim = Sim::new();
+    sim.generate_p256("9c");
+    let (fresh, existing) = (sim.path("fresh.pem"), sim.path("existing.pem"));
+    std::fs::write(&existing, "kept\n").unwrap();
+    let unchanged = || {
+        assert!(!fresh.exists(), "nothing is written to a new path");
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "kept\n");
+        let names: Vec<String> = std::fs::read_dir(sim.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(".tmp")),
+            "no temporary file is left: {names:?}"
+        );
+    };
+    // The disk fills up halfway through the output.
+    for command in [
+        &["card", "export-cert", "--slot", "f9"][..],
+        &["card", "attest", "--slot", "9c"],
+    ] {
+        for out in [&fresh, &existing] {
+            let args = [command, &["--out", out.to_str().unwrap()]].concat();
+            sim.run_with_file_limit(&args, 100)
+                .expect_code(1)
+                .stderr_has("File too large");
+            unchanged();
+        }
+    }
+    // The operation fails before anything is written.
+    for out in [&fresh, &existing] {
+        let args = ["card", "export-cert", "--slot", "9c", "--out"];
+        sim.run(&[&args[..], &[out.to_str().unwrap()]].concat())
+            .expect_code(1)
+            .stderr_has("holds no certificate");
+        unchanged();
+    }
+    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    for out in [&fresh, &existing] {
+        let with_key = [&generate[..], &["--mgmt-key-env", "MGMT", "--out"]].concat();
+        sim.run_env(
+            &[&with_key[..], &[out.to_str().unwrap()]].concat(),
+            &[("MGMT", "00112233445566778899aabbccddeeff0011223344556677")],
+        )
+        .expect_code(5);
+        unchanged();
+    }
+    // Whole outputs replace the file.
+    let args = ["card", "export-cert", "--slot", "f9", "--out"];
+    sim.ok(&[&args[..], &[existing.to_str().unwrap()]].concat());
+    assert!(
+        std::fs::read_to_string(&existing)
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
     );
 }

@@ -11,6 +11,48 @@ pub const DEFAULT_KEY: [u8; 24] = [
     1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
 ];
 
+/// The DES weak and semi-weak keys (FIPS 74 §3.6), parity bits included as usually
+/// written; compared with the parity bits cleared.
+const WEAK_DES_KEYS: [[u8; 8]; 16] = [
+    // Weak: encryption is its own inverse.
+    [0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01],
+    [0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE],
+    [0x1F, 0x1F, 0x1F, 0x1F, 0x0E, 0x0E, 0x0E, 0x0E],
+    [0xE0, 0xE0, 0xE0, 0xE0, 0xF1, 0xF1, 0xF1, 0xF1],
+    // Semi-weak, in pairs: each decrypts what the other encrypts.
+    [0x01, 0xFE, 0x01, 0xFE, 0x01, 0xFE, 0x01, 0xFE],
+    [0xFE, 0x01, 0xFE, 0x01, 0xFE, 0x01, 0xFE, 0x01],
+    [0x1F, 0xE0, 0x1F, 0xE0, 0x0E, 0xF1, 0x0E, 0xF1],
+    [0xE0, 0x1F, 0xE0, 0x1F, 0xF1, 0x0E, 0xF1, 0x0E],
+    [0x01, 0xE0, 0x01, 0xE0, 0x01, 0xF1, 0x01, 0xF1],
+    [0xE0, 0x01, 0xE0, 0x01, 0xF1, 0x01, 0xF1, 0x01],
+    [0x1F, 0xFE, 0x1F, 0xFE, 0x0E, 0xFE, 0x0E, 0xFE],
+    [0xFE, 0x1F, 0xFE, 0x1F, 0xFE, 0x0E, 0xFE, 0x0E],
+    [0x01, 0x1F, 0x01, 0x1F, 0x01, 0x0E, 0x01, 0x0E],
+    [0x1F, 0x01, 0x1F, 0x01, 0x0E, 0x01, 0x0E, 0x01],
+    [0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1, 0xFE],
+    [0xFE, 0xE0, 0xFE, 0xE0, 0xFE, 0xF1, 0xFE, 0xF1],
+];
+
+/// Why a 3DES key is too weak to be set as a new management key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WeakKey {
+    /// K1 = K2 or K2 = K3: 3DES-EDE then collapses to single DES.
+    #[error(
+        "its {} and {} parts are the same DES key, so it is no stronger than single DES",
+        part_name(*.0),
+        part_name(*.0 + 1)
+    )]
+    Degenerate(usize),
+    /// One 8-byte part is a DES weak or semi-weak key.
+    #[error("its {} part is a DES weak or semi-weak key", part_name(*.0))]
+    WeakPart(usize),
+}
+
+fn part_name(index: usize) -> &'static str {
+    ["first", "second", "third"][index]
+}
+
 #[derive(Clone)]
 pub struct ManagementKey {
     algorithm: Algorithm,
@@ -58,6 +100,33 @@ impl ManagementKey {
 
     pub fn is_default(&self) -> bool {
         Self::factory(self.algorithm).is_some_and(|f| bool::from(f.key.ct_eq(&self.key)))
+    }
+
+    /// Why this key should not be set on a card, if it should not: a 3DES key whose
+    /// 8-byte parts repeat (K1 = K2 or K2 = K3) or include a DES weak or semi-weak key,
+    /// parity bits ignored, as yubico-piv-tool refuses them. Two-key 3DES (K1 = K3) and
+    /// AES keys pass. Authenticating with a weak key is another matter: the factory key
+    /// is one (K1 = K2 = K3), and cards are sold with it.
+    pub fn weakness(&self) -> Option<WeakKey> {
+        if self.algorithm != Algorithm::Tdes {
+            return None;
+        }
+        let parts: Vec<[u8; 8]> = self
+            .key
+            .chunks_exact(8)
+            .map(|part| std::array::from_fn(|i| part[i] & 0xFE))
+            .collect();
+        if let Some(i) = parts.windows(2).position(|pair| pair[0] == pair[1]) {
+            return Some(WeakKey::Degenerate(i));
+        }
+        parts
+            .iter()
+            .position(|part| {
+                WEAK_DES_KEYS
+                    .iter()
+                    .any(|weak| weak.iter().zip(part).all(|(w, p)| w & 0xFE == *p))
+            })
+            .map(WeakKey::WeakPart)
     }
 
     /// ECB encryption of one block; `None` if `block` is not one block long.
@@ -109,6 +178,49 @@ mod tests {
         assert_eq!(ct, [0xb0, 0x73, 0xdc, 0x3f, 0xb2, 0x09, 0x53, 0x6d]);
         assert_eq!(key.decrypt(&ct).unwrap(), vec![0; 8]);
         assert_eq!(key.encrypt(&[0; 7]), None);
+    }
+
+    #[test]
+    fn weak_and_degenerate_3des_keys_are_named_parity_bits_ignored() {
+        let tdes = |text: &str| {
+            let bytes = hex::decode(text.replace(' ', "")).unwrap();
+            ManagementKey::new(Algorithm::Tdes, &bytes).unwrap()
+        };
+        let factory = ManagementKey::factory(Algorithm::Tdes).unwrap();
+        assert_eq!(factory.weakness(), Some(WeakKey::Degenerate(0)));
+        for (key, weakness) in [
+            (
+                "0011223344556677 0011223344556677 8899aabbccddeeff",
+                Some(WeakKey::Degenerate(0)),
+            ),
+            (
+                "0011223344556677 8899aabbccddeeff 8998abbacddceffe",
+                Some(WeakKey::Degenerate(1)),
+            ),
+            (
+                "0011223344556677 8899aabbccddeeff fee0fee0fef1fef0",
+                Some(WeakKey::WeakPart(2)),
+            ),
+            (
+                "0000000000000000 0011223344556677 8899aabbccddeeff",
+                Some(WeakKey::WeakPart(0)),
+            ),
+            ("0011223344556677 8899aabbccddeeff 0011223344556677", None),
+            ("0123456789abcdef fedcba9876543210 89abcdef01234567", None),
+        ] {
+            assert_eq!(tdes(key).weakness(), weakness, "{key}");
+        }
+        assert_eq!(
+            WeakKey::Degenerate(1).to_string(),
+            "its second and third parts are the same DES key, so it is no stronger than single DES"
+        );
+        for alg in [Algorithm::Aes128, Algorithm::Aes192, Algorithm::Aes256] {
+            let len = alg.symmetric_key_len().unwrap();
+            assert_eq!(
+                ManagementKey::new(alg, &vec![1; len]).unwrap().weakness(),
+                None
+            );
+        }
     }
 
     #[test]

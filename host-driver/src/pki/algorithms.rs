@@ -51,52 +51,60 @@ fn unsupported(what: impl Into<String>) -> SignatureError {
 }
 
 impl Scheme {
-    /// The scheme of a certificate's signatureAlgorithm. SHA-1 is refused: certificate
-    /// signatures over it can be forged with a chosen-prefix collision.
+    /// The scheme of a certificate's signatureAlgorithm. SHA-1 is refused, whatever the
+    /// padding (RSASSA-PSS too): certificate signatures over it can be forged with a
+    /// chosen-prefix collision.
     pub fn for_certificate(alg: &AlgorithmIdentifierOwned) -> Result<Self, SignatureError> {
-        Ok(match alg.oid {
+        let scheme = match alg.oid {
+            rfc5912::SHA_1_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha1),
             rfc5912::SHA_256_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha256),
             rfc5912::SHA_384_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha384),
             rfc5912::SHA_512_WITH_RSA_ENCRYPTION => Self::Pkcs1v15(HashAlg::Sha512),
             rfc5912::ID_RSASSA_PSS => pss(alg)?,
+            oids::ECDSA_WITH_SHA1 => Self::Ecdsa(HashAlg::Sha1),
             rfc5912::ECDSA_WITH_SHA_256 => Self::Ecdsa(HashAlg::Sha256),
             rfc5912::ECDSA_WITH_SHA_384 => Self::Ecdsa(HashAlg::Sha384),
             rfc5912::ECDSA_WITH_SHA_512 => Self::Ecdsa(HashAlg::Sha512),
             rfc8410::ID_ED_25519 => Self::Ed25519,
-            rfc5912::SHA_1_WITH_RSA_ENCRYPTION | oids::ECDSA_WITH_SHA1 => {
-                return Err(unsupported(
-                    "a certificate is signed with SHA-1, which is no longer safe",
-                ));
-            }
             oid => {
                 return Err(unsupported(format!(
                     "a certificate is signed with an unsupported algorithm ({})",
                     oids::name(oid)
                 )));
             }
-        })
+        };
+        if scheme.hash() == Some(HashAlg::Sha1) {
+            return Err(unsupported(
+                "a certificate is signed with SHA-1, which is no longer safe",
+            ));
+        }
+        Ok(scheme)
     }
 
     /// The scheme of a SignerInfo: its signatureAlgorithm, with the hash of its
     /// digestAlgorithm (RFC 5652 §5.4: signed attributes are hashed with the digest
     /// algorithm; RFC 5754 lets the signature algorithm be plain rsaEncryption).
     ///
-    /// A SHA-1 digest is refused, as it is for certificates: with a collision, one
+    /// A SHA-1 digest is refused, as it is for certificates, whether the digest algorithm,
+    /// the signature algorithm or its PSS parameters name it: with a collision, one
     /// signature would vouch for two messages (RFC 8551 §2.1 no longer lets a receiver
     /// trust it).
     pub fn for_signer(
         alg: &AlgorithmIdentifierOwned,
         digest: HashAlg,
     ) -> Result<Self, SignatureError> {
+        let sha1 = || {
+            unsupported(
+                "the message is signed with a SHA-1 digest, which is no longer trusted (a collision lets one signature cover two messages)",
+            )
+        };
         if digest == HashAlg::Sha1
             || matches!(
                 alg.oid,
                 rfc5912::SHA_1_WITH_RSA_ENCRYPTION | oids::ECDSA_WITH_SHA1
             )
         {
-            return Err(unsupported(
-                "the message is signed with a SHA-1 digest, which is no longer trusted (a collision lets one signature cover two messages)",
-            ));
+            return Err(sha1());
         }
         let named = |hash: HashAlg, scheme: fn(HashAlg) -> Self| {
             if hash == digest {
@@ -115,6 +123,10 @@ impl Scheme {
             rfc5912::SHA_384_WITH_RSA_ENCRYPTION => named(HashAlg::Sha384, Self::Pkcs1v15),
             rfc5912::SHA_512_WITH_RSA_ENCRYPTION => named(HashAlg::Sha512, Self::Pkcs1v15),
             rfc5912::ID_RSASSA_PSS => match pss(alg)? {
+                Self::Pss {
+                    hash: HashAlg::Sha1,
+                    ..
+                } => Err(sha1()),
                 Self::Pss { hash, .. } if hash != digest => Err(unsupported(format!(
                     "the PSS parameters name {} but the digest algorithm is {}",
                     crate::hash::name(hash),
@@ -288,15 +300,17 @@ fn mismatch<E>(_: E) -> SignatureError {
 }
 
 /// RSASSA-PSS-params (RFC 8017 A.2.3), with the MGF1 hash required to equal the hash.
+/// Absent parameters are read as the defaults (SHA-1, salt 20; RFC 4055 §3.1), so that
+/// they meet the SHA-1 rule rather than slip past it.
 fn pss(alg: &AlgorithmIdentifierOwned) -> Result<Scheme, SignatureError> {
     let bad = || unsupported("unreadable RSASSA-PSS parameters");
-    let params = alg
-        .parameters
-        .as_ref()
-        .ok_or_else(bad)?
-        .to_der()
-        .map_err(|_| bad())?;
-    let params = rsa::pkcs1::RsaPssParamsOwned::from_der(&params).map_err(|_| bad())?;
+    let params = match &alg.parameters {
+        None => rsa::pkcs1::RsaPssParamsOwned::default(),
+        Some(params) => {
+            let der = params.to_der().map_err(|_| bad())?;
+            rsa::pkcs1::RsaPssParamsOwned::from_der(&der).map_err(|_| bad())?
+        }
+    };
     let hash = crate::hash::from_oid(params.hash.oid).ok_or_else(|| {
         unsupported(format!(
             "PSS with an unsupported hash ({})",
@@ -368,13 +382,41 @@ mod tests {
             (alg(rfc5912::ID_EC_PUBLIC_KEY), HashAlg::Sha1),
             (alg(oids::ECDSA_WITH_SHA1), HashAlg::Sha1),
             (alg(rfc8410::ID_ED_25519), HashAlg::Sha1),
-            (pss_sha1, HashAlg::Sha1),
+            (pss_sha1.clone(), HashAlg::Sha1),
+            (pss_sha1, HashAlg::Sha256),
+            (alg(rfc5912::ID_RSASSA_PSS), HashAlg::Sha256),
         ] {
             let result = Scheme::for_signer(&signature, digest);
             assert!(
                 matches!(&result, Err(SignatureError::Unsupported(m)) if m.contains("SHA-1") && m.contains("no longer trusted")),
                 "{} {digest:?}: {result:?}",
                 signature.oid
+            );
+        }
+    }
+
+    #[test]
+    fn sha1_certificate_signatures_are_refused_whatever_the_padding() {
+        let pss_named = RsaPssParams::<der::AnyRef<'_>>::new::<sha1::Sha1>(32);
+        let pss = |parameters: Option<Any>| AlgorithmIdentifierOwned {
+            oid: rfc5912::ID_RSASSA_PSS,
+            parameters,
+        };
+        for signature in [
+            alg(rfc5912::SHA_1_WITH_RSA_ENCRYPTION),
+            alg(oids::ECDSA_WITH_SHA1),
+            pss(Some(Any::from_der(&pss_named.to_der().unwrap()).unwrap())),
+            pss(Some(Any::from_der(&[0x30, 0x00]).unwrap())),
+            pss(None),
+        ] {
+            let result = Scheme::for_certificate(&signature);
+            assert_eq!(
+                result,
+                Err(unsupported(
+                    "a certificate is signed with SHA-1, which is no longer safe"
+                )),
+                "{:?}",
+                signature.parameters
             );
         }
     }
@@ -396,7 +438,7 @@ mod tests {
         );
         // Defaults: SHA-1, MGF1-SHA-1, salt 20.
         assert_eq!(
-            Scheme::for_certificate(&with(&[0x30, 0x00])),
+            pss(&with(&[0x30, 0x00])),
             Ok(Scheme::Pss {
                 hash: HashAlg::Sha1,
                 salt_len: 20

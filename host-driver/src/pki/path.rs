@@ -21,6 +21,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
 use super::algorithms::{Scheme, SignatureError, Signed};
+use crate::escape::Escaped;
 use crate::oids;
 use crate::public_key::PublicKey;
 
@@ -31,39 +32,48 @@ pub const MAX_PATH_LEN: usize = 8;
 /// names (a mail message may carry any number) must not make the search exponential.
 pub const MAX_SIGNATURE_CHECKS: usize = 64;
 
-/// Why no trusted path leads from a certificate to the trust anchors.
+/// Why no trusted path leads from a certificate to the trust anchors. The names in it come
+/// from certificates, so they are shown escaped (see [`Escaped`]).
 #[derive(Debug, thiserror::Error)]
 pub enum PathError {
     /// No chain of names and signatures leads from `signer`, the certificate the path
     /// starts from, to an anchor.
     #[error(
-        "the signer's certificate ({signer}) was not issued by any of the given CAs (its issuer is {issuer})"
+        "the signer's certificate ({}) was not issued by any of the given CAs (its issuer is {})",
+        Escaped(.signer),
+        Escaped(.issuer)
     )]
     UnknownCa { signer: String, issuer: String },
-    #[error("the certificate of {subject} expired on {not_after}")]
+    #[error("the certificate of {} expired on {not_after}", Escaped(.subject))]
     Expired {
         subject: String,
         not_after: der::DateTime,
     },
-    #[error("the certificate of {subject} is not valid before {not_before}")]
+    #[error("the certificate of {} is not valid before {not_before}", Escaped(.subject))]
     NotYetValid {
         subject: String,
         not_before: der::DateTime,
     },
     #[error(
-        "the certificate of {subject} is not a CA certificate, yet it issued the certificate of {issued}"
+        "the certificate of {} is not a CA certificate, yet it issued the certificate of {}",
+        Escaped(.subject),
+        Escaped(.issued)
     )]
     NotCa { subject: String, issued: String },
     /// A CA's keyUsage or pathLenConstraint forbids the place it has on the path.
-    #[error("{0}")]
+    #[error("{}", Escaped(.0))]
     CaConstraint(String),
     #[error(
         "there are too many certificates to search for a path (more than {MAX_SIGNATURE_CHECKS} signatures to check)"
     )]
     TooManyCertificates,
-    #[error("the certificate of {subject} is malformed: {reason}")]
+    #[error(
+        "the certificate of {} is malformed: {}",
+        Escaped(.subject),
+        Escaped(.reason)
+    )]
     Malformed { subject: String, reason: String },
-    #[error("cannot check the signature: {0}")]
+    #[error("cannot check the signature: {}", Escaped(.0))]
     Unsupported(String),
 }
 

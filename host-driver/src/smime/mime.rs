@@ -3,6 +3,8 @@
 
 use std::io::{self, BufRead, Read};
 
+use crate::escape::Escaped;
+
 /// The most header bytes a message may have before its body.
 pub const MAX_HEADER_BYTES: usize = 1 << 20;
 
@@ -81,7 +83,7 @@ pub fn read_headers(input: &mut impl BufRead) -> io::Result<Vec<Header>> {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             return Err(invalid(&format!(
                 "\"{}\" is not a header line (a blank line must separate headers from the body)",
-                String::from_utf8_lossy(&line)
+                Escaped(&String::from_utf8_lossy(&line))
             )));
         };
         let name = String::from_utf8_lossy(&line[..colon]).trim().to_owned();

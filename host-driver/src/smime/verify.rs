@@ -25,6 +25,7 @@ use std::time::SystemTime;
 use x509_cert::Certificate;
 
 use super::mime::{self, Header};
+use crate::escape::{self, Escaped};
 use crate::hash::HashAlg;
 use crate::pki::{self, PathError};
 
@@ -86,12 +87,13 @@ pub struct Verdict {
     pub signatures: usize,
 }
 
-/// Why a message's signature cannot be trusted.
+/// Why a message's signature cannot be trusted. Text from the message or a certificate in
+/// it (names, addresses, header values) is shown escaped (see [`Escaped`]).
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("the message is not signed: {0}")]
+    #[error("the message is not signed: {}", Escaped(.0))]
     NotSigned(String),
-    #[error("the message is malformed: {0}")]
+    #[error("the message is malformed: {}", Escaped(.0))]
     Malformed(String),
     #[error("the message body was changed after it was signed")]
     ContentTampered,
@@ -106,22 +108,27 @@ pub enum VerifyError {
     #[error(transparent)]
     Path(#[from] PathError),
     /// The signer's certificate may not be used for signatures.
-    #[error("{0}")]
+    #[error("{}", Escaped(.0))]
     KeyUsage(String),
     #[error(
-        "the signer's certificate ({subject}) is not meant for email (its extended key usage lacks emailProtection)"
+        "the signer's certificate ({}) is not meant for email (its extended key usage lacks emailProtection)",
+        Escaped(.subject)
     )]
     NotForEmail { subject: String },
-    #[error("the From address {from} is not in the signer's certificate (it names {})", names(.certificate))]
+    #[error(
+        "the From address {} is not in the signer's certificate (it names {})",
+        Escaped(.from),
+        names(.certificate)
+    )]
     AddressMismatch {
         from: String,
         certificate: Vec<String>,
     },
     /// The From header does not name exactly one mailbox, so there is no one sender whose
     /// address the signer's certificate could vouch for.
-    #[error("the From header cannot be checked against the signer: {0}")]
+    #[error("the From header cannot be checked against the signer: {}", Escaped(.0))]
     AmbiguousFrom(String),
-    #[error("cannot check the signature: {0}")]
+    #[error("cannot check the signature: {}", Escaped(.0))]
     Unsupported(String),
     #[error("reading the message: {0}")]
     Io(#[from] io::Error),
@@ -131,7 +138,7 @@ fn names(addresses: &[String]) -> String {
     if addresses.is_empty() {
         "no address".into()
     } else {
-        addresses.join(", ")
+        escape::join(addresses, ", ")
     }
 }
 
@@ -280,5 +287,27 @@ mod tests {
             VerifyError::ContentTampered.to_string(),
             "the message body was changed after it was signed"
         );
+    }
+
+    #[test]
+    fn names_and_addresses_in_reasons_are_escaped() {
+        let e = VerifyError::AddressMismatch {
+            from: "\"x\x1b[2J\r\"@example.org".into(),
+            certificate: vec!["y\u{202e}@example.org".into(), "z@example.org".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "the From address \"x\\u{1b}[2J\\u{d}\"@example.org is not in the signer's certificate (it names y\\u{202e}@example.org, z@example.org)"
+        );
+        let e = VerifyError::Path(PathError::UnknownCa {
+            signer: "CN=Eve\u{9b}2J".into(),
+            issuer: "CN=\u{2066}CA".into(),
+        });
+        assert_eq!(
+            e.to_string(),
+            "the signer's certificate (CN=Eve\\u{9b}2J) was not issued by any of the given CAs (its issuer is CN=\\u{2066}CA)"
+        );
+        let e = VerifyError::NotSigned("its type is text/\x1b[2Jplain".into());
+        assert!(e.to_string().ends_with("text/\\u{1b}[2Jplain"), "{e}");
     }
 }

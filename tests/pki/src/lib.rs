@@ -86,13 +86,16 @@ impl KeyType {
     }
 }
 
-/// What a certificate says besides its key: subject, validity and extensions.
+/// What a certificate says besides its key: subject, validity, extensions and how its
+/// issuer signs it.
 #[derive(Clone, Debug)]
 pub struct Profile {
     subject: String,
     days: i32,
     /// openssl extension lines, `name=value`.
     extensions: Vec<String>,
+    /// `openssl x509` options for the issuer's signature (digest, `-sigopt`).
+    signature: Vec<String>,
 }
 
 impl Profile {
@@ -103,6 +106,7 @@ impl Profile {
             subject: subject.to_owned(),
             days: 30,
             extensions: Vec::new(),
+            signature: Vec::new(),
         }
     }
 
@@ -159,6 +163,13 @@ impl Profile {
         self
     }
 
+    /// Signed as the `openssl x509` `options` say, in place of openssl's default
+    /// (`["-sha1", "-sigopt", "rsa_padding_mode:pss"]` for RSASSA-PSS with SHA-1).
+    pub fn signed_with(mut self, options: &[&str]) -> Profile {
+        self.signature = options.iter().map(|o| o.to_string()).collect();
+        self
+    }
+
     /// `openssl x509 -new` of `<name>.pem` in `dir` with this profile, the key and the
     /// signature as `key_and_signer` says; returns the certificate's path.
     fn write(&self, dir: &Path, name: &str, key_and_signer: &[&str]) -> PathBuf {
@@ -171,6 +182,7 @@ impl Profile {
             args.extend(["-extfile", &ext]);
         }
         args.extend_from_slice(key_and_signer);
+        args.extend(self.signature.iter().map(String::as_str));
         args.extend(["-out", &cert]);
         openssl_ok(dir, &args);
         dir.join(cert)
