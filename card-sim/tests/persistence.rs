@@ -658,7 +658,7 @@ fn every_name_of_one_state_file_shares_its_lock_and_writes_reach_the_file() {
     assert!(matches!(open_err(&path), StoreError::InUse { .. }));
     ok(select(&mut card));
     assert_eq!(
-        change_reference(&mut card, KeyRef::PIN, b"123456", b"654321"),
+        change_reference(&mut card, Credential::Pin, b"123456", b"654321"),
         StatusWord::SUCCESS
     );
     drop(card);
