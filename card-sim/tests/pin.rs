@@ -300,3 +300,78 @@ fn pin_tries_are_configurable_at_creation() {
         StatusWord(0x63C1)
     );
 }
+
+/// A card with a P-256 key in 9A (PIN once), a PIN-protected object, and the PIN verified.
+fn logged_in_card() -> card_sim::Card {
+    let mut card = fresh();
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    generate(&mut card, Slot::Authentication, Algorithm::EccP256);
+    assert_eq!(
+        put_data(&mut card, ObjectId::PRINTED_INFORMATION, b"\x01\x05Alice"),
+        StatusWord::SUCCESS
+    );
+    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+    assert_eq!(signs_with_9a(&mut card), Ok(()));
+    assert_eq!(
+        get_data(&mut card, ObjectId::PRINTED_INFORMATION).sw,
+        StatusWord::SUCCESS
+    );
+    card
+}
+
+fn signs_with_9a(card: &mut card_sim::Card) -> Result<(), StatusWord> {
+    private_op(card, Slot::Authentication, Algorithm::EccP256, &[7; 32]).map(|_| ())
+}
+
+/// Neither the PIN-once key nor the PIN-protected object is usable any more.
+#[track_caller]
+fn assert_logged_out(card: &mut card_sim::Card) {
+    assert!(!card.pin_verified());
+    assert_eq!(
+        signs_with_9a(card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+    assert_eq!(
+        get_data(card, ObjectId::PRINTED_INFORMATION).sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
+}
+
+#[test]
+fn blocking_the_pin_with_verify_ends_the_login() {
+    let mut card = logged_in_card();
+    block_pin(&mut card);
+    assert_logged_out(&mut card);
+}
+
+#[test]
+fn blocking_the_pin_with_change_reference_data_ends_the_login() {
+    let mut card = logged_in_card();
+    for left in [2, 1, 0] {
+        assert_eq!(
+            change(&mut card, 0x80, b"000000", b"24681357"),
+            StatusWord::verify_failed(left)
+        );
+    }
+    assert_eq!(verify_status(&mut card), StatusWord::AUTH_METHOD_BLOCKED);
+    assert_logged_out(&mut card);
+}
+
+#[test]
+fn a_failed_puk_ends_the_login_to_the_pin_it_guards() {
+    for puk_path in ["reset retry counter", "change reference data"] {
+        let mut card = logged_in_card();
+        for left in [2, 1, 0] {
+            let sw = match puk_path {
+                "reset retry counter" => unblock(&mut card, b"00000000", b"24681357"),
+                _ => change(&mut card, 0x81, b"00000000", b"87654321"),
+            };
+            assert_eq!(sw, StatusWord::verify_failed(left), "{puk_path}");
+        }
+        assert_eq!(
+            unblock(&mut card, b"12345678", b"24681357"),
+            StatusWord::AUTH_METHOD_BLOCKED
+        );
+        assert_logged_out(&mut card);
+    }
+}

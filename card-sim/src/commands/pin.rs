@@ -3,6 +3,11 @@
 //!
 //! Every check spends a try and saves the counter *before* comparing, so cutting the power
 //! mid-comparison cannot yield a free guess; a correct value restores the counter.
+//!
+//! Any failed check, of the PIN or of the PUK that guards it, and any attempt on a blocked
+//! one, ends the PIN login: a login must not outlive the PIN it was given by (SP 800-73-4
+//! resets the security status on a failed VERIFY; CHANGE REFERENCE DATA and RESET RETRY
+//! COUNTER can spend the last try as well).
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::command::{ChangeReferenceData, ResetRetryCounter, Verify};
@@ -27,17 +32,10 @@ pub fn verify(piv: &mut Piv, verify: Verify) -> Result<Vec<u8>, StatusWord> {
         }
         Verify::Pin(pin) => pin,
     };
-    match check(piv, |s| &mut s.pin, &pin) {
-        Ok(()) => {
-            piv.session.pin_verified = true;
-            piv.session.pin_fresh = true;
-            Ok(Vec::new())
-        }
-        Err(sw) => {
-            piv.session.log_out_pin();
-            Err(sw)
-        }
-    }
+    check(piv, |s| &mut s.pin, &pin)?;
+    piv.session.pin_verified = true;
+    piv.session.pin_fresh = true;
+    Ok(Vec::new())
 }
 
 pub fn change_reference_data(
@@ -68,8 +66,21 @@ pub fn reset_retry_counter(piv: &mut Piv, reset: ResetRetryCounter) -> Result<Ve
 }
 
 /// Spends a try, saves, then compares in constant time. A success that restored the
-/// counter is saved too. A spent try is never given back, even when saving fails.
+/// counter is saved too. A spent try is never given back, even when saving fails. Any
+/// failure ends the PIN login.
 fn check(
+    piv: &mut Piv,
+    which: fn(&mut CardState) -> &mut Pin,
+    candidate: &PaddedPin,
+) -> Result<(), StatusWord> {
+    let result = spend_and_compare(piv, which, candidate);
+    if result.is_err() {
+        piv.session.log_out_pin();
+    }
+    result
+}
+
+fn spend_and_compare(
     piv: &mut Piv,
     which: fn(&mut CardState) -> &mut Pin,
     candidate: &PaddedPin,
