@@ -38,6 +38,10 @@ impl Transport for ResetBeforeNext {
     fn reset(&mut self) -> Result<(), TransportError> {
         self.inner.reset()
     }
+
+    fn reset_when_closed(&mut self, reset: bool) {
+        self.inner.reset_when_closed(reset)
+    }
 }
 
 #[test]

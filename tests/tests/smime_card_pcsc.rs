@@ -243,3 +243,98 @@ fn a_removed_card_is_a_clear_error_and_a_card_put_back_works_again() {
     card.start_again();
     smime_card_ok(&card, &["card", "status"], &[]);
 }
+
+/// What another program gets when it asks the card for a signature with the PIN-once key
+/// in 9A without giving the PIN.
+fn signature_status_for_another_client(card: &SimCard) -> u16 {
+    use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate, Select};
+    use apdu_spec::piv::templates::DynamicAuth;
+    let ctx = Context::establish(Scope::User).expect("pcscd runs");
+    let reader = std::ffi::CString::new(card.reader.name).unwrap();
+    let other = ctx
+        .connect(&reader, ShareMode::Shared, Protocols::ANY)
+        .expect("connect the second client");
+    let mut buffer = [0; 1024];
+    let mut transmit = |apdu: apdu_spec::CommandApdu| {
+        let response = other
+            .transmit(&apdu.encode().unwrap(), &mut buffer)
+            .expect("transmit");
+        let (_, sw) = response.split_last_chunk::<2>().expect("status word");
+        u16::from_be_bytes(*sw)
+    };
+    assert_eq!(transmit(Select::piv().to_apdu()), 0x9000);
+    let request = DynamicAuth {
+        response: Some(vec![]),
+        challenge: Some(vec![7; 32]),
+        ..Default::default()
+    };
+    let sign = GeneralAuthenticate::new(
+        Algorithm::EccP256,
+        AuthKey::Slot(Slot::Authentication),
+        request,
+    );
+    transmit(sign.to_apdu())
+}
+
+#[test]
+fn smime_card_leaves_no_login_behind_for_other_programs() {
+    let card = SimCard::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let public_key = path("9a.pub.pem");
+    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    smime_card_ok(
+        &card,
+        &[&generate[..], &["--out", &public_key]].concat(),
+        &[],
+    );
+    let profile = Profile::signing("/CN=Alice", "alice@example.org");
+    TestCa::new(dir.path()).certify(Path::new(&public_key), "alice", &profile);
+    let import = [
+        "card",
+        "import-cert",
+        "--slot",
+        "9a",
+        "--in",
+        &path("alice.pem"),
+    ];
+    smime_card_ok(&card, &import, &[]);
+    std::fs::write(
+        path("mail.txt"),
+        "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: hi\r\n\r\nHello\r\n",
+    )
+    .unwrap();
+    let pin = [("PIN", PIN)];
+
+    smime_card_ok(&card, &["card", "verify-pin", "--pin-env", "PIN"], &pin);
+    assert_eq!(signature_status_for_another_client(&card), 0x6982);
+
+    let sign = [
+        "sign",
+        "--slot",
+        "9a",
+        "--pin-env",
+        "PIN",
+        "--in",
+        &path("mail.txt"),
+        "--out",
+        &path("signed.eml"),
+    ];
+    smime_card_ok(&card, &sign, &pin);
+    assert_eq!(signature_status_for_another_client(&card), 0x6982);
+}
+
+#[test]
+fn a_library_caller_that_keeps_the_session_leaves_the_login_for_the_next() {
+    let card = SimCard::start();
+    let mut piv = PivCard::open(PcscTransport::connect(card.reader.name).unwrap()).unwrap();
+    piv.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .unwrap();
+    piv.generate(Slot::Authentication, Algorithm::EccP256, None, None)
+        .unwrap();
+    piv.verify_pin(&Secret::new(PIN.as_bytes().to_vec()).unwrap())
+        .unwrap();
+    piv.keep_session(true);
+    drop(piv);
+    assert_eq!(signature_status_for_another_client(&card), 0x9000);
+}

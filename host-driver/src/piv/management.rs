@@ -71,7 +71,9 @@ impl<T: Transport> PivCard<T> {
             } else {
                 Err(Error::WrongManagementKey)
             }
-        })
+        })?;
+        self.logged_in();
+        Ok(())
     }
 
     /// YubiKey's SET MANAGEMENT KEY (needs authentication with the current key).

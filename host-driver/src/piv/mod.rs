@@ -69,6 +69,10 @@ pub struct PivCard<T: Transport> {
     features: Features,
     /// The card was reset under us since the PIN was last verified.
     login_lost: bool,
+    /// Whether a login (PIN or management key) was made through this value.
+    logged_in: bool,
+    /// Whether logins may outlive this value (see [`PivCard::keep_session`]).
+    keep_session: bool,
 }
 
 impl<T: Transport> PivCard<T> {
@@ -82,6 +86,8 @@ impl<T: Transport> PivCard<T> {
                 ..Features::default()
             },
             login_lost: false,
+            logged_in: false,
+            keep_session: false,
         };
         let (apt, version, serial) = card.run(|x| {
             let apt = x.send(Select::piv())?;
@@ -146,9 +152,29 @@ impl<T: Transport> PivCard<T> {
         }
     }
 
+    /// Lets the logins made through this value (PIN, management key) outlive it. By
+    /// default the card is reset when the transport closes after any login, so no other
+    /// program finds the card unlocked; a caller that hands the session on opts out here.
+    pub fn keep_session(&mut self, keep: bool) {
+        self.keep_session = keep;
+        self.end_logins_on_close();
+    }
+
     /// The PIN was verified again: the logins are what the caller knows them to be.
     pub(crate) fn login_restored(&mut self) {
         self.login_lost = false;
+        self.logged_in();
+    }
+
+    /// A login was made: unless the caller keeps the session, it ends with the transport.
+    pub(crate) fn logged_in(&mut self) {
+        self.logged_in = true;
+        self.end_logins_on_close();
+    }
+
+    fn end_logins_on_close(&mut self) {
+        self.transport
+            .reset_when_closed(self.logged_in && !self.keep_session);
     }
 
     fn attempt<R>(&mut self, op: &mut impl FnMut(&mut Exchange<'_>) -> Result<R>) -> Result<R> {

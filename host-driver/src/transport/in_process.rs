@@ -63,4 +63,7 @@ impl Transport for InProcess {
         self.card.reset();
         Ok(())
     }
+
+    /// The card lives and dies with this transport: nothing outlives it to reset.
+    fn reset_when_closed(&mut self, _reset: bool) {}
 }

@@ -73,4 +73,9 @@ pub trait Transport {
 
     /// Resets the card: every login is lost.
     fn reset(&mut self) -> Result<(), TransportError>;
+
+    /// Whether the card is reset when this transport is closed, so that no login made
+    /// through it outlives it (as yubico-piv-tool disconnects). Otherwise, as at first, the
+    /// card is left as it is, and other programs sharing it keep their logins.
+    fn reset_when_closed(&mut self, reset: bool);
 }

@@ -54,15 +54,17 @@ pub fn choose_reader(readers: &[String], wanted: &str) -> Result<String, Transpo
 pub struct PcscTransport {
     ctx: Context,
     reader: CString,
-    /// Always `Some` but while dropping: pcsc's own drop would reset the card, and other
-    /// programs sharing it would lose their logins.
+    /// Always `Some` but while dropping: pcsc's own drop would always reset the card, and
+    /// other programs sharing it would lose their logins even when we made none.
     card: Option<Card>,
+    /// How to leave the card when closing: reset once we have logged in.
+    on_close: Disposition,
 }
 
 impl Drop for PcscTransport {
     fn drop(&mut self) {
         if let Some(card) = self.card.take() {
-            let _ = card.disconnect(Disposition::LeaveCard);
+            let _ = card.disconnect(self.on_close);
         }
     }
 }
@@ -87,7 +89,12 @@ impl PcscTransport {
             readers: Vec::new(),
         })?;
         let card = Some(connect_card(&ctx, &reader)?);
-        Ok(Self { ctx, reader, card })
+        Ok(Self {
+            ctx,
+            reader,
+            card,
+            on_close: Disposition::LeaveCard,
+        })
     }
 
     fn reader_name(&self) -> String {
@@ -209,6 +216,14 @@ impl Transport for PcscTransport {
         self.card()?
             .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
             .map_err(|e| map_error(&reader, e))
+    }
+
+    fn reset_when_closed(&mut self, reset: bool) {
+        self.on_close = if reset {
+            Disposition::ResetCard
+        } else {
+            Disposition::LeaveCard
+        };
     }
 }
 
