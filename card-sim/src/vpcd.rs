@@ -7,12 +7,16 @@
 //! bytes; the card behind it is the same [`Card`] tests drive in process.
 //!
 //! The link may idle between frames for ever, but a frame begun, either way, must be
-//! through within [`FRAME_DEADLINE`]: a reader that sends half a frame and goes silent, or
-//! stops taking answers, is dropped and reconnected rather than left to hang the card.
+//! through within `FRAME_DEADLINE` (5 s): a reader that sends half a frame and goes
+//! silent, or stops taking answers, is dropped and reconnected rather than left to hang
+//! the card. Wherever the link waits (resolving, connecting, backing off, reading,
+//! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms).
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use apdu_spec::{CommandApdu, Response, describe};
@@ -29,11 +33,11 @@ const POWER_ON: u8 = 0x01;
 const RESET: u8 = 0x02;
 const GET_ATR: u8 = 0x04;
 
-/// How often a blocked read or write looks up from the socket to check for shutdown.
+/// How often a blocked connect, read or write looks up to check for shutdown.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
 /// vpcd writes a frame's two parts back to back and reads answers at once: a frame that
 /// takes longer means the reader is stuck or is not vpcd.
-pub const FRAME_DEADLINE: Duration = Duration::from_secs(5);
+const FRAME_DEADLINE: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -110,7 +114,10 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
     let mut backoff = FIRST_BACKOFF;
     let mut reported_down = false;
     while !shutdown.load(Ordering::Relaxed) {
-        match connect(address) {
+        let Some(attempt) = connect_unless_shutdown(address, shutdown) else {
+            break;
+        };
+        match attempt {
             Ok(stream) => {
                 info!("connected to vpcd at {address}");
                 backoff = FIRST_BACKOFF;
@@ -141,8 +148,26 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
     info!("shutting down");
 }
 
-/// Connects within [`CONNECT_TIMEOUT`], so a busy or unreachable reader never keeps the
-/// card from noticing a shutdown.
+/// Resolves and connects on a thread of its own, so that neither a slow name server nor
+/// an unanswering reader delays a shutdown; `None` when shutdown came first.
+fn connect_unless_shutdown(address: &str, shutdown: &AtomicBool) -> Option<io::Result<TcpStream>> {
+    let (result, hear_result) = mpsc::channel();
+    let address = address.to_owned();
+    // At shutdown the thread is left to finish on its own: nothing waits for it.
+    thread::spawn(move || result.send(connect(&address)));
+    loop {
+        match hear_result.recv_timeout(SHUTDOWN_POLL) {
+            Ok(result) => return Some(result),
+            Err(RecvTimeoutError::Timeout) if shutdown.load(Ordering::Relaxed) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Some(Err(io::Error::other("the connecting thread panicked")));
+            }
+        }
+    }
+}
+
+/// Connects within [`CONNECT_TIMEOUT`], trying every address `address` resolves to.
 fn connect(address: &str) -> io::Result<TcpStream> {
     let mut last = io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -276,8 +301,11 @@ mod tests {
     use super::*;
     use crate::CardConfig;
     use std::net::TcpListener;
-    use std::sync::{Arc, mpsc};
-    use std::thread;
+    use std::sync::Arc;
+
+    /// How soon `serve` must return once shutdown is asked for: a few poll intervals, with
+    /// room for a busy machine.
+    const PROMPTLY: Duration = Duration::from_secs(1);
 
     fn card() -> Card {
         Card::in_memory(&CardConfig::default()).unwrap()
@@ -336,8 +364,52 @@ mod tests {
         let (shutdown, returned) = serve_in_background(&address);
         let outcome = hear_reconnected.recv_timeout(FRAME_DEADLINE + Duration::from_secs(10));
         shutdown.store(true, Ordering::Relaxed);
-        let _ = returned.recv_timeout(Duration::from_secs(1));
+        let _ = returned.recv_timeout(PROMPTLY);
         outcome.is_ok()
+    }
+
+    /// Whether `serve` returns promptly when shutdown is asked for once the card has had
+    /// time to block.
+    fn returns_promptly_on_shutdown(shutdown: &AtomicBool, returned: &mpsc::Receiver<()>) -> bool {
+        thread::sleep(2 * SHUTDOWN_POLL);
+        shutdown.store(true, Ordering::Relaxed);
+        returned.recv_timeout(PROMPTLY).is_ok()
+    }
+
+    /// Whether `serve` returns promptly on shutdown while `stall` keeps its connection blocked.
+    fn returns_promptly_when_stalled_by(stall: fn(&mut TcpStream)) -> bool {
+        let (listener, address) = fake_vpcd();
+        let (stalled, hear_stalled) = mpsc::channel();
+        // The stalled connection stays open as long as the thread's handle holds it.
+        let _vpcd = thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            stall(&mut connection);
+            let _ = stalled.send(());
+            connection
+        });
+        let (shutdown, returned) = serve_in_background(&address);
+        hear_stalled.recv_timeout(PROMPTLY * 10).unwrap();
+        returns_promptly_on_shutdown(&shutdown, &returned)
+    }
+
+    #[test]
+    fn shutdown_is_seen_mid_frame() {
+        assert!(returns_promptly_when_stalled_by(send_half_a_frame));
+    }
+
+    #[test]
+    fn shutdown_is_seen_while_the_reader_does_not_read() {
+        assert!(returns_promptly_when_stalled_by(
+            flood_until_the_card_stalls
+        ));
+    }
+
+    #[test]
+    fn shutdown_is_seen_while_vpcd_is_down() {
+        let (listener, address) = fake_vpcd();
+        drop(listener);
+        let (shutdown, returned) = serve_in_background(&address);
+        assert!(returns_promptly_on_shutdown(&shutdown, &returned));
     }
 
     #[test]
