@@ -11,6 +11,9 @@
 //! silent, or stops taking answers, is dropped and reconnected rather than left to hang
 //! the card. Wherever the link waits (resolving, connecting, backing off, reading,
 //! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms).
+//!
+//! PINs and keys cross the link in clear text: an address that is not loopback draws a
+//! warning at start.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -24,6 +27,8 @@ use log::{debug, info, warn};
 use socket2::SockRef;
 
 use crate::Card;
+
+mod destination;
 
 /// Where Debian's vpcd listens for the first virtual reader.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:35963";
@@ -111,6 +116,7 @@ impl From<io::Error> for Ended {
 /// Serves `card` to the vpcd at `address` until `shutdown` is set, reconnecting with
 /// backoff whenever vpcd is not there or goes away. Every power-off clears the login.
 pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
+    destination::warn_unless_loopback(address);
     let mut backoff = FIRST_BACKOFF;
     let mut reported_down = false;
     while !shutdown.load(Ordering::Relaxed) {
