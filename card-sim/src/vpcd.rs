@@ -13,7 +13,8 @@
 //! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms).
 //!
 //! PINs and keys cross the link in clear text: an address that is not loopback draws a
-//! warning at start.
+//! warning at start, and on loopback the card refuses a port whose listener belongs to
+//! another user (neither root nor its own), unless told to allow it.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -29,6 +30,9 @@ use socket2::SockRef;
 use crate::Card;
 
 mod destination;
+mod proc_net_tcp;
+
+pub use destination::{AllowedListener, ForeignListener};
 
 /// Where Debian's vpcd listens for the first virtual reader.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:35963";
@@ -96,6 +100,17 @@ fn log_exchange(apdu: &[u8], response: &[u8]) {
     }
 }
 
+/// Why an attempt to connect failed.
+#[derive(Debug, thiserror::Error)]
+enum NotConnected {
+    /// vpcd is not there (yet): worth trying again.
+    #[error(transparent)]
+    Unreachable(#[from] io::Error),
+    /// Another user's program holds the port: never worth connecting to.
+    #[error(transparent)]
+    Refused(#[from] ForeignListener),
+}
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum Ended {
@@ -115,12 +130,18 @@ impl From<io::Error> for Ended {
 
 /// Serves `card` to the vpcd at `address` until `shutdown` is set, reconnecting with
 /// backoff whenever vpcd is not there or goes away. Every power-off clears the login.
-pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
+/// Fails, without sending anything, when the listener is one `allowed` does not admit.
+pub fn serve(
+    card: &mut Card,
+    address: &str,
+    allowed: AllowedListener,
+    shutdown: &AtomicBool,
+) -> Result<(), ForeignListener> {
     destination::warn_unless_loopback(address);
     let mut backoff = FIRST_BACKOFF;
     let mut reported_down = false;
     while !shutdown.load(Ordering::Relaxed) {
-        let Some(attempt) = connect_unless_shutdown(address, shutdown) else {
+        let Some(attempt) = connect_unless_shutdown(address, allowed, shutdown) else {
             break;
         };
         match attempt {
@@ -139,7 +160,8 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
                     ),
                 }
             }
-            Err(e) => {
+            Err(NotConnected::Refused(e)) => return Err(e),
+            Err(NotConnected::Unreachable(e)) => {
                 if !reported_down {
                     warn!(
                         "cannot reach vpcd at {address} ({e}); is pcscd with vpcd running? retrying"
@@ -152,40 +174,49 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
         }
     }
     info!("shutting down");
+    Ok(())
 }
 
 /// Resolves and connects on a thread of its own, so that neither a slow name server nor
 /// an unanswering reader delays a shutdown; `None` when shutdown came first.
-fn connect_unless_shutdown(address: &str, shutdown: &AtomicBool) -> Option<io::Result<TcpStream>> {
+fn connect_unless_shutdown(
+    address: &str,
+    allowed: AllowedListener,
+    shutdown: &AtomicBool,
+) -> Option<Result<TcpStream, NotConnected>> {
     let (result, hear_result) = mpsc::channel();
     let address = address.to_owned();
     // At shutdown the thread is left to finish on its own: nothing waits for it.
-    thread::spawn(move || result.send(connect(&address)));
+    thread::spawn(move || result.send(connect(&address, allowed)));
     loop {
         match hear_result.recv_timeout(SHUTDOWN_POLL) {
             Ok(result) => return Some(result),
             Err(RecvTimeoutError::Timeout) if shutdown.load(Ordering::Relaxed) => return None,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                return Some(Err(io::Error::other("the connecting thread panicked")));
+                return Some(Err(
+                    io::Error::other("the connecting thread panicked").into()
+                ));
             }
         }
     }
 }
 
-/// Connects within [`CONNECT_TIMEOUT`], trying every address `address` resolves to.
-fn connect(address: &str) -> io::Result<TcpStream> {
+/// Connects within [`CONNECT_TIMEOUT`], trying every address `address` resolves to whose
+/// listener `allowed` admits.
+fn connect(address: &str, allowed: AllowedListener) -> Result<TcpStream, NotConnected> {
     let mut last = io::Error::new(
         io::ErrorKind::InvalidInput,
         format!("{address} resolves to no address"),
     );
     for addr in address.to_socket_addrs()? {
+        destination::check_listener(addr, allowed)?;
         match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
             Ok(stream) => return Ok(stream),
             Err(e) => last = e,
         }
     }
-    Err(last)
+    Err(last.into())
 }
 
 fn sleep_unless_shutdown(total: Duration, shutdown: &AtomicBool) {
@@ -330,7 +361,7 @@ mod tests {
         let (returned, hear_returned) = mpsc::channel();
         let (address, flag) = (address.to_owned(), shutdown.clone());
         thread::spawn(move || {
-            serve(&mut card(), &address, &flag);
+            serve(&mut card(), &address, AllowedListener::RootOrOwnUser, &flag).unwrap();
             let _ = returned.send(());
         });
         (shutdown, hear_returned)
@@ -472,7 +503,13 @@ mod tests {
             (atr, version)
         });
         let mut card = card();
-        serve(&mut card, &address, &shutdown);
+        serve(
+            &mut card,
+            &address,
+            AllowedListener::RootOrOwnUser,
+            &shutdown,
+        )
+        .unwrap();
         let (atr, version) = server.join().unwrap();
         assert_eq!(atr, crate::atr::ATR.to_vec());
         assert_eq!(version, vec![5, 7, 1, 0x90, 0x00]);
