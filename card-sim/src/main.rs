@@ -7,14 +7,15 @@ use std::sync::atomic::AtomicBool;
 
 use apdu_spec::piv::Algorithm;
 use card_sim::state::CardState;
-use card_sim::{Card, CardConfig, FileStore, StoreError, summary, vpcd};
+use card_sim::vpcd::{self, AllowedListener};
+use card_sim::{Card, CardConfig, FileStore, StoreError, summary};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
 /// that plugs into pcscd through vsmartcard's vpcd reader driver.
 ///
-/// Exit codes: 0 success, 1 the state file could not be read, written or created,
-/// 2 bad arguments.
+/// Exit codes: 0 success, 1 the state file could not be read, written or created, or
+/// another user's program holds the vpcd port, 2 bad arguments.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -37,6 +38,11 @@ enum Command {
         /// vpcd's address: 35963 is the reader "Virtual PCD 00 00", 35964 "Virtual PCD 00 01".
         #[arg(long, default_value = vpcd::DEFAULT_ADDRESS, value_parser = socket_address)]
         vpcd: String,
+        /// Connect even when a program of another user (neither root nor you) listens on the
+        /// loopback vpcd port. Without it the card refuses: such a program could pose as
+        /// vpcd to collect PINs and keys.
+        #[arg(long)]
+        allow_foreign_listener: bool,
     },
     /// Create a factory-fresh card with the given choices (refuses to overwrite a card).
     Init {
@@ -113,6 +119,7 @@ fn run(command: Command) -> Result<(), String> {
         Command::Serve {
             state,
             vpcd: address,
+            allow_foreign_listener,
         } => {
             let mut card = Card::open(&state, &CardConfig::default()).map_err(|e| e.to_string())?;
             log::info!("card {} from {}", card.state().serial, state.display());
@@ -121,9 +128,14 @@ fn run(command: Command) -> Result<(), String> {
                 signal_hook::flag::register(signal, shutdown.clone())
                     .map_err(|e| format!("signal handler: {e}"))?;
             }
+            let allowed = if allow_foreign_listener {
+                AllowedListener::AnyUser
+            } else {
+                AllowedListener::RootOrOwnUser
+            };
             // Every change was saved when it happened: nothing is left to write.
-            vpcd::serve(&mut card, &address, &shutdown);
-            Ok(())
+            vpcd::serve(&mut card, &address, allowed, &shutdown)
+                .map_err(|e| format!("{e}; pass --allow-foreign-listener to connect anyway"))
         }
         Command::Init {
             state,

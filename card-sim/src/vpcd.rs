@@ -5,11 +5,23 @@
 //! (00 power off, 01 power on, 02 reset: no answer; 04: answer with the ATR); anything
 //! longer is a command APDU, answered with the response APDU. This module only frames
 //! bytes; the card behind it is the same [`Card`] tests drive in process.
+//!
+//! The link may idle between frames for ever, but a frame begun, either way, must be
+//! through within `FRAME_DEADLINE` (5 s): a reader that sends half a frame and goes
+//! silent, or stops taking answers, is dropped and reconnected rather than left to hang
+//! the card. Wherever the link waits (resolving, connecting, backing off, reading,
+//! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms).
+//!
+//! PINs and keys cross the link in clear text: an address that is not loopback draws a
+//! warning at start, and on loopback the card refuses a port whose listener belongs to
+//! another user (neither root nor its own), unless told to allow it.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use apdu_spec::{CommandApdu, Response, describe};
 use log::{debug, info, warn};
@@ -17,6 +29,11 @@ use socket2::SockRef;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::Card;
+
+mod destination;
+mod proc_net_tcp;
+
+pub use destination::{AllowedListener, ForeignListener};
 
 /// Where Debian's vpcd listens for the first virtual reader.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:35963";
@@ -26,8 +43,11 @@ const POWER_ON: u8 = 0x01;
 const RESET: u8 = 0x02;
 const GET_ATR: u8 = 0x04;
 
-/// How often a blocked read looks up from the socket to check for shutdown.
+/// How often a blocked connect, read or write looks up to check for shutdown.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
+/// vpcd writes a frame's two parts back to back and reads answers at once: a frame that
+/// takes longer means the reader is stuck or is not vpcd.
+const FRAME_DEADLINE: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -85,6 +105,17 @@ fn log_exchange(apdu: &[u8], response: &[u8]) {
     }
 }
 
+/// Why an attempt to connect failed.
+#[derive(Debug, thiserror::Error)]
+enum NotConnected {
+    /// vpcd is not there (yet): worth trying again.
+    #[error(transparent)]
+    Unreachable(#[from] io::Error),
+    /// Another user's program holds the port: never worth connecting to.
+    #[error(transparent)]
+    Refused(#[from] ForeignListener),
+}
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum Ended {
@@ -92,15 +123,33 @@ enum Ended {
     Shutdown,
     /// The reader went away (pcscd stopped or restarted).
     Lost(io::Error),
+    /// The reader left a frame unfinished past [`FRAME_DEADLINE`]; says which way.
+    Stalled(&'static str),
+}
+
+impl From<io::Error> for Ended {
+    fn from(e: io::Error) -> Self {
+        Ended::Lost(e)
+    }
 }
 
 /// Serves `card` to the vpcd at `address` until `shutdown` is set, reconnecting with
 /// backoff whenever vpcd is not there or goes away. Every power-off clears the login.
-pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
+/// Fails, without sending anything, when the listener is one `allowed` does not admit.
+pub fn serve(
+    card: &mut Card,
+    address: &str,
+    allowed: AllowedListener,
+    shutdown: &AtomicBool,
+) -> Result<(), ForeignListener> {
+    destination::warn_unless_loopback(address);
     let mut backoff = FIRST_BACKOFF;
     let mut reported_down = false;
     while !shutdown.load(Ordering::Relaxed) {
-        match connect(address) {
+        let Some(attempt) = connect_unless_shutdown(address, allowed, shutdown) else {
+            break;
+        };
+        match attempt {
             Ok(stream) => {
                 info!("connected to vpcd at {address}");
                 backoff = FIRST_BACKOFF;
@@ -111,9 +160,13 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
                 match ended {
                     Ended::Shutdown => break,
                     Ended::Lost(e) => warn!("vpcd connection lost ({e}); reconnecting"),
+                    Ended::Stalled(why) => warn!(
+                        "{why} within {FRAME_DEADLINE:?}; dropping the connection and reconnecting"
+                    ),
                 }
             }
-            Err(e) => {
+            Err(NotConnected::Refused(e)) => return Err(e),
+            Err(NotConnected::Unreachable(e)) => {
                 if !reported_down {
                     warn!(
                         "cannot reach vpcd at {address} ({e}); is pcscd with vpcd running? retrying"
@@ -126,22 +179,49 @@ pub fn serve(card: &mut Card, address: &str, shutdown: &AtomicBool) {
         }
     }
     info!("shutting down");
+    Ok(())
 }
 
-/// Connects within [`CONNECT_TIMEOUT`], so a busy or unreachable reader never keeps the
-/// card from noticing a shutdown.
-fn connect(address: &str) -> io::Result<TcpStream> {
+/// Resolves and connects on a thread of its own, so that neither a slow name server nor
+/// an unanswering reader delays a shutdown; `None` when shutdown came first.
+fn connect_unless_shutdown(
+    address: &str,
+    allowed: AllowedListener,
+    shutdown: &AtomicBool,
+) -> Option<Result<TcpStream, NotConnected>> {
+    let (result, hear_result) = mpsc::channel();
+    let address = address.to_owned();
+    // At shutdown the thread is left to finish on its own: nothing waits for it.
+    thread::spawn(move || result.send(connect(&address, allowed)));
+    loop {
+        match hear_result.recv_timeout(SHUTDOWN_POLL) {
+            Ok(result) => return Some(result),
+            Err(RecvTimeoutError::Timeout) if shutdown.load(Ordering::Relaxed) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Some(Err(
+                    io::Error::other("the connecting thread panicked").into()
+                ));
+            }
+        }
+    }
+}
+
+/// Connects within [`CONNECT_TIMEOUT`], trying every address `address` resolves to whose
+/// listener `allowed` admits.
+fn connect(address: &str, allowed: AllowedListener) -> Result<TcpStream, NotConnected> {
     let mut last = io::Error::new(
         io::ErrorKind::InvalidInput,
         format!("{address} resolves to no address"),
     );
     for addr in address.to_socket_addrs()? {
+        destination::check_listener(addr, allowed)?;
         match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
             Ok(stream) => return Ok(stream),
             Err(e) => last = e,
         }
     }
-    Err(last)
+    Err(last.into())
 }
 
 fn sleep_unless_shutdown(total: Duration, shutdown: &AtomicBool) {
@@ -159,79 +239,104 @@ fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> 
     if let Err(e) = stream
         .set_nodelay(true)
         .and_then(|()| stream.set_read_timeout(Some(SHUTDOWN_POLL)))
+        .and_then(|()| stream.set_write_timeout(Some(SHUTDOWN_POLL)))
     {
         return Ended::Lost(e);
     }
     loop {
         let payload = match read_frame(&mut stream, shutdown) {
-            Ok(Some(payload)) => payload,
-            Ok(None) => return Ended::Shutdown,
-            Err(e) => return Ended::Lost(e),
+            Ok(payload) => payload,
+            Err(ended) => return ended,
         };
         if let Some(reply) = answer(card, &payload).map(Zeroizing::new)
-            && let Err(e) = write_frame(&mut stream, &reply)
+            && let Err(ended) = write_frame(&mut stream, &reply, shutdown)
         {
-            return Ended::Lost(e);
+            return ended;
         }
     }
 }
 
-/// Reads one frame; `None` when shutdown was requested while waiting. The payload is
-/// wiped when dropped: a command may carry a PIN or a key.
-fn read_frame(
-    stream: &mut TcpStream,
-    shutdown: &AtomicBool,
-) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
+/// Reads one frame, waiting for its first byte as long as it takes. The payload is wiped
+/// when dropped: a command may carry a PIN or a key.
+fn read_frame(stream: &mut TcpStream, shutdown: &AtomicBool) -> Result<Zeroizing<Vec<u8>>, Ended> {
     let mut len = [0u8; 2];
-    if !read_full(stream, &mut len, shutdown)? {
-        return Ok(None);
-    }
+    read_full(stream, &mut len[..1], shutdown, None)?;
+    let deadline = Some(Instant::now() + FRAME_DEADLINE);
+    read_full(stream, &mut len[1..], shutdown, deadline)?;
     let mut payload = Zeroizing::new(vec![0u8; u16::from_be_bytes(len) as usize]);
-    if !read_full(stream, &mut payload, shutdown)? {
-        return Ok(None);
-    }
-    Ok(Some(payload))
+    read_full(stream, &mut payload, shutdown, deadline)?;
+    Ok(payload)
 }
 
-/// Fills `buf`, waking up periodically to check for shutdown; `false` on shutdown.
-fn read_full(stream: &mut TcpStream, buf: &mut [u8], shutdown: &AtomicBool) -> io::Result<bool> {
-    let mut filled = 0;
-    while filled < buf.len() {
+/// Fills `buf`; past `deadline`, the reader counts as stalled.
+fn read_full(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    shutdown: &AtomicBool,
+    deadline: Option<Instant>,
+) -> Result<(), Ended> {
+    let stalled = "vpcd began a frame but did not finish it";
+    transfer(buf.len(), shutdown, deadline, stalled, |filled| {
         // Linux clears QUICKACK after it fires; set it again before every read.
         let _ = SockRef::from(&*stream).set_tcp_quickack(true);
-        match stream.read(&mut buf[filled..]) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "vpcd closed the connection",
-                ));
-            }
-            Ok(n) => filled += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if shutdown.load(Ordering::Relaxed) {
-                    return Ok(false);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
+        stream.read(&mut buf[filled..])
+    })
 }
 
 /// Writes length and payload in one call, so they leave in one segment.
-fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> io::Result<()> {
+fn write_frame(stream: &mut TcpStream, payload: &[u8], shutdown: &AtomicBool) -> Result<(), Ended> {
     let len = u16::try_from(payload.len())
         .map_err(|_| io::Error::other("response longer than 65535 bytes"))?;
     let mut frame = Zeroizing::new(Vec::with_capacity(payload.len() + 2));
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(payload);
-    stream.write_all(&frame)
+    let deadline = Some(Instant::now() + FRAME_DEADLINE);
+    let stalled = "vpcd did not take the card's answer";
+    transfer(frame.len(), shutdown, deadline, stalled, |written| {
+        stream.write(&frame[written..])
+    })
+}
+
+/// Moves `len` bytes with `step` (one read or write of what is left after the bytes
+/// done so far, giving up after [`SHUTDOWN_POLL`]), checking for shutdown whenever it
+/// gives up and for the deadline before every step.
+fn transfer(
+    len: usize,
+    shutdown: &AtomicBool,
+    deadline: Option<Instant>,
+    stalled: &'static str,
+    mut step: impl FnMut(usize) -> io::Result<usize>,
+) -> Result<(), Ended> {
+    let mut done = 0;
+    while done < len {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            return Err(Ended::Stalled(stalled));
+        }
+        match step(done) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "vpcd closed the connection",
+                )
+                .into());
+            }
+            Ok(n) => done += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                if shutdown.load(Ordering::Relaxed) {
+                    return Err(Ended::Shutdown);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -240,6 +345,11 @@ mod tests {
     use crate::CardConfig;
     use apdu_spec::piv::command::GetVersion;
     use std::net::TcpListener;
+    use std::sync::Arc;
+
+    /// How soon `serve` must return once shutdown is asked for: a few poll intervals, with
+    /// room for a busy machine.
+    const PROMPTLY: Duration = Duration::from_secs(1);
 
     fn card() -> Card {
         Card::in_memory(&CardConfig::default()).unwrap()
@@ -247,6 +357,117 @@ mod tests {
 
     fn get_version() -> Vec<u8> {
         GetVersion.to_apdu().encode().unwrap()
+    }
+
+    /// A fake vpcd on an ephemeral loopback port, and its address.
+    fn fake_vpcd() -> (TcpListener, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        (listener, address)
+    }
+
+    /// Serves a fresh card to `address` on a thread; the receiver hears when `serve` returns.
+    fn serve_in_background(address: &str) -> (Arc<AtomicBool>, mpsc::Receiver<()>) {
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let (returned, hear_returned) = mpsc::channel();
+        let (address, flag) = (address.to_owned(), shutdown.clone());
+        thread::spawn(move || {
+            serve(&mut card(), &address, AllowedListener::RootOrOwnUser, &flag).unwrap();
+            let _ = returned.send(());
+        });
+        (shutdown, hear_returned)
+    }
+
+    /// Sends the first byte of a frame and nothing more.
+    fn send_half_a_frame(vpcd: &mut TcpStream) {
+        vpcd.write_all(&[0x00]).unwrap();
+    }
+
+    /// Sends requests and reads no answer until the card stops taking requests: it is
+    /// then stuck writing answers nobody reads.
+    fn flood_until_the_card_stalls(vpcd: &mut TcpStream) {
+        // GET DATA of the attestation certificate with extended Le: about 1 KB back each.
+        let request = [
+            0, 0xCB, 0x3F, 0xFF, 0, 0, 5, 0x5C, 3, 0x5F, 0xFF, 0x01, 0, 0,
+        ];
+        let mut frame = (request.len() as u16).to_be_bytes().to_vec();
+        frame.extend_from_slice(&request);
+        let batch = frame.repeat(256);
+        vpcd.set_write_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        while vpcd.write_all(&batch).is_ok() {}
+    }
+
+    /// Whether the card, stalled by `stall` on its first connection, gives up on it and
+    /// connects again.
+    fn reconnects_after(stall: fn(&mut TcpStream)) -> bool {
+        let (listener, address) = fake_vpcd();
+        let (reconnected, hear_reconnected) = mpsc::channel();
+        thread::spawn(move || {
+            let (mut first, _) = listener.accept().unwrap();
+            stall(&mut first);
+            let _second = listener.accept().unwrap();
+            let _ = reconnected.send(());
+        });
+        let (shutdown, returned) = serve_in_background(&address);
+        let outcome = hear_reconnected.recv_timeout(FRAME_DEADLINE + Duration::from_secs(10));
+        shutdown.store(true, Ordering::Relaxed);
+        let _ = returned.recv_timeout(PROMPTLY);
+        outcome.is_ok()
+    }
+
+    /// Whether `serve` returns promptly when shutdown is asked for once the card has had
+    /// time to block.
+    fn returns_promptly_on_shutdown(shutdown: &AtomicBool, returned: &mpsc::Receiver<()>) -> bool {
+        thread::sleep(2 * SHUTDOWN_POLL);
+        shutdown.store(true, Ordering::Relaxed);
+        returned.recv_timeout(PROMPTLY).is_ok()
+    }
+
+    /// Whether `serve` returns promptly on shutdown while `stall` keeps its connection blocked.
+    fn returns_promptly_when_stalled_by(stall: fn(&mut TcpStream)) -> bool {
+        let (listener, address) = fake_vpcd();
+        let (stalled, hear_stalled) = mpsc::channel();
+        // The stalled connection stays open as long as the thread's handle holds it.
+        let _vpcd = thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            stall(&mut connection);
+            let _ = stalled.send(());
+            connection
+        });
+        let (shutdown, returned) = serve_in_background(&address);
+        hear_stalled.recv_timeout(PROMPTLY * 10).unwrap();
+        returns_promptly_on_shutdown(&shutdown, &returned)
+    }
+
+    #[test]
+    fn shutdown_is_seen_mid_frame() {
+        assert!(returns_promptly_when_stalled_by(send_half_a_frame));
+    }
+
+    #[test]
+    fn shutdown_is_seen_while_the_reader_does_not_read() {
+        assert!(returns_promptly_when_stalled_by(
+            flood_until_the_card_stalls
+        ));
+    }
+
+    #[test]
+    fn shutdown_is_seen_while_vpcd_is_down() {
+        let (listener, address) = fake_vpcd();
+        drop(listener);
+        let (shutdown, returned) = serve_in_background(&address);
+        assert!(returns_promptly_on_shutdown(&shutdown, &returned));
+    }
+
+    #[test]
+    fn half_a_frame_is_dropped_after_the_deadline_and_vpcd_reconnected() {
+        assert!(reconnects_after(send_half_a_frame));
+    }
+
+    #[test]
+    fn a_reader_that_stops_reading_is_dropped_after_the_deadline_and_reconnected() {
+        assert!(reconnects_after(flood_until_the_card_stalls));
     }
 
     #[test]
@@ -268,9 +489,8 @@ mod tests {
     /// A fake vpcd: the card connects, gets an ATR request, a power-on and one APDU.
     #[test]
     fn speaks_vpcd_framing_and_stops_on_shutdown() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let shutdown = std::sync::Arc::new(AtomicBool::new(false));
+        let (listener, address) = fake_vpcd();
+        let shutdown = Arc::new(AtomicBool::new(false));
         let flag = shutdown.clone();
         let server = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
@@ -294,7 +514,13 @@ mod tests {
             (atr, version)
         });
         let mut card = card();
-        serve(&mut card, &address, &shutdown);
+        serve(
+            &mut card,
+            &address,
+            AllowedListener::RootOrOwnUser,
+            &shutdown,
+        )
+        .unwrap();
         let (atr, version) = server.join().unwrap();
         assert_eq!(atr, crate::atr::ATR.to_vec());
         assert_eq!(version, vec![5, 7, 1, 0x90, 0x00]);
