@@ -5,7 +5,7 @@
 #   .ci/pcsc-env.sh install|start|stop|restart|readers|status
 #
 # Port -> reader name, in pcscd's order (deterministic, see write_conf):
-#   35963 "Virtual PCD 00 00"    35964 "Virtual PCD 00 01"    (Debian's entry, as it ships)
+#   35963 "Virtual PCD 00 00"    35964 "Virtual PCD 00 01"    (Debian's driver and port)
 #   35965 "Virtual PCD 1 00 00"  35966 "Virtual PCD 1 00 01"  (our entries, 2 slots each)
 #   35967 "Virtual PCD 2 00 00"  35968 "Virtual PCD 2 00 01"
 #   35969 "Virtual PCD 3 00 00"  35970 "Virtual PCD 3 00 01"

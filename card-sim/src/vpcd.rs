@@ -10,7 +10,8 @@
 //! through within `FRAME_DEADLINE` (5 s): a reader that sends half a frame and goes
 //! silent, or stops taking answers, is dropped and reconnected rather than left to hang
 //! the card. Wherever the link waits (resolving, connecting, backing off, reading,
-//! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms).
+//! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms); the one
+//! exception is the look-up at start for the loopback warning below.
 //!
 //! PINs and keys cross the link in clear text: an address that is not loopback draws a
 //! warning at start, and on loopback the card refuses a port whose listener belongs to

@@ -367,3 +367,14 @@ fn extended_apdus_carry_large_data_in_one_exchange() {
     assert_eq!(get.sw, StatusWord::SUCCESS);
     assert_eq!(get.data.len(), 2004);
 }
+
+#[test]
+fn put_data_keeps_the_object_as_written_whatever_its_length_form() {
+    let mut card = fresh();
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    // A long-form length where the short form would do: stored and returned as sent.
+    let object = [0x53, 0x81, 0x05, 1, 2, 3, 4, 5];
+    let data = [&ObjectId::CHUID.tag_list()[..], &object].concat();
+    assert_eq!(send(&mut card, put_raw(data)).sw, StatusWord::SUCCESS);
+    assert_eq!(ok(get_data(&mut card, ObjectId::CHUID)), object);
+}

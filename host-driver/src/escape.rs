@@ -5,8 +5,9 @@
 use std::fmt;
 
 /// `text` for display, with every character a terminal would obey rather than show
-/// written as `\u{…}`: C0 and C1 controls, DEL, and the bidi embeddings, overrides and
-/// isolates (U+202A..U+202E, U+2066..U+2069).
+/// written as `\u{…}`: C0 and C1 controls, DEL, the bidi marks, embeddings, overrides and
+/// isolates (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), and the line and
+/// paragraph separators (U+2028, U+2029).
 ///
 /// Backslashes are left as they are, so text escaped twice (an error message quoting
 /// another) reads the same as text escaped once.
@@ -15,7 +16,17 @@ pub struct Escaped<'a>(pub &'a str);
 
 /// Whether a terminal would act on `c` instead of showing it.
 fn steers_a_terminal(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 impl fmt::Display for Escaped<'_> {

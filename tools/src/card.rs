@@ -104,6 +104,10 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             mgmt,
         } => {
             let bytes = new_key.read()?;
+            // A key given with its algorithm is judged before any login is spent on it.
+            if let Some(algorithm) = algorithm {
+                secrets::new_management_key(algorithm, &bytes)?;
+            }
             authenticate(card, &mgmt)?;
             let algorithm = match algorithm {
                 Some(a) => a,

@@ -2,6 +2,7 @@
 //! `smime-card readers`.
 
 use anyhow::Context;
+use host_driver::escape::Escaped;
 use host_driver::readers::{ReaderContent, survey};
 use host_driver::{InProcess, PcscTransport, PivCard, Transport, TransportError};
 
@@ -53,7 +54,9 @@ pub fn list_readers() -> anyhow::Result<()> {
                 text
             }
         };
-        println!("{mark} {:<width$}  {what}", r.name);
+        // A reader's name comes from its USB descriptor: printed escaped.
+        let name = Escaped(&r.name).to_string();
+        println!("{mark} {name:<width$}  {what}");
     }
     Ok(())
 }

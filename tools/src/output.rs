@@ -17,7 +17,7 @@ pub enum Readers {
     /// Its owner only (0600): mail, which may be private.
     Owner,
     /// Whoever the umask lets (0666 less the umask), as for any new file: public keys
-    /// and certificates.
+    /// and certificates. A file replaced keeps its mode, so a private copy stays private.
     Anyone,
 }
 
@@ -36,7 +36,7 @@ impl<'a> Output<'a> {
             .unwrap_or(Path::new("."));
         let mode = match readers {
             Readers::Owner => 0o600,
-            Readers::Anyone => 0o666,
+            Readers::Anyone => std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode()),
         };
         let temp = tempfile::Builder::new()
             .permissions(Permissions::from_mode(mode))

@@ -50,7 +50,10 @@ pub enum WeakKey {
 }
 
 fn part_name(index: usize) -> &'static str {
-    ["first", "second", "third"][index]
+    ["first", "second", "third"]
+        .get(index)
+        .copied()
+        .unwrap_or("unknown")
 }
 
 #[derive(Clone)]
@@ -111,22 +114,23 @@ impl ManagementKey {
         if self.algorithm != Algorithm::Tdes {
             return None;
         }
-        let parts: Vec<[u8; 8]> = self
-            .key
-            .chunks_exact(8)
-            .map(|part| std::array::from_fn(|i| part[i] & 0xFE))
-            .collect();
-        if let Some(i) = parts.windows(2).position(|pair| pair[0] == pair[1]) {
+        // Key material: wiped when dropped, and compared in constant time.
+        let parts: Zeroizing<Vec<[u8; 8]>> = Zeroizing::new(
+            self.key
+                .chunks_exact(8)
+                .map(|part| std::array::from_fn(|i| part[i] & 0xFE))
+                .collect(),
+        );
+        let same = |a: &[u8; 8], b: &[u8; 8]| bool::from(a.ct_eq(b));
+        let weak = |part: &[u8; 8]| {
+            WEAK_DES_KEYS.iter().fold(false, |found, weak| {
+                found | same(&weak.map(|w| w & 0xFE), part)
+            })
+        };
+        if let Some(i) = (0..parts.len() - 1).find(|&i| same(&parts[i], &parts[i + 1])) {
             return Some(WeakKey::Degenerate(i));
         }
-        parts
-            .iter()
-            .position(|part| {
-                WEAK_DES_KEYS
-                    .iter()
-                    .any(|weak| weak.iter().zip(part).all(|(w, p)| w & 0xFE == *p))
-            })
-            .map(WeakKey::WeakPart)
+        parts.iter().position(weak).map(WeakKey::WeakPart)
     }
 
     /// ECB encryption of one block; `None` if `block` is not one block long.

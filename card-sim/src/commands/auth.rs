@@ -6,8 +6,10 @@ use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate};
 use apdu_spec::piv::templates::DynamicAuth;
 use apdu_spec::piv::{Algorithm, PinPolicy, Slot};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use super::random;
+
 use crate::card::Piv;
 use crate::keys::KeyError;
 use crate::session::Challenge;
@@ -145,9 +147,10 @@ fn private_key_operation(
     if matches!(policy, PinPolicy::Always | PinPolicy::MatchAlways) {
         piv.session.pin_fresh = false;
     }
-    Ok(DynamicAuth {
+    // A decrypted key or a shared secret: wiped once encoded into the answer.
+    let answer = Zeroizing::new(DynamicAuth {
         response: Some(result),
         ..Default::default()
-    }
-    .encode())
+    });
+    Ok(answer.encode())
 }

@@ -30,7 +30,7 @@ pub fn dispatch(piv: &mut Piv, apdu: &CommandApdu) -> Result<Vec<u8>, StatusWord
     match command? {
         PivCommand::Select(select) => select::select(piv, select),
         PivCommand::GetData(get) => data::get_data(piv, get),
-        PivCommand::PutData(put) => data::put_data(piv, put),
+        PivCommand::PutData(put) => data::put_data(piv, put, apdu),
         PivCommand::Verify(verify) => pin::verify(piv, verify),
         PivCommand::ChangeReferenceData(change) => pin::change_reference_data(piv, change),
         PivCommand::ResetRetryCounter(reset) => pin::reset_retry_counter(piv, reset),
@@ -45,7 +45,7 @@ pub fn dispatch(piv: &mut Piv, apdu: &CommandApdu) -> Result<Vec<u8>, StatusWord
         PivCommand::SetManagementKey(set) => yubikey::set_management_key(piv, set),
         PivCommand::Reset(_) => yubikey::reset(piv),
         PivCommand::SetPinRetries(set) => yubikey::set_pin_retries(piv, set),
-        // Served by the card's response chaining before dispatch; here only when chained.
+        // Answered by the card's response chaining (card.rs) before dispatch: never here.
         PivCommand::GetResponse(_) => Err(StatusWord::INCORRECT_DATA),
     }
 }

@@ -34,6 +34,8 @@ impl<T: Transport> PivCard<T> {
         let host_challenge = random_block(key.block_size())?;
         let step =
             |template| GeneralAuthenticate::new(key.algorithm(), AuthKey::Management, template);
+        // Before sending: the card may accept the key even if we then reject its answer.
+        self.logged_in();
         self.run(|x| {
             let r = x.send(step(DynamicAuth {
                 witness: Some(vec![]),
@@ -71,9 +73,7 @@ impl<T: Transport> PivCard<T> {
             } else {
                 Err(Error::WrongManagementKey)
             }
-        })?;
-        self.logged_in();
-        Ok(())
+        })
     }
 
     /// YubiKey's SET MANAGEMENT KEY (needs authentication with the current key).

@@ -54,6 +54,10 @@ impl<T: Transport> PivCard<T> {
     ) -> Result<Zeroizing<Vec<u8>>> {
         let operation = GeneralAuthenticate::new(algorithm, AuthKey::Slot(slot), request);
         let verify = pin.map(|p| Verify::Pin(p.padded()));
+        if verify.is_some() {
+            // Before sending: a VERIFY that succeeds before the operation fails still logs in.
+            self.logged_in();
+        }
         let data = self.run(|x| {
             if let Some(verify) = &verify {
                 let r = x.send(verify.clone())?;

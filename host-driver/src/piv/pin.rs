@@ -53,6 +53,8 @@ impl<T: Transport> PivCard<T> {
     /// VERIFY the PIN.
     pub fn verify_pin(&mut self, pin: &Secret) -> Result<()> {
         let verify = Verify::Pin(pin.padded());
+        // Before sending: the card may log in even if its answer never reaches us.
+        self.logged_in();
         self.run(|x| {
             let r = x.send(verify.clone())?;
             if r.sw.is_success() {

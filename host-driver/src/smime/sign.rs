@@ -54,7 +54,7 @@ pub enum SignError {
     #[error("the signer's certificate: {0}")]
     Certificate(String),
     /// The signer's own error (for a card: wrong PIN, blocked PIN, …) is this error's source.
-    #[error("the card could not sign")]
+    #[error("the signer could not sign")]
     Signing(#[source] signature::Error),
     #[error("encoding the signature: {0}")]
     Encoding(#[from] der::Error),

@@ -4,6 +4,7 @@
 use std::ffi::{CStr, CString};
 
 use pcsc::{Card, Context, Disposition, Protocols, Scope, ShareMode};
+use zeroize::Zeroizing;
 
 use super::{Link, Transport, TransportError};
 use crate::error::Error;
@@ -152,7 +153,8 @@ struct TransactionLink<'a> {
     tx: &'a pcsc::Transaction<'a>,
     reader: &'a CStr,
     interrupted: bool,
-    buffer: Vec<u8>,
+    /// Every answer passes through here, decrypted keys and shared secrets included.
+    buffer: Zeroizing<Vec<u8>>,
 }
 
 impl Link for TransactionLink<'_> {
@@ -189,7 +191,7 @@ impl Transport for PcscTransport {
                     tx: &tx,
                     reader: &reader,
                     interrupted: false,
-                    buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+                    buffer: Zeroizing::new(vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED]),
                 };
                 let result = work(&mut link);
                 let interrupted = link.interrupted;

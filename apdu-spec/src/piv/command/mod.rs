@@ -3,7 +3,8 @@
 //! answers the status word the card answers for a P1-P2 or a data field it does not
 //! accept. Every CLA, INS, P1-P2 and data layout of a PIV command is written here once.
 //!
-//! `parse` judges P1-P2 before the data field, so 6A86 and 6A88 win over 6A80. What
+//! `parse` judges P1-P2 before the data field, so 6A86 and 6A88 win over 6A80, except in
+//! GENERAL AUTHENTICATE, which reads its template first as a YubiKey does. What
 //! depends on the card's state (a key that is missing, a login that is not there) is
 //! the card's to answer.
 
