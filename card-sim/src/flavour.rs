@@ -50,8 +50,40 @@ impl Flavour {
         self != Self::PlainPiv
     }
 
+    /// Whether the card answers GET METADATA at all (if only in part).
+    pub fn answers_metadata(self) -> bool {
+        matches!(self, Self::YubiKey | Self::MetadataPartial)
+    }
+
     /// Whether GET METADATA describes keys in full (algorithm, policies, public key).
     pub fn full_metadata(self) -> bool {
         self == Self::YubiKey
     }
+}
+
+/// One test per flavour for each case named: `fn case(flavour: Flavour)` becomes the tests
+/// `case::yubikey`, `case::metadata_absent`, `case::metadata_partial` and `case::plain_piv`,
+/// so a failure names its flavour and the flavours run in parallel.
+#[macro_export]
+macro_rules! test_each_flavour {
+    ($($case:ident),* $(,)?) => {$(
+        mod $case {
+            #[test]
+            fn yubikey() {
+                super::$case($crate::Flavour::YubiKey)
+            }
+            #[test]
+            fn metadata_absent() {
+                super::$case($crate::Flavour::MetadataAbsent)
+            }
+            #[test]
+            fn metadata_partial() {
+                super::$case($crate::Flavour::MetadataPartial)
+            }
+            #[test]
+            fn plain_piv() {
+                super::$case($crate::Flavour::PlainPiv)
+            }
+        }
+    )*};
 }
