@@ -7,11 +7,16 @@
 //!
 //! Touch policies are recorded and reported (metadata, attestation) but simulated: a
 //! virtual card has no button, so an operation that would wait for a touch proceeds at once.
+//!
+//! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
+//! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that
+//! clients can be tested against the cards they meet in the field.
 
 pub mod atr;
 pub mod attestation;
 pub mod card;
 mod commands;
+pub mod flavour;
 pub mod keys;
 pub mod objects;
 pub mod pin;
@@ -22,5 +27,6 @@ pub mod summary;
 pub mod vpcd;
 
 pub use card::Card;
-pub use state::{CardConfig, CardState};
+pub use flavour::Flavour;
+pub use state::{CardConfig, CardState, MetadataSupport};
 pub use store::{FileStore, MemoryStore, StateStore, StoreError};

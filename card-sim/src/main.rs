@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use apdu_spec::piv::Algorithm;
-use card_sim::state::CardState;
+use card_sim::state::{CardState, MetadataSupport};
 use card_sim::vpcd::{self, AllowedListener};
 use card_sim::{Card, CardConfig, FileStore, StoreError, summary};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -65,6 +65,11 @@ enum Command {
         /// metadata, attestation, import, move or reset instructions.
         #[arg(long)]
         no_yubikey_extensions: bool,
+        /// How GET METADATA answers: as a YubiKey (full), not at all (absent: 6D00, as
+        /// YubiKeys before 5.3), or without the algorithm, policies and public key
+        /// (partial, as some other PIV applets). Clients must then learn them elsewhere.
+        #[arg(long, value_enum, default_value_t = Metadata::Full)]
+        metadata: Metadata,
     },
     /// Print a summary of the card: serial, version, tries left, slots. Never a secret.
     Show {
@@ -89,6 +94,23 @@ impl From<MgmtAlgorithm> for Algorithm {
             MgmtAlgorithm::Aes128 => Algorithm::Aes128,
             MgmtAlgorithm::Aes192 => Algorithm::Aes192,
             MgmtAlgorithm::Aes256 => Algorithm::Aes256,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Metadata {
+    Full,
+    Absent,
+    Partial,
+}
+
+impl From<Metadata> for MetadataSupport {
+    fn from(m: Metadata) -> Self {
+        match m {
+            Metadata::Full => MetadataSupport::Full,
+            Metadata::Absent => MetadataSupport::Absent,
+            Metadata::Partial => MetadataSupport::Partial,
         }
     }
 }
@@ -144,6 +166,7 @@ fn run(command: Command) -> Result<(), String> {
             pin_tries,
             puk_tries,
             no_yubikey_extensions,
+            metadata,
         } => {
             let config = CardConfig {
                 serial,
@@ -151,6 +174,7 @@ fn run(command: Command) -> Result<(), String> {
                 pin_tries,
                 puk_tries,
                 yubikey_extensions: !no_yubikey_extensions,
+                metadata: metadata.into(),
             };
             let card = CardState::factory_new(&config).map_err(|e| e.to_string())?;
             FileStore::new(&state).create(&card).map_err(|e| match e {

@@ -7,8 +7,9 @@ use apdu_spec::piv::chuid::Chuid;
 use apdu_spec::piv::metadata::Origin;
 use apdu_spec::piv::object::CertificateObject;
 use apdu_spec::piv::templates::ApplicationTemplate;
-use apdu_spec::piv::{Algorithm, ObjectId, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::piv::{Algorithm, Instruction, ObjectId, PinPolicy, Slot, TouchPolicy};
 use apdu_spec::tlv;
+use serde::{Deserialize, Serialize};
 
 use crate::attestation::{self, AttestationError, CardFacts};
 use crate::keys::PrivateKey;
@@ -32,6 +33,25 @@ pub struct CardConfig {
     /// Whether the card answers YubiKey's private instructions (version, serial, metadata,
     /// attestation, import, …); without them it is a plain SP 800-73-4 card.
     pub yubikey_extensions: bool,
+    /// How GET METADATA answers, when the card has YubiKey's instructions.
+    pub metadata: MetadataSupport,
+}
+
+/// How much GET METADATA tells: all a YubiKey does, or as little as PIV applets met in the
+/// field, which clients must cope with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataSupport {
+    /// Every tag a YubiKey 5.7 sends.
+    #[default]
+    Full,
+    /// No GET METADATA at all (6D00), as on YubiKeys before 5.3, while the other YubiKey
+    /// instructions work.
+    Absent,
+    /// 9000, but without the algorithm (01), the policies (02) and the public key (04): the
+    /// tags a client needs to use a key, and the ones such applets were seen to leave out.
+    /// Origin (03), default flag (05) and retries (06) remain.
+    Partial,
 }
 
 impl Default for CardConfig {
@@ -42,6 +62,7 @@ impl Default for CardConfig {
             pin_tries: pin::DEFAULT_TRIES,
             puk_tries: pin::DEFAULT_TRIES,
             yubikey_extensions: true,
+            metadata: MetadataSupport::Full,
         }
     }
 }
@@ -83,6 +104,7 @@ pub struct CardState {
     pub serial: u32,
     pub firmware: [u8; 3],
     pub yubikey_extensions: bool,
+    pub metadata: MetadataSupport,
     pub pin: Pin,
     pub puk: Pin,
     pub management_key: ManagementKey,
@@ -140,6 +162,7 @@ impl CardState {
             serial,
             firmware: FIRMWARE,
             yubikey_extensions: config.yubikey_extensions,
+            metadata: config.metadata,
             pin: Pin::new_pin(config.pin_tries),
             puk: Pin::new_puk(config.puk_tries),
             management_key,
@@ -190,6 +213,15 @@ impl CardState {
             self.management_key = key;
         }
         Ok(())
+    }
+
+    /// Whether the card knows `ins`: YubiKey's instructions only with its extensions, and
+    /// GET METADATA not where the card lacks it.
+    pub fn answers(&self, ins: Instruction) -> bool {
+        match ins {
+            Instruction::GetMetadata if self.metadata == MetadataSupport::Absent => false,
+            ins => self.yubikey_extensions || !ins.is_yubikey_extension(),
+        }
     }
 
     pub fn facts(&self) -> CardFacts {

@@ -13,6 +13,7 @@
 //!   "serial": 12345678,
 //!   "firmware": "5.7.1",
 //!   "yubikey_extensions": true,
+//!   "metadata": "partial",
 //!   "pin": { "value": "313233343536ffff", "max_tries": 3, "tries_left": 3 },
 //!   "puk": { "value": "3132333435363738", "max_tries": 3, "tries_left": 3 },
 //!   "management_key": { "algorithm": "3DES", "key": "0102…", "touch_required": false },
@@ -26,7 +27,10 @@
 //! PIN, PUK and management key are the padded reference values in hex. A key's `secret`
 //! is hex of PKCS#1 `RSAPrivateKey` DER for RSA, the private scalar for P-256/P-384, and
 //! the 32-byte seed or secret for Ed25519/X25519. An object is the whole TLV GET DATA
-//! returns. The file holds every secret of the card, which is why it is private to its
+//! returns. `metadata` (`"absent"` or `"partial"`) is written only for a card whose GET
+//! METADATA answers like that (see [`MetadataSupport`]); a file without it, as every file
+//! before it, is a card with full metadata, so older card-sims still read such files. The
+//! file holds every secret of the card, which is why it is private to its
 //! owner. Unknown fields or a newer `version` are refused rather than guessed at.
 
 use std::collections::BTreeMap;
@@ -43,7 +47,7 @@ use zeroize::Zeroizing;
 use crate::keys::{KeyError, PrivateKey};
 use crate::objects::ObjectStore;
 use crate::pin::{PADDED_LEN, Pin};
-use crate::state::{CardConfig, CardState, CreateError, SlotKey};
+use crate::state::{CardConfig, CardState, CreateError, MetadataSupport, SlotKey};
 use apdu_spec::piv::mgmt_key::ManagementKey;
 
 pub const FORMAT_NAME: &str = "card-sim PIV state";
@@ -292,6 +296,8 @@ struct StateFile {
     serial: u32,
     firmware: String,
     yubikey_extensions: bool,
+    #[serde(default, skip_serializing_if = "is_full")]
+    metadata: MetadataSupport,
     pin: StoredPin,
     puk: StoredPin,
     management_key: StoredManagementKey,
@@ -351,6 +357,10 @@ impl StoredPin {
     }
 }
 
+fn is_full(metadata: &MetadataSupport) -> bool {
+    *metadata == MetadataSupport::Full
+}
+
 fn origin_name(origin: Origin) -> &'static str {
     match origin {
         Origin::Generated => "generated",
@@ -387,6 +397,7 @@ impl StateFile {
             serial: s.serial,
             firmware: format!("{a}.{b}.{c}"),
             yubikey_extensions: s.yubikey_extensions,
+            metadata: s.metadata,
             pin: StoredPin::from_pin(&s.pin),
             puk: StoredPin::from_pin(&s.puk),
             management_key: StoredManagementKey {
@@ -461,6 +472,7 @@ impl StateFile {
             serial: self.serial,
             firmware,
             yubikey_extensions: self.yubikey_extensions,
+            metadata: self.metadata,
             pin,
             puk,
             management_key,

@@ -10,7 +10,7 @@ use der::Decode;
 
 use crate::objects::TOTAL_CAPACITY;
 use crate::pin::Pin;
-use crate::state::CardState;
+use crate::state::{CardState, MetadataSupport};
 
 fn tries(pin: &Pin) -> String {
     let default = if pin.is_default() {
@@ -41,10 +41,13 @@ fn certificate_subject(state: &CardState, slot: Slot) -> Option<String> {
 pub fn summary(state: &CardState) -> String {
     let mut out = String::new();
     let [a, b, c] = state.firmware;
-    let extensions = if state.yubikey_extensions {
-        "on"
-    } else {
-        "off (plain PIV card)"
+    let extensions = match (state.yubikey_extensions, state.metadata) {
+        (false, _) => "off (plain PIV card)",
+        (true, MetadataSupport::Full) => "on",
+        (true, MetadataSupport::Absent) => "on, but no GET METADATA",
+        (true, MetadataSupport::Partial) => {
+            "on, GET METADATA without algorithm, policy, public key"
+        }
     };
     let mk = &state.management_key;
     let _ = writeln!(out, "Serial:           {}", state.serial);

@@ -42,6 +42,19 @@ fn single_challenge(card: &mut card_sim::Card, alg: Algorithm) -> Vec<u8> {
     DynamicAuth::parse(&ok(r)).unwrap().challenge.unwrap()
 }
 
+/// Answers a single-authentication challenge with `key`'s encryption of it.
+fn answer_challenge(
+    card: &mut card_sim::Card,
+    key: &ManagementKey,
+    challenge: &[u8],
+) -> StatusWord {
+    let answer = DynamicAuth {
+        response: Some(key.encrypt(challenge).unwrap()),
+        ..Default::default()
+    };
+    auth(card, key.algorithm(), answer).sw
+}
+
 #[test]
 fn mutual_and_single_authentication_work_for_every_algorithm() {
     for alg in Algorithm::SYMMETRIC {
@@ -56,12 +69,8 @@ fn mutual_and_single_authentication_work_for_every_algorithm() {
         let mut card = card_with(alg);
         let challenge = single_challenge(&mut card, alg);
         assert_eq!(challenge.len(), key.block_size());
-        let answer = DynamicAuth {
-            response: Some(key.encrypt(&challenge).unwrap()),
-            ..Default::default()
-        };
         assert_eq!(
-            auth(&mut card, alg, answer).sw,
+            answer_challenge(&mut card, &key, &challenge),
             StatusWord::SUCCESS,
             "{alg} single"
         );
@@ -79,12 +88,8 @@ fn a_wrong_management_key_is_refused_for_every_algorithm() {
             "{alg} mutual"
         );
         let challenge = single_challenge(&mut card, alg);
-        let answer = DynamicAuth {
-            response: Some(wrong.encrypt(&challenge).unwrap()),
-            ..Default::default()
-        };
         assert_eq!(
-            auth(&mut card, alg, answer).sw,
+            answer_challenge(&mut card, &wrong, &challenge),
             StatusWord::SECURITY_STATUS_NOT_SATISFIED,
             "{alg} single"
         );
@@ -150,12 +155,8 @@ fn reselect_drops_a_pending_challenge() {
     let mut card = card_with(alg);
     let challenge = single_challenge(&mut card, alg);
     ok(select(&mut card));
-    let answer = DynamicAuth {
-        response: Some(key.encrypt(&challenge).unwrap()),
-        ..Default::default()
-    };
     assert_eq!(
-        auth(&mut card, alg, answer).sw,
+        answer_challenge(&mut card, &key, &challenge),
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
 }
@@ -182,6 +183,40 @@ fn the_algorithm_must_match_the_key() {
         ),
     );
     assert_eq!(r.sw, StatusWord::INCORRECT_DATA);
+}
+
+#[test]
+fn a_request_in_another_algorithm_is_refused_before_it_changes_anything() {
+    // Where metadata does not tell, clients find the key's algorithm by asking for a
+    // witness in each: a wrong guess must cost nothing and undo nothing.
+    let alg = Algorithm::Tdes;
+    let key = ManagementKey::factory(alg).unwrap();
+    let mut card = card_with(alg);
+    assert_eq!(authenticate_with(&mut card, &key), StatusWord::SUCCESS);
+    let challenge = single_challenge(&mut card, alg);
+    for other in [Algorithm::Aes128, Algorithm::Aes192, Algorithm::Aes256] {
+        let witness_request = DynamicAuth {
+            witness: Some(vec![]),
+            ..Default::default()
+        };
+        let r = auth(&mut card, other, witness_request);
+        assert_eq!(
+            (r.sw, r.data.len()),
+            (StatusWord::INCORRECT_P1P2, 0),
+            "{other}"
+        );
+    }
+    // Still authenticated: generating needs the management key.
+    generate(
+        &mut card,
+        apdu_spec::piv::Slot::Authentication,
+        Algorithm::EccP256,
+    );
+    assert_eq!(
+        answer_challenge(&mut card, &key, &challenge),
+        StatusWord::SUCCESS,
+        "the pending challenge survives"
+    );
 }
 
 #[test]

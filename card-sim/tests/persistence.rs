@@ -20,7 +20,9 @@ use apdu_spec::piv::{
 use apdu_spec::tlv::{self, Tag, Tlv};
 use card_sim::keys::PrivateKey;
 use card_sim::state::SlotKey;
-use card_sim::{Card, CardConfig, CardState, FileStore, StateStore, StoreError};
+use card_sim::{
+    Card, CardConfig, CardState, FileStore, Flavour, MetadataSupport, StateStore, StoreError,
+};
 use common::*;
 use signature::Verifier;
 use signature::hazmat::PrehashVerifier;
@@ -356,6 +358,43 @@ fn corrupt_state_files_are_refused_and_left_untouched() {
             "{what}"
         );
         assert_eq!(fs::read(&path).unwrap(), bytes, "{what}");
+    }
+}
+
+#[test]
+fn how_metadata_answers_is_kept_and_files_without_it_are_full_metadata_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = valid_state_json(dir.path());
+    assert!(
+        full.get("metadata").is_none(),
+        "a YubiKey's file is what card-sims before the field wrote"
+    );
+    let path = dir.path().join("card.json");
+    fs::write(&path, serde_json::to_vec(&full).unwrap()).unwrap();
+    assert_eq!(
+        FileStore::new(&path).load().unwrap().metadata,
+        MetadataSupport::Full
+    );
+    fs::remove_file(&path).unwrap();
+
+    for (flavour, name) in [
+        (Flavour::MetadataAbsent, "absent"),
+        (Flavour::MetadataPartial, "partial"),
+    ] {
+        let config = flavour.config();
+        drop(Card::open(&path, &config).unwrap());
+        let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(json["metadata"], name);
+        let mut card = Card::open(&path, &CardConfig::default()).unwrap();
+        assert_eq!(card.state().metadata, config.metadata, "{name}");
+        ok(select(&mut card));
+        assert_ne!(
+            metadata(&mut card, KeyRef::PIN).data,
+            FRESH_PIN_METADATA,
+            "{name}"
+        );
+        drop(card);
+        fs::remove_file(&path).unwrap();
     }
 }
 

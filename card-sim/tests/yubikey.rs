@@ -1,5 +1,6 @@
 //! YubiKey's private instructions: version, serial, metadata, attestation, reset, PIN
-//! retries, move/delete, the management key's touch flag, and a card without them.
+//! retries, move/delete, the management key's touch flag, a card without them, and cards
+//! whose metadata is missing or partial.
 
 mod common;
 
@@ -14,7 +15,7 @@ use apdu_spec::piv::{
 };
 use apdu_spec::tlv::{self, Tag, Tlv};
 use apdu_spec::{Response, StatusWord};
-use card_sim::{Card, CardConfig};
+use card_sim::{Card, CardConfig, Flavour};
 use common::*;
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
@@ -1086,4 +1087,62 @@ fn card_without_extensions_answers_6d00_to_yubikey_instructions_but_does_piv() {
         &ed25519_dalek::Signature::from_slice(&sig).unwrap(),
     )
     .unwrap();
+}
+
+// ---- Cards whose GET METADATA is missing or partial ----
+
+#[test]
+fn a_card_without_metadata_answers_6d00_to_get_metadata_only() {
+    let mut card = fresh_with(Flavour::MetadataAbsent.config());
+    ok(select(&mut card));
+    for key in [KeyRef::PIN, KeyRef::PUK, KeyRef::MANAGEMENT, KeyRef(0x9A)] {
+        let r = metadata(&mut card, key);
+        assert_eq!((r.sw, r.data.len()), (StatusWord::INS_NOT_SUPPORTED, 0));
+    }
+    // Even malformed: the instruction is unknown before its parameters are judged.
+    assert_eq!(
+        bare(&mut card, Instruction::GetMetadata, 0x01, 0x00).sw,
+        StatusWord::INS_NOT_SUPPORTED
+    );
+    assert_eq!(
+        ok(bare(&mut card, Instruction::GetVersion, 0, 0)),
+        [5, 7, 1]
+    );
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    let public = point(&generate(
+        &mut card,
+        Slot::Authentication,
+        Algorithm::EccP256,
+    ));
+    assert!(ok(attest(&mut card, Slot::Authentication)).starts_with(&[0x30]));
+    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+    assert_p256_signs(&mut card, Slot::Authentication, &public);
+}
+
+#[test]
+fn partial_metadata_leaves_out_algorithm_policy_and_public_key() {
+    let mut card = fresh_with(Flavour::MetadataPartial.config());
+    ok(select(&mut card));
+    assert_eq!(
+        ok(metadata(&mut card, KeyRef::PIN)),
+        [0x05, 0x01, 0x01, 0x06, 0x02, 0x03, 0x03]
+    );
+    assert_eq!(
+        ok(metadata(&mut card, KeyRef::MANAGEMENT)),
+        [0x05, 0x01, 0x01]
+    );
+    assert_eq!(
+        metadata(&mut card, KeyRef(0x9A)).sw,
+        StatusWord::REFERENCE_DATA_NOT_FOUND,
+        "an empty slot is still reported"
+    );
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    generate(&mut card, Slot::Authentication, Algorithm::EccP256);
+    assert_eq!(
+        meta(&mut card, KeyRef(0x9A)),
+        Metadata {
+            origin: Some(Origin::Generated),
+            ..Default::default()
+        }
+    );
 }

@@ -29,13 +29,25 @@ pub struct CardSigner<'a, T: Transport> {
 }
 
 impl<'a, T: Transport> CardSigner<'a, T> {
-    /// A signer for `slot` with the key's usual scheme unless one is given.
+    /// A signer for `slot` with the key's usual scheme unless one is given; the card (or
+    /// the slot's certificate) tells the public key.
     pub fn new(
         card: &'a RefCell<PivCard<T>>,
         slot: Slot,
         scheme: Option<SignatureScheme>,
     ) -> crate::Result<Self> {
         let public_key = card.borrow_mut().public_key(slot)?;
+        Self::for_public_key(card, slot, public_key, scheme)
+    }
+
+    /// A signer for the key in `slot` whose public half the caller has (from GENERATE, say),
+    /// as a card without metadata cannot tell it before the slot has a certificate.
+    pub fn for_public_key(
+        card: &'a RefCell<PivCard<T>>,
+        slot: Slot,
+        public_key: PublicKey,
+        scheme: Option<SignatureScheme>,
+    ) -> crate::Result<Self> {
         let scheme = match scheme {
             Some(s) => s,
             None => SignatureScheme::default_for(&public_key)?,

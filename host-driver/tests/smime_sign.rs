@@ -1,11 +1,12 @@
-//! Mail signed with an in-process card key, judged by `openssl cms -verify`.
+//! Mail signed with an in-process card key, judged by `openssl cms -verify`, on every
+//! flavour of card: the signer learns its key from metadata or from the slot's certificate.
 
 use std::cell::RefCell;
 use std::path::Path;
 
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
-use card_sim::CardConfig;
+use card_sim::{CardConfig, Flavour};
 use host_driver::card_signer::CardSigner;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign};
 use host_driver::{InProcess, PivCard, Secret};
@@ -13,10 +14,17 @@ use test_pki::{Profile, TestCa};
 
 const MESSAGE: &str = "From: Alice <alice@example.org>\nTo: Bob <bob@example.org>\nSubject: Quarterly figures\nDate: Sun, 29 Nov 2026 10:00:00 +0000\nMessage-ID: <figures@example.org>\n\nHello Bob,\nthe figures are attached in spirit.\n-- \nAlice\n";
 
-/// A CA, and a card whose `slot` holds a key of `algorithm` with a certificate from it.
-fn enrolled_card(dir: &Path, algorithm: Algorithm, slot: Slot) -> (PivCard<InProcess>, Vec<u8>) {
+/// A CA, and a card of `flavour` whose `slot` holds a key of `algorithm` with a certificate
+/// from it.
+fn enrolled_card(
+    flavour: Flavour,
+    dir: &Path,
+    algorithm: Algorithm,
+    slot: Slot,
+) -> (PivCard<InProcess>, Vec<u8>) {
     let ca = TestCa::new(dir);
-    let mut card = PivCard::open(InProcess::in_memory(&CardConfig::default()).unwrap()).unwrap();
+    let config = flavour.configure(CardConfig::default());
+    let mut card = PivCard::open(InProcess::in_memory(&config).unwrap()).unwrap();
     card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
         .unwrap();
     let public = card.generate(slot, algorithm, None, None).unwrap();
@@ -59,15 +67,20 @@ fn verify(dir: &Path, file: &str) -> std::process::Output {
     test_pki::verify_mail(dir, file, Path::new("ca.pem"))
 }
 
-#[test]
-fn openssl_verifies_multipart_and_opaque_signatures_of_rsa_and_ec_keys() {
+card_sim::test_each_flavour!(
+    openssl_verifies_multipart_and_opaque_signatures_of_rsa_and_ec_keys,
+    a_changed_body_fails_verification,
+    eight_bit_bodies_are_base64_encoded_and_lf_becomes_crlf,
+);
+
+fn openssl_verifies_multipart_and_opaque_signatures_of_rsa_and_ec_keys(flavour: Flavour) {
     for (algorithm, slot) in [
         (Algorithm::EccP256, Slot::Signature),
         (Algorithm::Rsa2048, Slot::Signature),
         (Algorithm::EccP384, Slot::Authentication),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let (mut card, cert) = enrolled_card(dir.path(), algorithm, slot);
+        let (mut card, cert) = enrolled_card(flavour, dir.path(), algorithm, slot);
         for (form, name) in [
             (Form::Multipart, "multipart.eml"),
             (Form::Opaque, "opaque.eml"),
@@ -118,10 +131,9 @@ fn openssl_verifies_multipart_and_opaque_signatures_of_rsa_and_ec_keys() {
     }
 }
 
-#[test]
-fn a_changed_body_fails_verification() {
+fn a_changed_body_fails_verification(flavour: Flavour) {
     let dir = tempfile::tempdir().unwrap();
-    let (card, cert) = enrolled_card(dir.path(), Algorithm::EccP256, Slot::Signature);
+    let (card, cert) = enrolled_card(flavour, dir.path(), Algorithm::EccP256, Slot::Signature);
     sign_file(
         card,
         Slot::Signature,
@@ -140,10 +152,9 @@ fn a_changed_body_fails_verification() {
     assert!(!verify(dir.path(), "t.eml").status.success());
 }
 
-#[test]
-fn eight_bit_bodies_are_base64_encoded_and_lf_becomes_crlf() {
+fn eight_bit_bodies_are_base64_encoded_and_lf_becomes_crlf(flavour: Flavour) {
     let dir = tempfile::tempdir().unwrap();
-    let (card, cert) = enrolled_card(dir.path(), Algorithm::EccP256, Slot::Signature);
+    let (card, cert) = enrolled_card(flavour, dir.path(), Algorithm::EccP256, Slot::Signature);
     let message = "From: alice@example.org\nSubject: caf\u{e9}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nCaf\u{e9} cr\u{e8}me\n";
     sign_file(
         card,

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use apdu_spec::piv::{KeyRef, PinPolicy, Slot, TouchPolicy};
 use der::{Decode, Encode};
 use host_driver::escape::Escaped;
-use host_driver::piv::AttestationInfo;
+use host_driver::piv::{AttestationInfo, KeyInfo, KeySource};
 use host_driver::{Error, PivCard, PublicKey, Transport};
 use x509_cert::Certificate;
 
@@ -108,11 +108,8 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             if let Some(algorithm) = algorithm {
                 secrets::new_management_key(algorithm, &bytes)?;
             }
-            authenticate(card, &mgmt)?;
-            let algorithm = match algorithm {
-                Some(a) => a,
-                None => card.management_algorithm()?,
-            };
+            let current = authenticate(card, &mgmt)?;
+            let algorithm = algorithm.unwrap_or(current);
             let key = secrets::new_management_key(algorithm, &bytes)?;
             card.set_management_key(&key, touch)?;
             eprintln!(
@@ -166,21 +163,34 @@ fn read_certificate_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Refuses a certificate for another key than the one in `slot`, where the card tells
-/// which key the slot holds (metadata).
+/// which key the slot holds (metadata), or for an empty slot, where the card tells that. A
+/// card that does not tell leaves nothing to check against: the slot's old certificate
+/// says nothing about the key.
 fn check_certificate_matches_key<T: Transport>(
     card: &mut PivCard<T>,
     slot: Slot,
     der: &[u8],
 ) -> anyhow::Result<()> {
-    if !card.features().metadata() {
+    if card.metadata_if_answered(KeyRef::PIN)?.is_none() {
         return Ok(());
+    }
+    // A card that answers metadata answers it for every slot with a key.
+    if card.metadata_if_answered(slot.key_ref())?.is_none() {
+        return Err(Advised {
+            message: format!("slot {} holds no key", slot.name()),
+            hint: "generate one first, or use --force to store the certificate anyway".into(),
+        }
+        .into());
     }
     let cert = Certificate::from_der(der)?;
     let spki = cert.tbs_certificate().subject_public_key_info().to_der()?;
     let certified = PublicKey::from_spki_der(&spki)?;
     match card.key_info(slot)? {
-        Some(info) if info.public_key == certified => Ok(()),
-        Some(_) => Err(Advised {
+        Some(KeyInfo {
+            public_key: Some(key),
+            source: Some(KeySource::Metadata),
+            ..
+        }) if key != certified => Err(Advised {
             message: format!(
                 "the certificate is for another key than the one in slot {}",
                 slot.name()
@@ -188,11 +198,7 @@ fn check_certificate_matches_key<T: Transport>(
             hint: "use --force to store it anyway".into(),
         }
         .into()),
-        None => Err(Advised {
-            message: format!("slot {} holds no key", slot.name()),
-            hint: "generate one first, or use --force to store the certificate anyway".into(),
-        }
-        .into()),
+        _ => Ok(()),
     }
 }
 

@@ -68,7 +68,7 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
     let card = RefCell::new(card);
     let public_key = card.borrow_mut().public_key(*slot)?;
     let scheme = scheme(&public_key, *digest, *pss)?;
-    let signer = CardSigner::new(&card, *slot, Some(scheme))?.with_pin(pin);
+    let signer = CardSigner::for_public_key(&card, *slot, public_key, Some(scheme))?.with_pin(pin);
     let form = if *opaque {
         Form::Opaque
     } else {

@@ -184,8 +184,11 @@ impl NewMgmtKeyArgs {
 }
 
 /// Authenticates to the card with the management key the options name, or the factory
-/// key, in the algorithm the card reports for its key.
-pub fn authenticate<T: Transport>(card: &mut PivCard<T>, args: &MgmtKeyArgs) -> anyhow::Result<()> {
+/// key, in the algorithm the card's key has; returns that algorithm.
+pub fn authenticate<T: Transport>(
+    card: &mut PivCard<T>,
+    args: &MgmtKeyArgs,
+) -> anyhow::Result<Algorithm> {
     let given = if args.mgmt_key_prompt {
         Some(prompt(&MGMT_KEY)?)
     } else if args.mgmt_key_env.is_some() || args.mgmt_key_file.is_some() {
@@ -197,7 +200,8 @@ pub fn authenticate<T: Transport>(card: &mut PivCard<T>, args: &MgmtKeyArgs) -> 
     } else {
         None
     };
-    let algorithm = card.management_algorithm()?;
+    let card_algorithm = card.management_algorithm()?;
+    let algorithm = card_algorithm.algorithm;
     let (key, which) = match given {
         None => (
             ManagementKey::factory(algorithm)
@@ -206,8 +210,7 @@ pub fn authenticate<T: Transport>(card: &mut PivCard<T>, args: &MgmtKeyArgs) -> 
         ),
         Some(text) => {
             let bytes = decode_hex(&MGMT_KEY, &text)?;
-            let algorithm =
-                management_algorithm_for(algorithm, card.features().metadata(), &bytes)?;
+            let algorithm = management_algorithm_for(algorithm, card_algorithm.confirmed, &bytes)?;
             (
                 ManagementKey::new(algorithm, &bytes)
                     .with_context(|| format!("{algorithm} is not a management key algorithm"))?,
@@ -216,11 +219,13 @@ pub fn authenticate<T: Transport>(card: &mut PivCard<T>, args: &MgmtKeyArgs) -> 
         }
     };
     card.authenticate(&key)
-        .with_context(|| format!("authenticating with {which}"))
+        .with_context(|| format!("authenticating with {which}"))?;
+    Ok(key.algorithm())
 }
 
-/// The algorithm of a management key of `key`'s length: the card's, when it says (metadata);
-/// otherwise what the length tells (16 bytes AES-128, 32 AES-256, 24 the card's guess).
+/// The algorithm of a management key of `key`'s length: the card's, when it told it
+/// (metadata, or by answering a request in it); otherwise what the length tells (16 bytes
+/// AES-128, 32 AES-256, 24 the card's guess).
 fn management_algorithm_for(
     reported: Algorithm,
     card_knows: bool,

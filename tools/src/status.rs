@@ -1,14 +1,15 @@
 //! `card status`: what the card says about itself, gathered through host-driver, and the
-//! report a person reads.
+//! report a person reads. Metadata fills it in where the card answers it; what a card does
+//! not tell is learnt otherwise or shown as unknown, never a failure.
 
 use std::fmt;
 
 use apdu_spec::piv::metadata::Origin;
-use apdu_spec::piv::{Algorithm, KeyRef, Slot, TouchPolicy};
+use apdu_spec::piv::{Algorithm, KeyRef, Metadata, Slot, TouchPolicy};
 use der::Decode;
 use host_driver::escape::Escaped;
 use host_driver::piv::KeyInfo;
-use host_driver::{Error, PivCard, Transport};
+use host_driver::{PivCard, Transport};
 use x509_cert::Certificate;
 
 /// Everything `card status` shows.
@@ -41,8 +42,9 @@ pub struct Retries {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagementKeyStatus {
     pub algorithm: Algorithm,
-    /// Whether the card said so (metadata) or the algorithm is PIV's assumption.
-    pub reported: bool,
+    /// Whether the card told it (metadata, or by answering a request in it) or it is
+    /// assumed.
+    pub confirmed: bool,
     pub is_default: Option<bool>,
     pub touch: Option<TouchPolicy>,
 }
@@ -76,12 +78,24 @@ impl CertificateSummary {
     }
 }
 
+impl Retries {
+    fn from_metadata(meta: &Metadata) -> Option<Self> {
+        meta.retries.map(|(total, left)| Self {
+            left,
+            total: Some(total),
+            is_default: meta.is_default,
+        })
+    }
+}
+
 impl Status {
     /// Asks the card.
     pub fn read<T: Transport>(card: &mut PivCard<T>) -> host_driver::Result<Self> {
         let features = card.features().clone();
+        let pin_metadata = card.metadata_if_answered(KeyRef::PIN)?;
+        // The version says whether a YubiKey should have metadata; the answer says if it does.
         let extensions = [
-            (features.metadata(), "metadata"),
+            (pin_metadata.is_some(), "metadata"),
             (features.attestation(), "attestation"),
             (features.yubikey(), "key import and reset"),
             (features.move_key(), "key deletion"),
@@ -89,54 +103,34 @@ impl Status {
         .into_iter()
         .filter_map(|(has, name)| has.then_some(name))
         .collect();
-        let retries =
-            |card: &mut PivCard<T>, key: KeyRef| -> host_driver::Result<Option<Retries>> {
-                let meta = card.metadata(key)?;
-                Ok(meta.retries.map(|(total, left)| Retries {
-                    left,
-                    total: Some(total),
-                    is_default: meta.is_default,
-                }))
-            };
-        let (pin, puk, management_key) = if features.metadata() {
-            let meta = card.metadata(KeyRef::MANAGEMENT)?;
-            let management_key = ManagementKeyStatus {
-                algorithm: card.management_algorithm()?,
-                reported: true,
-                is_default: meta.is_default,
-                touch: meta.touch_policy(),
-            };
-            (
-                retries(card, KeyRef::PIN)?,
-                retries(card, KeyRef::PUK)?,
-                management_key,
-            )
-        } else {
-            let pin = card.pin_tries_left()?.map(|left| Retries {
+        let pin = match pin_metadata.as_ref().and_then(Retries::from_metadata) {
+            Some(pin) => Some(pin),
+            None => card.pin_tries_left()?.map(|left| Retries {
                 left,
                 total: None,
                 is_default: None,
-            });
-            let management_key = ManagementKeyStatus {
-                algorithm: card.management_algorithm()?,
-                reported: false,
-                is_default: None,
-                touch: None,
-            };
-            (pin, None, management_key)
+            }),
+        };
+        let puk = card
+            .metadata_if_answered(KeyRef::PUK)?
+            .as_ref()
+            .and_then(Retries::from_metadata);
+        let management_metadata = card.metadata_if_answered(KeyRef::MANAGEMENT)?;
+        let management_algorithm = card.management_algorithm()?;
+        let management_key = ManagementKeyStatus {
+            algorithm: management_algorithm.algorithm,
+            confirmed: management_algorithm.confirmed,
+            is_default: management_metadata.as_ref().and_then(|m| m.is_default),
+            touch: management_metadata
+                .as_ref()
+                .and_then(Metadata::touch_policy),
         };
         let chuid_guid = card.chuid()?.and_then(|c| c.guid);
         let mut slots = Vec::new();
         for slot in Slot::all() {
-            let certificate = card
-                .read_certificate(slot)?
-                .map(|der| CertificateSummary::from_der(&der));
-            let key = match card.key_info(slot) {
-                Ok(key) => key,
-                // Without metadata the key is known from the certificate, which may be bad.
-                Err(Error::Malformed(_)) if !features.metadata() => None,
-                Err(e) => return Err(e),
-            };
+            let der = card.read_certificate(slot)?;
+            let key = card.key_info_with_certificate(slot, der.as_deref())?;
+            let certificate = der.map(|der| CertificateSummary::from_der(&der));
             if key.is_some() || certificate.is_some() {
                 slots.push(SlotStatus {
                     slot,
@@ -237,7 +231,7 @@ impl fmt::Display for Status {
         line(f, "PUK", retries_text(&self.puk, "change-puk"))?;
         let m = &self.management_key;
         let mut mgmt = m.algorithm.to_string();
-        if !m.reported {
+        if !m.confirmed {
             mgmt.push_str(" (assumed: the card does not tell)");
         }
         match m.is_default {
@@ -264,7 +258,10 @@ impl fmt::Display for Status {
             writeln!(f, "Slot {}:", s.slot.name())?;
             match &s.key {
                 Some(key) => {
-                    let mut text = key.algorithm.to_string();
+                    let mut text = key.algorithm.map_or(
+                        "unknown (the card does not tell, and no certificate names it)".into(),
+                        |a| a.to_string(),
+                    );
                     if let Some(origin) = key.origin {
                         text.push_str(&format!(", {}", origin_text(origin)));
                     }
@@ -315,7 +312,7 @@ mod tests {
             }),
             management_key: ManagementKeyStatus {
                 algorithm: Algorithm::Aes192,
-                reported: true,
+                confirmed: true,
                 is_default: Some(true),
                 touch: Some(TouchPolicy::Never),
             },
@@ -352,7 +349,7 @@ mod tests {
         s.serial = None;
         s.pin = None;
         s.slots.clear();
-        s.management_key.reported = false;
+        s.management_key.confirmed = false;
         s.management_key.is_default = None;
         let text = s.to_string();
         assert!(

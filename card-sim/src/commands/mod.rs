@@ -16,8 +16,7 @@ use crate::card::Piv;
 
 pub fn dispatch(piv: &mut Piv, apdu: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
     let ins = Instruction::from_byte(apdu.ins).ok_or(StatusWord::INS_NOT_SUPPORTED)?;
-    let available = (ins == Instruction::Select || piv.session.selected)
-        && (piv.state.yubikey_extensions || !ins.is_yubikey_extension());
+    let available = (ins == Instruction::Select || piv.session.selected) && piv.state.answers(ins);
     if !available {
         return Err(StatusWord::INS_NOT_SUPPORTED);
     }

@@ -12,6 +12,7 @@ use crate::attestation;
 use crate::card::Piv;
 use crate::pin::Pin;
 use crate::session::Session;
+use crate::state::MetadataSupport;
 
 pub fn version(piv: &mut Piv) -> Result<Vec<u8>, StatusWord> {
     Ok(piv.state.firmware.to_vec())
@@ -66,6 +67,16 @@ pub fn metadata(piv: &mut Piv, get: GetMetadata) -> Result<Vec<u8>, StatusWord> 
                 ..Default::default()
             }
         }
+    };
+    let meta = match state.metadata {
+        MetadataSupport::Partial => Metadata {
+            algorithm: None,
+            policy: None,
+            public_key: None,
+            ..meta
+        },
+        // A card without GET METADATA never gets here (see `CardState::answers`).
+        MetadataSupport::Full | MetadataSupport::Absent => meta,
     };
     Ok(meta.encode())
 }

@@ -8,7 +8,7 @@ use apdu_spec::piv::command::Attest;
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 
-use super::PivCard;
+use super::{KeyInfo, KeySource, PivCard};
 use crate::error::{Error, Result};
 use crate::pki::{self, PathError};
 use crate::public_key::PublicKey;
@@ -100,7 +100,15 @@ impl<T: Transport> PivCard<T> {
             .to_der()
             .map_err(Error::malformed)?;
         let public_key = PublicKey::from_spki_der(&spki)?;
-        if self.features().metadata() && self.public_key(slot)? != public_key {
+        // Only the card's own word on the slot's key is worth comparing: a certificate may
+        // be older than the key the card attests.
+        if let Some(KeyInfo {
+            public_key: Some(key),
+            source: Some(KeySource::Metadata),
+            ..
+        }) = self.key_info(slot)?
+            && key != public_key
+        {
             return Err(Error::Attestation(format!(
                 "the attested key is not the key in slot {slot}"
             )));

@@ -10,7 +10,8 @@ pub mod operations;
 mod pin;
 
 pub use attestation::AttestationInfo;
-pub use keys::KeyInfo;
+pub use keys::{KeyInfo, KeySource};
+pub use management::ManagementAlgorithm;
 pub use objects::{Chuid, KeyHistory};
 pub use pin::Secret;
 
@@ -18,6 +19,7 @@ use apdu_spec::piv::command::{GetMetadata, GetSerial, GetVersion, Select};
 use apdu_spec::piv::templates::ApplicationTemplate;
 use apdu_spec::piv::{KeyRef, Metadata};
 use apdu_spec::{StatusWord, atr};
+use log::debug;
 
 use crate::error::{Error, Result};
 use crate::transport::{Transport, TransportError};
@@ -43,7 +45,8 @@ impl Features {
         self.version.is_some_and(|v| v >= version)
     }
 
-    /// YubiKey's GET METADATA (firmware 5.3 and later).
+    /// YubiKey's GET METADATA (firmware 5.3 and later), by the version: a card may still not
+    /// answer it, or answer in part (see [`PivCard::metadata_if_answered`]).
     pub fn metadata(&self) -> bool {
         self.at_least([5, 3, 0])
     }
@@ -213,5 +216,25 @@ impl<T: Transport> PivCard<T> {
             }
         })?;
         Metadata::parse(&data).map_err(Error::malformed)
+    }
+
+    /// GET METADATA where the card answers it: `None` from a card without it (6D00, not a
+    /// YubiKey), for a key it does not describe (6A88), or for an answer that is no use.
+    /// Metadata is an optimisation: callers learn elsewhere what it does not say.
+    pub fn metadata_if_answered(&mut self, key: KeyRef) -> Result<Option<Metadata>> {
+        match self.metadata(key) {
+            Ok(meta) => Ok(Some(meta)),
+            Err(
+                e @ (Error::Unsupported(_)
+                | Error::NotFound(_)
+                | Error::Malformed(_)
+                | Error::SecurityStatusNotSatisfied
+                | Error::Card { .. }),
+            ) => {
+                debug!("no metadata for key {:02x}: {e}", key.0);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
