@@ -11,7 +11,9 @@
 pub mod attributes;
 pub mod base64_stream;
 pub mod ber;
+pub mod ber_stream;
 pub mod canonical;
+pub mod entity;
 pub mod mime;
 pub mod sign;
 pub mod verify;
