@@ -14,6 +14,7 @@ pub mod ber;
 pub mod ber_stream;
 pub mod canonical;
 pub mod entity;
+pub mod kdf;
 pub mod mime;
 pub mod sign;
 pub mod verify;
