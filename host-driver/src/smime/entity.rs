@@ -59,7 +59,7 @@ impl<R: Read + Seek> Message<R> {
         let mut scan = BodyScan::default();
         for_each_chunk(&mut reader, |chunk| {
             scan.push(chunk);
-            Ok(())
+            Ok::<_, io::Error>(())
         })?;
         let content_type = mime::content_type(&headers);
         let encoding = mime::transfer_encoding(&headers);
@@ -123,11 +123,12 @@ impl<R: Read + Seek> Message<R> {
         out.write_all(&block)
     }
 
-    /// Streams the entity: its headers, then the body in canonical form.
-    pub fn stream_entity(
+    /// Streams the entity: its headers, then the body in canonical form. An error of
+    /// `emit` ends the stream and is returned.
+    pub fn stream_entity<E: From<io::Error>>(
         &mut self,
-        mut emit: impl FnMut(&[u8]) -> io::Result<()>,
-    ) -> io::Result<()> {
+        mut emit: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.reader.seek(SeekFrom::Start(self.body_start))?;
         emit(&self.entity_head)?;
         let reader = &mut self.reader;
@@ -142,7 +143,7 @@ impl<R: Read + Seek> Message<R> {
             BodyEncoding::Base64 { text } => {
                 // Base64 into a buffer that is handed on and emptied chunk by chunk.
                 let mut b64 = Base64LineWriter::new(Vec::with_capacity(112 * 1024));
-                for_each_chunk(reader, |chunk| {
+                for_each_chunk(reader, |chunk| -> Result<(), E> {
                     if text {
                         scratch.clear();
                         canonical.push(chunk, &mut scratch);
@@ -162,10 +163,10 @@ impl<R: Read + Seek> Message<R> {
 }
 
 /// Calls `f` with the rest of `reader` in chunks.
-fn for_each_chunk(
+fn for_each_chunk<E: From<io::Error>>(
     reader: &mut impl BufRead,
-    mut f: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<()> {
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
