@@ -94,9 +94,12 @@ fn encrypt_to(
     rsa_padding: RsaPadding,
     message: &[u8],
 ) -> Result<Vec<u8>, EncryptError> {
-    let certificates: Vec<Vec<u8>> = recipients.iter().map(|r| r.der.clone()).collect();
+    let recipients = recipients
+        .iter()
+        .map(|r| host_driver::smime::encrypt::Recipient::from_certificate(&r.der))
+        .collect::<Result<Vec<_>, _>>()?;
     let request = EncryptRequest {
-        recipients: &certificates,
+        recipients: &recipients,
         cipher,
         rsa_padding,
     };
@@ -356,7 +359,7 @@ fn certificates_not_meant_for_encrypting_mail_are_refused_by_name() {
             "CN=TLS Client: its extended key usage lacks emailProtection",
         ),
     ] {
-        // Refused even beside a good recipient, before anything is written.
+        // Refused even beside a good recipient.
         let err = encrypt_to(
             &[&good, who],
             ContentCipher::default(),

@@ -3,8 +3,8 @@
 //! or AuthEnvelopedData (AES-GCM, RFC 5083), carried as an `application/pkcs7-mime` body
 //! under the message's own headers (From, To, Subject, Date, …).
 //!
-//! The content key goes to each recipient in a RecipientInfo made from their certificate
-//! ([`recipient`]): RSA key transport ([`key_transport`]) or ECDH and X25519 key agreement
+//! The content key goes to each [`Recipient`], checked and made from their certificate, in
+//! a RecipientInfo: RSA key transport ([`key_transport`]) or ECDH and X25519 key agreement
 //! ([`key_agreement`]). Nothing here needs a card: encrypting takes only certificates.
 //!
 //! The CMS structure is indefinite-length BER, the ciphertext a constructed OCTET STRING
@@ -27,13 +27,13 @@ use spki::AlgorithmIdentifierOwned;
 
 pub use content::ContentCipher;
 pub use key_transport::RsaPadding;
+pub use recipient::Recipient;
 
 use super::base64_stream::Base64LineWriter;
 use super::ber_stream;
 use super::entity::{EntityError, Message};
 use crate::escape::Escaped;
 use content::ContentEncryptor;
-use recipient::Recipient;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EncryptError {
@@ -61,8 +61,7 @@ pub enum EncryptError {
 /// What to encrypt for whom.
 #[derive(Debug, Clone, Copy)]
 pub struct EncryptRequest<'a> {
-    /// The recipients' certificates (DER).
-    pub recipients: &'a [Vec<u8>],
+    pub recipients: &'a [Recipient],
     pub cipher: ContentCipher,
     /// The padding for recipients with RSA keys.
     pub rsa_padding: RsaPadding,
@@ -72,30 +71,24 @@ pub struct EncryptRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncryptReport {
     pub cipher: ContentCipher,
-    /// The recipients' subject DNs, in the order given.
-    pub recipients: Vec<String>,
     /// Bytes of the encrypted MIME entity.
     pub encrypted_bytes: u64,
 }
 
 /// Encrypts the mail in `input` for the request's recipients and writes the encrypted mail
-/// to `output`. Every certificate is checked before anything is written.
+/// to `output`.
 pub fn encrypt<R: Read + Seek, W: Write>(
     input: R,
     output: W,
     request: &EncryptRequest<'_>,
 ) -> Result<EncryptReport, EncryptError> {
-    let recipients = request
-        .recipients
-        .iter()
-        .map(|der| Recipient::from_certificate(der))
-        .collect::<Result<Vec<_>, _>>()?;
-    if recipients.is_empty() {
+    if request.recipients.is_empty() {
         return Err(EncryptError::NoRecipients);
     }
     let mut message = Message::read(input)?;
     let mut content = ContentEncryptor::new(request.cipher)?;
-    let infos = recipients
+    let infos = request
+        .recipients
         .iter()
         .map(|r| r.recipient_info(content.key(), request.rsa_padding))
         .collect::<Result<Vec<_>, _>>()?;
@@ -131,7 +124,6 @@ pub fn encrypt<R: Read + Seek, W: Write>(
     out.flush()?;
     Ok(EncryptReport {
         cipher: request.cipher,
-        recipients: recipients.iter().map(|r| r.subject().to_owned()).collect(),
         encrypted_bytes,
     })
 }

@@ -18,7 +18,8 @@ use crate::pki;
 use crate::public_key::PublicKey;
 
 /// Someone the content key is encrypted for.
-pub(super) struct Recipient {
+#[derive(Debug, Clone)]
+pub struct Recipient {
     subject: String,
     rid: IssuerAndSerialNumber,
     key: PublicKey,
@@ -26,7 +27,7 @@ pub(super) struct Recipient {
 
 impl Recipient {
     /// The recipient a certificate (DER) names, if it may be encrypted to.
-    pub(super) fn from_certificate(der: &[u8]) -> Result<Self, EncryptError> {
+    pub fn from_certificate(der: &[u8]) -> Result<Self, EncryptError> {
         let cert =
             Certificate::from_der(der).map_err(|e| EncryptError::Certificate(e.to_string()))?;
         let subject = pki::subject(&cert);
@@ -68,7 +69,7 @@ impl Recipient {
     }
 
     /// The subject DN, as RFC 4514 writes it.
-    pub(super) fn subject(&self) -> &str {
+    pub fn subject(&self) -> &str {
         &self.subject
     }
 
