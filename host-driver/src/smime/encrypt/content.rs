@@ -130,7 +130,8 @@ impl<C: BlockCipherEncrypt<BlockSize = U16>> Mode for Cbc<C> {
     }
 
     fn finish(mut self: Box<Self>, tail: &[u8], out: &mut Vec<u8>) -> Option<[u8; BLOCK]> {
-        // PKCS#7: always a padding block's worth, up to a whole block when none is open.
+        // PKCS#7: 1 to 16 bytes that each hold their count; a whole block of them when the
+        // content ends on a block boundary.
         let pad = BLOCK - tail.len();
         let mut last = Block::<C>::default();
         last[..tail.len()].copy_from_slice(tail);
