@@ -6,6 +6,7 @@ use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use clap::{Args, Parser, Subcommand};
 
 use host_driver::hash::HashAlg;
+use host_driver::smime::encrypt::{ContentCipher, RsaPadding};
 
 use crate::secrets::{MgmtKeyArgs, NewMgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs};
 
@@ -98,8 +99,41 @@ pub enum Command {
         /// Intermediate CA certificates (PEM) to include for the recipient's benefit
         #[arg(long, value_name = "FILE")]
         chain: Option<PathBuf>,
+        /// Then encrypt the signed message for the recipients whose certificates (PEM or
+        /// DER) are in these files
+        #[arg(long, value_name = "CERT", num_args = 1..)]
+        encrypt_to: Vec<PathBuf>,
+        /// Then encrypt the signed message for this card's key management certificate
+        /// (slot 9d) too, so the sent copy stays readable
+        #[arg(long)]
+        encrypt_self: bool,
+        #[command(flatten)]
+        cipher: CipherArgs,
         #[command(flatten)]
         pin: PinArgs,
+    },
+
+    /// Encrypt a mail message (RFC 5322) for recipients' certificates: S/MIME
+    /// application/pkcs7-mime enveloped-data (AES-CBC) or authEnveloped-data (AES-GCM). The
+    /// From, To, Subject and Date headers stay readable. Needs a card only with --self.
+    #[command(group = clap::ArgGroup::new("recipients").required(true).multiple(true))]
+    Encrypt {
+        /// The message to encrypt (a file: it is read twice, so memory stays flat)
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// The recipients' certificates (PEM, any number in a file, or one DER certificate
+        /// per file); each must allow encryption and e-mail
+        #[arg(long, value_name = "CERT", num_args = 1.., group = "recipients")]
+        to: Vec<PathBuf>,
+        /// Encrypt for this card's key management certificate (slot 9d) too, so the sent
+        /// copy stays readable
+        #[arg(long = "self", group = "recipients")]
+        to_self: bool,
+        /// Where to write the encrypted message
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        cipher: CipherArgs,
     },
 
     /// Verify a signed mail message (multipart/signed or opaque): the signature, the
@@ -116,6 +150,26 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+/// How encrypted content and its key are protected.
+#[derive(Debug, Args)]
+pub struct CipherArgs {
+    /// aes256-cbc (the default: every S/MIME client reads it), aes128-cbc, or aes256-gcm
+    /// and aes128-gcm (authenticated, so any change is detected; fewer clients read them)
+    #[arg(long, value_name = "CIPHER")]
+    pub cipher: Option<ContentCipher>,
+    /// For RSA recipients: v15 (PKCS#1 v1.5, the default, which every client reads) or oaep
+    /// (RSAES-OAEP with SHA-256)
+    #[arg(long, value_name = "PADDING")]
+    pub rsa_padding: Option<RsaPadding>,
+}
+
+impl CipherArgs {
+    /// Whether either option was given.
+    pub fn given(&self) -> bool {
+        self.cipher.is_some() || self.rsa_padding.is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! What the user reads when a command fails: the error in words, what to do about it, and
 //! the exit code (documented in `--help`).
 
+use host_driver::smime::encrypt::EncryptError;
 use host_driver::{Error, TransportError};
 
 /// A mistake in how the command was called or in a value given to it (exit code 2).
@@ -56,6 +57,8 @@ pub fn explain(err: &anyhow::Error) -> Explained {
             Some(card_error(e))
         } else if let Some(e) = cause.downcast_ref::<TransportError>() {
             Some(transport_error(e))
+        } else if let Some(e) = cause.downcast_ref::<EncryptError>() {
+            refused_recipient(e)
         } else if let Some(bad) = cause.downcast_ref::<crate::mail::BadSignature>() {
             Some((BAD_SIGNATURE, bad.to_string(), None))
         } else if let Some(a) = cause.downcast_ref::<Advised>() {
@@ -150,6 +153,16 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
     }
 }
 
+/// A certificate given as a recipient that cannot be one is a value given wrongly.
+fn refused_recipient(e: &EncryptError) -> Option<(u8, String, Option<String>)> {
+    match e {
+        EncryptError::Recipient { .. }
+        | EncryptError::Certificate(_)
+        | EncryptError::NoRecipients => Some((USAGE, e.to_string(), None)),
+        _ => None,
+    }
+}
+
 fn transport_error(e: &TransportError) -> (u8, String, Option<String>) {
     match e {
         TransportError::NoReaders
@@ -215,6 +228,12 @@ mod tests {
         assert_eq!(code(Error::Malformed("x".into())), 1);
         assert_eq!(explained(Usage("bad".into())).code, 2);
         assert_eq!(explained(std::io::Error::other("disk")).code, 1);
+        let refused = EncryptError::Recipient {
+            subject: "CN=Bob".into(),
+            reason: "its key usage lacks keyEncipherment".into(),
+        };
+        assert_eq!(explained(refused).code, 2);
+        assert_eq!(explained(EncryptError::TooLarge).code, 1);
     }
 
     #[test]

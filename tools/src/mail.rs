@@ -1,18 +1,21 @@
-//! `smime-card sign` and `smime-card verify`: files in, S/MIME out, through host-driver.
+//! `smime-card sign` (and, with --encrypt-to, encrypt) and `smime-card verify`: files in,
+//! S/MIME out, through host-driver.
 
 use std::cell::RefCell;
 use std::fs::File;
+use std::io::Seek;
 
 use anyhow::{Context, bail};
 use apdu_spec::piv::Slot;
 use host_driver::card_signer::CardSigner;
 use host_driver::escape::{self, Escaped};
 use host_driver::hash::HashAlg;
-use host_driver::smime::sign::{Form, SignRequest, digest_for, sign as sign_mail};
+use host_driver::smime::sign::{Form, SignReport, SignRequest, digest_for, sign as sign_mail};
 use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
 
 use crate::card::read_certificates;
 use crate::cli::Command;
+use crate::encrypt;
 use crate::failure::Usage;
 use crate::output::{Output, Readers};
 
@@ -34,7 +37,10 @@ fn scheme(key: &PublicKey, digest: Option<HashAlg>, pss: bool) -> anyhow::Result
     })
 }
 
-fn slot_certificate<T: Transport>(card: &mut PivCard<T>, slot: Slot) -> anyhow::Result<Vec<u8>> {
+pub fn slot_certificate<T: Transport>(
+    card: &mut PivCard<T>,
+    slot: Slot,
+) -> anyhow::Result<Vec<u8>> {
     card.read_certificate(slot)?.ok_or_else(|| {
         Usage(format!(
             "slot {} holds no certificate; store the one your CA issued with `smime-card card import-cert --slot {slot} --in CERT`",
@@ -53,12 +59,30 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         digest,
         pss,
         chain,
+        encrypt_to,
+        encrypt_self,
+        cipher,
         pin,
     } = command
     else {
         bail!("not a sign command");
     };
     let certificate = slot_certificate(&mut card, *slot)?;
+    // Recipients are checked before the card signs anything.
+    let recipients = if encrypt_to.is_empty() && !encrypt_self {
+        if cipher.given() {
+            return Err(Usage(
+                "--cipher and --rsa-padding choose how to encrypt: add --encrypt-to CERT or --encrypt-self".into(),
+            )
+            .into());
+        }
+        None
+    } else {
+        let own = encrypt_self
+            .then(|| encrypt::own_certificate(&mut card))
+            .transpose()?;
+        Some(encrypt::recipients(encrypt_to, own)?)
+    };
     let chain = match chain {
         Some(path) => read_certificates(path)?,
         None => Vec::new(),
@@ -81,22 +105,33 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         form,
         digest: digest_for(scheme),
     };
-    // A failure loses nothing, even with --out naming the input.
-    let mut output = Output::create(out, Readers::Owner)?;
-    match sign_mail(message, output.file(), &request) {
-        Ok(report) => {
+    let signed = |report: SignReport| {
+        format!(
+            "Signed {} bytes with the key in slot {} ({})",
+            report.signed_bytes,
+            slot.name(),
+            scheme,
+        )
+    };
+    match recipients {
+        None => {
+            // A failure loses nothing, even with --out naming the input.
+            let mut output = Output::create(out, Readers::Owner)?;
+            let report = sign_mail(message, output.file(), &request)?;
             output.commit()?;
-            eprintln!(
-                "Signed {} bytes with the key in slot {} ({}); wrote {}.",
-                report.signed_bytes,
-                slot.name(),
-                scheme,
-                out.display()
-            );
-            Ok(())
+            eprintln!("{}; wrote {}.", signed(report), out.display());
         }
-        Err(e) => Err(e.into()),
+        Some(recipients) => {
+            // The signed message waits in an unnamed private file, then is encrypted with
+            // the outer headers on the outside.
+            let mut signed_mail = tempfile::tempfile().context("making a temporary file")?;
+            let report = sign_mail(message, &mut signed_mail, &request)?;
+            eprintln!("{}.", signed(report));
+            signed_mail.rewind()?;
+            encrypt::encrypt_into(signed_mail, out, &recipients, cipher)?;
+        }
     }
+    Ok(())
 }
 
 /// The signature did not hold: the reason, as a verdict (exit code 7).

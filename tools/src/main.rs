@@ -1,10 +1,11 @@
-//! `smime-card`: manage a PIV card, and sign and verify S/MIME mail with it.
+//! `smime-card`: manage a PIV card, and sign, verify and encrypt S/MIME mail with it.
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
 mod card;
 mod choose;
 mod cli;
+mod encrypt;
 mod failure;
 mod mail;
 mod output;
@@ -48,5 +49,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Opened::Pcsc(card) => mail::sign(card, &command),
             Opened::Sim(card) => mail::sign(*card, &command),
         },
+        command @ Command::Encrypt { to_self, .. } => {
+            let own = if to_self {
+                Some(match choose::open(&cli.card)? {
+                    Opened::Pcsc(mut card) => encrypt::own_certificate(&mut card)?,
+                    Opened::Sim(mut card) => encrypt::own_certificate(&mut *card)?,
+                })
+            } else {
+                None
+            };
+            encrypt::encrypt(&command, own)
+        }
     }
 }

@@ -1124,3 +1124,170 @@ fn an_out_file_is_written_whole_or_not_at_all() {
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
 }
+
+/// A recipient of encrypted mail with a P-256 key: `<name>.pem` and `<name>.key` in the
+/// test's directory.
+fn recipient(sim: &Sim, name: &str) -> PathBuf {
+    let profile = Profile::encryption(&format!("/CN={name}"), &format!("{name}@example.org"))
+        .extension("keyUsage=critical,keyAgreement");
+    sim.ca().issue(name, KeyType::P256, &profile)
+}
+
+/// What `openssl cms -decrypt` makes of `file` with `name`'s key.
+#[track_caller]
+fn openssl_decrypt(sim: &Sim, file: &Path, name: &str) -> Vec<u8> {
+    let decrypted = sim.path("decrypted.eml");
+    let (cert, key) = (
+        sim.path(&format!("{name}.pem")),
+        sim.path(&format!("{name}.key")),
+    );
+    let args = [file, &cert, &key, &decrypted].map(|p| p.to_str().unwrap());
+    test_pki::openssl_ok(
+        sim.dir.path(),
+        &[
+            "cms", "-decrypt", "-in", args[0], "-recip", args[1], "-inkey", args[2], "-out",
+            args[3],
+        ],
+    );
+    std::fs::read(&decrypted).unwrap()
+}
+
+#[test]
+fn encrypt_for_a_certificate_and_openssl_opens_it() {
+    let sim = Sim::new();
+    let bob = recipient(&sim, "Bob");
+    let (mail, encrypted) = (sim.path("mail.txt"), sim.path("encrypted.eml"));
+    std::fs::write(
+        &mail,
+        "To: bob@example.org\nSubject: plans\n\nsecret text\n",
+    )
+    .unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    sim.ok(&[
+        "encrypt",
+        "--in",
+        &path(&mail),
+        "--to",
+        &path(&bob),
+        "--out",
+        &path(&encrypted),
+        "--cipher",
+        "aes256-gcm",
+    ])
+    .stderr_has("with aes256-gcm for CN=Bob; wrote");
+    let sent = std::fs::read_to_string(&encrypted).unwrap();
+    assert!(
+        sent.starts_with("To: bob@example.org\r\nSubject: plans\r\n"),
+        "{sent}"
+    );
+    assert!(sent.contains("smime-type=authEnveloped-data"), "{sent}");
+    assert!(!sent.contains("secret text"), "{sent}");
+    assert_eq!(
+        openssl_decrypt(&sim, &encrypted, "Bob"),
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\nsecret text\r\n"
+    );
+}
+
+#[test]
+fn encrypt_self_adds_the_cards_key_management_certificate() {
+    let sim = Sim::new();
+    let mail = sim.path("mail.txt");
+    std::fs::write(&mail, "Subject: notes\n\nto myself\n").unwrap();
+    let (mail, out) = (mail.to_str().unwrap(), sim.path("encrypted.eml"));
+    let out = out.to_str().unwrap();
+    sim.run(&["encrypt", "--in", mail, "--self", "--out", out])
+        .expect_code(2)
+        .stderr_has("slot 9d (Key Management) holds no certificate");
+    let public = sim.generate_p256("9d");
+    let (own, _) = sim.certificate(&public, "Alice");
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9d",
+        "--in",
+        own.to_str().unwrap(),
+    ]);
+    let bob = recipient(&sim, "Bob");
+    let bob = bob.to_str().unwrap();
+    sim.ok(&["encrypt", "--in", mail, "--to", bob, "--self", "--out", out])
+        .stderr_has("with aes256-cbc for CN=Bob; CN=Alice; wrote");
+    let printed = test_pki::openssl_ok(sim.dir.path(), &["cms", "-cmsout", "-print", "-in", out]);
+    assert_eq!(printed.matches("d.kari:").count(), 2, "{printed}");
+    assert!(openssl_decrypt(&sim, Path::new(out), "Bob").ends_with(b"to myself\r\n"));
+    sim.ok(&["encrypt", "--in", mail, "--self", "--out", out])
+        .stderr_has("for CN=Alice; wrote");
+    sim.run(&["encrypt", "--in", mail, "--out", out])
+        .expect_code(2)
+        .stderr_has("--to");
+}
+
+#[test]
+fn sign_with_encrypt_to_signs_then_encrypts_under_the_same_headers() {
+    let sim = signing_card();
+    let bob = recipient(&sim, "Bob");
+    let (mail, sent) = (sim.path("mail.txt"), sim.path("sent.eml"));
+    let (mail, sent_path) = (mail.to_str().unwrap(), sent.to_str().unwrap());
+    let sign = ["sign", "--in", mail, "--out", sent_path, "--pin-env", "PIN"];
+    sim.run_env(
+        &[&sign[..], &["--cipher", "aes128-cbc"]].concat(),
+        &[("PIN", PIN)],
+    )
+    .expect_code(2)
+    .stderr_has("add --encrypt-to CERT or --encrypt-self");
+    assert!(!sent.exists());
+    let encrypt = [
+        "--encrypt-to",
+        bob.to_str().unwrap(),
+        "--cipher",
+        "aes128-gcm",
+    ];
+    sim.ok_env(&[&sign[..], &encrypt[..]].concat(), &[("PIN", PIN)])
+        .stderr_has("Signed")
+        .stderr_has("Encrypted");
+    let text = std::fs::read_to_string(&sent).unwrap();
+    assert!(
+        text.starts_with("Subject: s\r\nMIME-Version: 1.0\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("smime-type=authEnveloped-data"), "{text}");
+    let signed = String::from_utf8(openssl_decrypt(&sim, &sent, "Bob")).unwrap();
+    assert!(
+        signed.starts_with("Content-Type: multipart/signed;"),
+        "{signed}"
+    );
+    let decrypted = sim.path("decrypted.eml");
+    let ca = sim.ca().cert();
+    sim.ok(&[
+        "verify",
+        "--in",
+        decrypted.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+    ])
+    .stdout_has("Good signature");
+}
+
+#[test]
+fn a_certificate_not_for_encryption_is_refused_with_exit_2_and_nothing_written() {
+    let sim = Sim::new();
+    let carol = sim.ca().issue(
+        "Carol",
+        KeyType::P256,
+        &Profile::signing("/CN=Carol", "carol@example.org"),
+    );
+    let (mail, out) = (sim.path("mail.txt"), sim.path("encrypted.eml"));
+    std::fs::write(&mail, "Subject: s\n\nbody\n").unwrap();
+    sim.run(&[
+        "encrypt",
+        "--in",
+        mail.to_str().unwrap(),
+        "--to",
+        carol.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .expect_code(2)
+    .stderr_has("cannot encrypt for CN=Carol: its key usage lacks keyAgreement");
+    assert!(!out.exists(), "nothing is written");
+}

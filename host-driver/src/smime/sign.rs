@@ -1,5 +1,5 @@
-//! Signing mail (RFC 8551 §3.5): the message's content headers and body become a MIME
-//! entity in canonical form, which is hashed as it streams out; a CMS SignedData with
+//! Signing mail (RFC 8551 §3.5): the message's content becomes a MIME entity
+//! ([`super::entity`]), which is hashed as it streams out; a CMS SignedData with
 //! the S/MIME signed attributes, signed through a [`CmsSigner`], goes with it either as a
 //! detached `application/pkcs7-signature` part of a `multipart/signed` message, or around
 //! it as an opaque `application/pkcs7-mime; smime-type=signed-data` body.
@@ -7,7 +7,7 @@
 //! The input is read twice (once to see whether the body is 7-bit safe, once to sign
 //! it), so it must be seekable; memory stays flat whatever its size.
 
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, Write};
 use std::time::SystemTime;
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
@@ -27,8 +27,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use super::attributes::{EssCertIdV2, IssuerSerial, SigningCertificateV2, SmimeCapability};
 use super::base64_stream::Base64LineWriter;
-use super::canonical::{BodyScan, CrlfCanonicalizer};
-use super::mime::{self, Header};
+use super::ber_stream;
+use super::entity::{EntityError, Message};
+use super::mime;
 use crate::hash::{self, HashAlg, Hasher};
 use crate::signing::{SignatureBytes, SignatureScheme};
 
@@ -45,12 +46,8 @@ pub enum Form {
 pub enum SignError {
     #[error(transparent)]
     Io(#[from] io::Error),
-    #[error("the message is not RFC 5322 mail: {0}")]
-    NotMail(String),
-    #[error(
-        "the body has 8-bit data or over-long lines inside a multipart entity; encode its parts (base64 or quoted-printable) first"
-    )]
-    EightBitMultipart,
+    #[error(transparent)]
+    Message(#[from] EntityError),
     #[error("the signer's certificate: {0}")]
     Certificate(String),
     /// The signer's own error (for a card: wrong PIN, blocked PIN, …) is this error's source.
@@ -97,87 +94,16 @@ pub fn micalg(alg: HashAlg) -> String {
     hash::name(alg).to_ascii_lowercase()
 }
 
-/// How the body becomes the signed entity's body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyEncoding {
-    /// Already 7-bit safe: only line endings become CRLF.
-    Canonical,
-    /// Base64 of the body (text canonicalised to CRLF first).
-    Base64 { text: bool },
-}
-
 /// Signs the mail in `input` and writes the signed mail to `output`.
 pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
     input: R,
     output: W,
     request: &SignRequest<'_, S>,
 ) -> Result<SignReport, SignError> {
-    let mut reader = BufReader::with_capacity(64 * 1024, input);
-    let headers = mime::read_headers(&mut reader).map_err(|e| SignError::NotMail(e.to_string()))?;
-    if headers.is_empty() {
-        return Err(SignError::NotMail("it has no headers".into()));
-    }
-    let body_start = reader.stream_position()?;
-
-    // First pass: does the body travel as it is?
-    let mut scan = BodyScan::default();
-    for_each_chunk(&mut reader, |chunk| {
-        scan.push(chunk);
-        Ok(())
-    })?;
-    let content_type = mime::content_type(&headers);
-    let encoding = mime::transfer_encoding(&headers);
-    let already_encoded = matches!(encoding.as_str(), "base64" | "quoted-printable");
-    let body_encoding = if scan.needs_encoding() && !already_encoded {
-        if content_type.is_multipart() {
-            return Err(SignError::EightBitMultipart);
-        }
-        BodyEncoding::Base64 {
-            text: content_type.mime_type.starts_with("text/"),
-        }
-    } else {
-        BodyEncoding::Canonical
-    };
-
-    // The signed entity's headers: the message's content headers, with the transfer
-    // encoding replaced when the body is re-encoded.
-    let mut entity_headers: Vec<Header> = headers
-        .iter()
-        .filter(|h| h.is_content_header())
-        .filter(|h| {
-            !(matches!(body_encoding, BodyEncoding::Base64 { .. })
-                && h.is("Content-Transfer-Encoding"))
-        })
-        .cloned()
-        .collect();
-    if mime::find(&entity_headers, "Content-Type").is_none() {
-        entity_headers.insert(
-            0,
-            Header::new("Content-Type", "text/plain; charset=us-ascii"),
-        );
-    }
-    if matches!(body_encoding, BodyEncoding::Base64 { .. }) {
-        entity_headers.push(Header::new("Content-Transfer-Encoding", "base64"));
-    }
-    let mut entity_head = Vec::new();
-    for h in &entity_headers {
-        h.write_crlf(&mut entity_head);
-    }
-    entity_head.extend_from_slice(b"\r\n");
-
-    let outer: Vec<&Header> = headers
-        .iter()
-        .filter(|h| !h.is_content_header() && !h.is("MIME-Version"))
-        .collect();
+    let mut message = Message::read(input)?;
     let mut out = io::BufWriter::with_capacity(64 * 1024, output);
-    for h in &outer {
-        let mut line = Vec::new();
-        h.write_crlf(&mut line);
-        out.write_all(&line)?;
-    }
-    out.write_all(b"MIME-Version: 1.0\r\n")?;
+    message.write_outer_headers(&mut out)?;
 
-    reader.seek(SeekFrom::Start(body_start))?;
     let mut hasher = Hasher::new(request.digest);
     let mut signed_bytes = 0u64;
     match request.form {
@@ -190,7 +116,7 @@ pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
             )?;
             out.write_all(b"This is an S/MIME signed message\r\n\r\n")?;
             write!(out, "--{boundary}\r\n")?;
-            stream_entity(&mut reader, &entity_head, body_encoding, |chunk| {
+            message.stream_entity(|chunk| {
                 hasher.update(chunk);
                 signed_bytes += chunk.len() as u64;
                 out.write_all(chunk)
@@ -211,14 +137,10 @@ pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
             )?;
             let mut b64 = Base64LineWriter::new(&mut out);
             b64.write_all(&opaque_prefix(request.digest)?)?;
-            stream_entity(&mut reader, &entity_head, body_encoding, |chunk| {
+            message.stream_entity(|chunk| {
                 hasher.update(chunk);
                 signed_bytes += chunk.len() as u64;
-                // Each chunk is one primitive OCTET STRING of the constructed eContent.
-                let mut header = vec![0x04];
-                apdu_spec::tlv::write_length(chunk.len(), &mut header);
-                b64.write_all(&header)?;
-                b64.write_all(chunk)
+                ber_stream::write_segment(&mut b64, chunk)
             })?;
             let digest = hasher_take(&mut hasher, request.digest);
             b64.write_all(&opaque_suffix(request, &digest)?)?;
@@ -235,59 +157,6 @@ pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
 
 fn hasher_take(hasher: &mut Hasher, alg: HashAlg) -> Vec<u8> {
     std::mem::replace(hasher, Hasher::new(alg)).finish()
-}
-
-/// Calls `f` with the rest of `reader` in chunks.
-fn for_each_chunk(
-    reader: &mut impl BufRead,
-    mut f: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<()> {
-    loop {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let n = buf.len();
-        f(buf)?;
-        reader.consume(n);
-    }
-}
-
-/// Streams the signed entity: its headers, then the body in canonical form.
-fn stream_entity(
-    reader: &mut impl BufRead,
-    head: &[u8],
-    encoding: BodyEncoding,
-    mut emit: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<()> {
-    emit(head)?;
-    let mut canonical = CrlfCanonicalizer::default();
-    let mut scratch = Vec::with_capacity(80 * 1024);
-    match encoding {
-        BodyEncoding::Canonical => for_each_chunk(reader, |chunk| {
-            scratch.clear();
-            canonical.push(chunk, &mut scratch);
-            emit(&scratch)
-        }),
-        BodyEncoding::Base64 { text } => {
-            // Base64 into a buffer that is handed on and emptied chunk by chunk.
-            let mut b64 = Base64LineWriter::new(Vec::with_capacity(112 * 1024));
-            for_each_chunk(reader, |chunk| {
-                if text {
-                    scratch.clear();
-                    canonical.push(chunk, &mut scratch);
-                    b64.write_all(&scratch)?;
-                } else {
-                    b64.write_all(chunk)?;
-                }
-                let encoded = b64.get_mut();
-                emit(encoded)?;
-                encoded.clear();
-                Ok(())
-            })?;
-            emit(&b64.finish()?)
-        }
-    }
 }
 
 /// The signed attributes (RFC 8551 §2.5): content type, signing time, message digest,
@@ -432,18 +301,17 @@ fn signed_data_der<S: CmsSigner>(
 /// BER: the opening of an opaque SignedData up to the constructed eContent, all with
 /// indefinite lengths so the content can stream through.
 fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
-    let mut out = vec![0x30, 0x80];
-    out.extend_from_slice(&rfc5911::ID_SIGNED_DATA.to_der()?);
-    out.extend_from_slice(&[0xA0, 0x80, 0x30, 0x80]);
+    let mut out = ber_stream::open_content_info(rfc5911::ID_SIGNED_DATA)?;
     out.extend_from_slice(&CmsVersion::V1.to_der()?);
     let digests = SetOfVec::try_from(vec![AlgorithmIdentifierOwned {
         oid: hash::oid(digest),
         parameters: None,
     }])?;
     out.extend_from_slice(&digests.to_der()?);
-    out.extend_from_slice(&[0x30, 0x80]);
+    out.extend(ber_stream::open(0x30));
     out.extend_from_slice(&rfc5911::ID_DATA.to_der()?);
-    out.extend_from_slice(&[0xA0, 0x80, 0x24, 0x80]);
+    out.extend(ber_stream::open(0xA0));
+    out.extend(ber_stream::open(0x24));
     Ok(out)
 }
 
@@ -454,12 +322,12 @@ fn opaque_suffix<S: CmsSigner>(
     digest: &[u8],
 ) -> Result<Vec<u8>, SignError> {
     let (info, certs) = signer_info(request, digest)?;
-    let mut out = vec![0, 0, 0, 0, 0, 0];
+    let mut out = ber_stream::close(3);
     // certificates [0] IMPLICIT SET OF: the SET's encoding with the tag replaced.
     let mut set = certificate_set(certs)?.to_der()?;
     set[0] = 0xA0;
     out.extend_from_slice(&set);
     out.extend_from_slice(&SignerInfos::try_from(vec![info])?.to_der()?);
-    out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    out.extend(ber_stream::close(3));
     Ok(out)
 }
