@@ -1224,7 +1224,7 @@ fn encrypt_self_adds_the_cards_key_management_certificate() {
 
 #[test]
 fn sign_with_encrypt_to_signs_then_encrypts_under_the_same_headers() {
-    let sim = signing_card();
+    let sim = signing_card(Flavour::YubiKey);
     let bob = recipient(&sim, "Bob");
     let (mail, sent) = (sim.path("mail.txt"), sim.path("sent.eml"));
     let (mail, sent_path) = (mail.to_str().unwrap(), sent.to_str().unwrap());
