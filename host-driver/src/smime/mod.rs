@@ -12,6 +12,7 @@ pub mod attributes;
 pub mod base64_stream;
 pub mod ber;
 pub mod canonical;
+pub mod kdf;
 pub mod mime;
 pub mod sign;
 pub mod verify;
