@@ -328,12 +328,13 @@ fn open<D: Decryptor>(
         let Some((_, info, index)) = named.iter().find(|(name, _, _)| name.names(cert)) else {
             continue;
         };
+        let public = crate::pki::public_key(cert).map_err(|e| malformed(e.to_string()))?;
         let (content_key, key_management) = match info {
             RecipientInfo::Ktri(ktri) => {
-                key_transport::content_key(decryptor, key, cert, ktri, key_len)?
+                key_transport::content_key(decryptor, key, &public, ktri, key_len)?
             }
             RecipientInfo::Kari(kari) => {
-                key_agreement::content_key(decryptor, key, cert, kari, *index, key_len)?
+                key_agreement::content_key(decryptor, key, &public, kari, *index, key_len)?
             }
             _ => unreachable!("recipients() lists key transport and key agreement only"),
         };

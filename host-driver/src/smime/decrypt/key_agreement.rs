@@ -14,7 +14,6 @@ use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc5753, rfc5911, rfc5912, rfc8410};
 use p256::elliptic_curve::sec1::ToSec1Point;
 use spki::AlgorithmIdentifierOwned;
-use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::{DecryptError, Decryptor, malformed};
@@ -90,11 +89,11 @@ fn peer_public(kari: &KeyAgreeRecipientInfo, own: &PublicKey) -> Result<Vec<u8>,
 }
 
 /// The content-encryption key of `key_len` bytes from the encrypted key `index` of `kari`,
-/// made for the key `key` whose certificate is `cert`; also how it was agreed.
+/// made for the key `key` whose public half is `own`; also how it was agreed.
 pub(super) fn content_key<D: Decryptor>(
     decryptor: &mut D,
     key: &D::Key,
-    cert: &Certificate,
+    own: &PublicKey,
     kari: &KeyAgreeRecipientInfo,
     index: usize,
     key_len: usize,
@@ -111,8 +110,7 @@ pub(super) fn content_key<D: Decryptor>(
     let kek_len = wrap_key_len(wrap.oid).ok_or_else(|| {
         DecryptError::Unsupported(format!("key wrap with {}", oids::name(wrap.oid)))
     })?;
-    let own = crate::pki::public_key(cert).map_err(|e| malformed(e.to_string()))?;
-    let peer = peer_public(kari, &own)?;
+    let peer = peer_public(kari, own)?;
     let shared = decryptor
         .key_agreement(key, &peer)
         .map_err(DecryptError::Key)?;
@@ -146,7 +144,7 @@ pub(super) fn content_key<D: Decryptor>(
 
 /// AES key unwrap (RFC 3394) of `wrapped` with `kek`.
 fn unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
-    if wrapped.len() < 24 || wrapped.len() % 8 != 0 {
+    if wrapped.len() < 24 || !wrapped.len().is_multiple_of(8) {
         return Err(DecryptError::Failed);
     }
     let mut out = Zeroizing::new(vec![0u8; wrapped.len() - 8]);
@@ -164,5 +162,165 @@ fn unwrap(kek: &[u8], wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError
             Ok(out)
         }
         _ => Err(DecryptError::Failed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cms::content_info::CmsVersion;
+    use cms::enveloped_data::{
+        KeyAgreeRecipientIdentifier, OriginatorPublicKey, RecipientEncryptedKey,
+        RecipientKeyIdentifier,
+    };
+    use der::asn1::{BitString, OctetString};
+    use x509_cert::ext::pkix::SubjectKeyIdentifier;
+
+    use super::*;
+    use crate::smime::decrypt::KeyError;
+
+    /// Static keys in software: what a card computes, for a sender built here.
+    struct Software {
+        p256: p256::SecretKey,
+        x25519: x25519_dalek::StaticSecret,
+    }
+
+    impl Decryptor for Software {
+        type Key = &'static str;
+
+        fn recipient_keys(
+            &mut self,
+        ) -> Result<Vec<(&'static str, x509_cert::Certificate)>, KeyError> {
+            Ok(Vec::new())
+        }
+
+        fn rsa_private(&mut self, _: &&str, _: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+            Err("no RSA key".into())
+        }
+
+        fn key_agreement(&mut self, _: &&str, peer: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+            if let Ok(x) = <[u8; 32]>::try_from(peer) {
+                let shared = self
+                    .x25519
+                    .diffie_hellman(&x25519_dalek::PublicKey::from(x));
+                return Ok(Zeroizing::new(shared.as_bytes().to_vec()));
+            }
+            let peer = p256::PublicKey::from_sec1_bytes(peer)?;
+            let shared =
+                p256::ecdh::diffie_hellman(self.p256.to_nonzero_scalar(), peer.as_affine());
+            Ok(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
+        }
+    }
+
+    /// A KARI as a sender makes it: `ephemeral` public key, the content key wrapped with the
+    /// key derived from `shared`.
+    fn kari(
+        algorithm: ObjectIdentifier,
+        ephemeral: &[u8],
+        shared: &[u8],
+        ukm: Option<&[u8]>,
+        cek: &[u8],
+    ) -> KeyAgreeRecipientInfo {
+        let wrap = AlgorithmIdentifierOwned {
+            oid: rfc5911::ID_AES_128_WRAP,
+            parameters: None,
+        };
+        let info = ecc_cms_shared_info(&wrap, ukm, 128).unwrap();
+        let kek = x963_kdf(HashAlg::Sha256, shared, &info, 16);
+        let mut wrapped = vec![0u8; cek.len() + 8];
+        KwAes128::new_from_slice(&kek)
+            .unwrap()
+            .wrap_key(cek, &mut wrapped)
+            .unwrap();
+        KeyAgreeRecipientInfo {
+            version: CmsVersion::V3,
+            originator: OriginatorIdentifierOrKey::OriginatorKey(OriginatorPublicKey {
+                algorithm: AlgorithmIdentifierOwned {
+                    oid: algorithm,
+                    parameters: None,
+                },
+                public_key: BitString::from_bytes(ephemeral).unwrap(),
+            }),
+            ukm: ukm.map(|u| OctetString::new(u).unwrap()),
+            key_enc_alg: AlgorithmIdentifierOwned {
+                oid: rfc5753::DH_SINGLE_PASS_STD_DH_SHA_256_KDF_SCHEME,
+                parameters: Some(der::Any::encode_from(&wrap).unwrap()),
+            },
+            recipient_enc_keys: vec![RecipientEncryptedKey {
+                rid: KeyAgreeRecipientIdentifier::RKeyId(RecipientKeyIdentifier {
+                    subject_key_identifier: SubjectKeyIdentifier(OctetString::new([1]).unwrap()),
+                    date: None,
+                    other: None,
+                }),
+                enc_key: OctetString::new(wrapped).unwrap(),
+            }],
+        }
+    }
+
+    #[test]
+    fn p256_and_x25519_recipients_recover_the_content_key() {
+        let mut card = Software {
+            p256: p256::SecretKey::from_slice(&[0x11; 32]).unwrap(),
+            x25519: x25519_dalek::StaticSecret::from([0x22; 32]),
+        };
+        let cek = [0x5A; 32];
+
+        let ephemeral = p256::SecretKey::from_slice(&[0x33; 32]).unwrap();
+        let own = PublicKey::P256(card.p256.public_key());
+        let shared = p256::ecdh::diffie_hellman(
+            ephemeral.to_nonzero_scalar(),
+            card.p256.public_key().as_affine(),
+        );
+        let sent = kari(
+            rfc5912::ID_EC_PUBLIC_KEY,
+            &ephemeral.public_key().to_sec1_point(false).as_bytes(),
+            shared.raw_secret_bytes(),
+            Some(b"user keying material"),
+            &cek,
+        );
+        let (got, how) = content_key(&mut card, &"software", &own, &sent, 0, 32).unwrap();
+        assert_eq!(&got[..], &cek);
+        assert_eq!(how, "ECDH P-256 with the SHA-256 KDF and AES-128 key wrap");
+        // The content key must have the content cipher's length.
+        assert!(matches!(
+            content_key(&mut card, &"software", &own, &sent, 0, 16),
+            Err(DecryptError::Failed)
+        ));
+
+        let ephemeral = x25519_dalek::StaticSecret::from([0x44; 32]);
+        let own_x = x25519_dalek::PublicKey::from(&card.x25519);
+        let shared = ephemeral.diffie_hellman(&own_x);
+        let sender = x25519_dalek::PublicKey::from(&ephemeral);
+        let sent = kari(
+            rfc8410::ID_X_25519,
+            sender.as_bytes(),
+            shared.as_bytes(),
+            None,
+            &cek,
+        );
+        let own = PublicKey::X25519(*own_x.as_bytes());
+        let (got, how) = content_key(&mut card, &"software", &own, &sent, 0, 32).unwrap();
+        assert_eq!(&got[..], &cek);
+        assert_eq!(how, "X25519 with the SHA-256 KDF and AES-128 key wrap");
+
+        // Another ephemeral key than the one the key was wrapped for: one failure.
+        let other = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from([0x55; 32]));
+        let forged = kari(
+            rfc8410::ID_X_25519,
+            other.as_bytes(),
+            shared.as_bytes(),
+            None,
+            &cek,
+        );
+        assert!(matches!(
+            content_key(&mut card, &"software", &own, &forged, 0, 32),
+            Err(DecryptError::Failed)
+        ));
+        // A point off the recipient's curve is refused before the card computes anything.
+        let off_curve = kari(rfc5912::ID_EC_PUBLIC_KEY, &[4; 65], &[1; 32], None, &cek);
+        let own = PublicKey::P256(card.p256.public_key());
+        assert!(matches!(
+            content_key(&mut card, &"software", &own, &off_curve, 0, 32),
+            Err(DecryptError::Malformed(_))
+        ));
     }
 }

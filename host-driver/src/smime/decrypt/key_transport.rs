@@ -12,7 +12,6 @@ use const_oid::db::rfc5912;
 use der::Sequence;
 use der::asn1::OctetString;
 use spki::AlgorithmIdentifierOwned;
-use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::{DecryptError, Decryptor, malformed};
@@ -101,15 +100,14 @@ impl Oaep {
 }
 
 /// The content-encryption key of `key_len` bytes from `ktri`, made for the RSA key `key`
-/// whose certificate is `cert`; also how it was transported.
+/// whose public half is `public`; also how it was transported.
 pub(super) fn content_key<D: Decryptor>(
     decryptor: &mut D,
     key: &D::Key,
-    cert: &Certificate,
+    public: &PublicKey,
     ktri: &KeyTransRecipientInfo,
     key_len: usize,
 ) -> Result<(Zeroizing<Vec<u8>>, String), DecryptError> {
-    let public = crate::pki::public_key(cert).map_err(|e| malformed(e.to_string()))?;
     let PublicKey::Rsa(_) = public else {
         return Err(malformed(format!(
             "RSA key transport to a {} key",
