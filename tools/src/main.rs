@@ -1,10 +1,11 @@
-//! `smime-card`: manage a PIV card, and sign and verify S/MIME mail with it.
+//! `smime-card`: manage a PIV card, and sign, verify and decrypt S/MIME mail with it.
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
 mod card;
 mod choose;
 mod cli;
+mod decrypt;
 mod failure;
 mod mail;
 mod output;
@@ -47,6 +48,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         command @ Command::Sign { .. } => match choose::open(&cli.card)? {
             Opened::Pcsc(card) => mail::sign(card, &command),
             Opened::Sim(card) => mail::sign(*card, &command),
+        },
+        command @ Command::Decrypt { .. } => match choose::open(&cli.card)? {
+            Opened::Pcsc(card) => decrypt::decrypt(card, &command),
+            Opened::Sim(card) => decrypt::decrypt(*card, &command),
         },
     }
 }

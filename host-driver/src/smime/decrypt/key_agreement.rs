@@ -272,7 +272,7 @@ mod tests {
         );
         let sent = kari(
             rfc5912::ID_EC_PUBLIC_KEY,
-            &ephemeral.public_key().to_sec1_point(false).as_bytes(),
+            ephemeral.public_key().to_sec1_point(false).as_bytes(),
             shared.raw_secret_bytes(),
             Some(b"user keying material"),
             &cek,
