@@ -6,13 +6,11 @@ use std::path::Path;
 
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, ObjectId, Slot};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use card_sim::CardConfig;
 use host_driver::card_decryptor::{CardDecryptor, CardKey};
 use host_driver::smime::decrypt::{DecryptError, DecryptReport, decrypt};
 use host_driver::{InProcess, PivCard, Secret};
-use test_pki::{Profile, TestCa, openssl_ok};
+use test_pki::{Profile, TestCa};
 
 const CONTENT: &str = "Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Bob,\r\nonly your card can read this.\r\n";
 
@@ -49,28 +47,12 @@ fn enroll(
     format!("{name}.pem")
 }
 
-/// `openssl cms -encrypt <options> -in content.txt -out <out> -recip <recipient>
-/// <key_options>` in `dir` (openssl takes `-keyopt` for the `-recip` before it).
+/// `openssl cms -encrypt` of [`CONTENT`] from Alice to `recipient` (see
+/// [`test_pki::encrypt_mail`]).
 fn openssl_encrypt(dir: &Path, options: &[&str], recipient: &str, key_options: &[&str], out: &str) {
     std::fs::write(dir.join("content.txt"), CONTENT).unwrap();
-    let args = [
-        "cms",
-        "-encrypt",
-        "-in",
-        "content.txt",
-        "-out",
-        out,
-        "-from",
-        "alice@example.org",
-        "-to",
-        "bob@example.org",
-        "-subject",
-        "Secret plans",
-    ];
-    openssl_ok(
-        dir,
-        &[&args[..], options, &["-recip", recipient], key_options].concat(),
-    );
+    let options = [&["-from", "alice@example.org"][..], options].concat();
+    test_pki::encrypt_mail(dir, "content.txt", out, &options, recipient, key_options);
 }
 
 fn decrypt_with(
@@ -92,7 +74,7 @@ fn assert_decrypts(card: &mut PivCard<InProcess>, file: &Path) -> DecryptReport<
     for expected in [
         "From: alice@example.org\r\n",
         "To: bob@example.org\r\n",
-        "Subject: Secret plans\r\n",
+        "Subject: Plans\r\n",
         "Content-Type: text/plain; charset=us-ascii\r\n\r\nHello Bob,\r\nonly your card can read this.\r\n",
     ] {
         assert!(message.contains(expected), "{expected:?} in\n{message}");
@@ -222,26 +204,6 @@ fn a_retired_key_listed_in_the_key_history_decrypts_mail_to_its_certificate() {
     assert_eq!(report.key.to_string(), "slot 82 (Retired Key Management 1)");
 }
 
-/// The body of the encrypted mail `file`, decoded; and a way to write it back changed.
-fn body(file: &Path) -> (String, Vec<u8>) {
-    let text = std::fs::read_to_string(file).unwrap();
-    let (headers, body) = text.split_once("\n\n").unwrap();
-    let der = STANDARD
-        .decode(body.split_whitespace().collect::<String>())
-        .unwrap();
-    (format!("{headers}\n\n"), der)
-}
-
-fn write_body(file: &Path, headers: &str, der: &[u8]) {
-    let encoded = STANDARD.encode(der);
-    let lines: Vec<&str> = encoded
-        .as_bytes()
-        .chunks(64)
-        .map(|l| std::str::from_utf8(l).unwrap())
-        .collect();
-    std::fs::write(file, format!("{headers}{}\n", lines.join("\n"))).unwrap();
-}
-
 #[test]
 fn a_flipped_byte_in_the_ciphertext_or_the_tag_fails_with_one_error() {
     let mut bob = Bob::new(Algorithm::Rsa2048);
@@ -269,14 +231,15 @@ fn a_flipped_byte_in_the_ciphertext_or_the_tag_fails_with_one_error() {
         openssl_encrypt(d, &[cipher], &bob.recipient, &[], "mail.eml");
         let file = d.join("mail.eml");
         assert_decrypts(&mut bob.card, &file);
-        let (headers, mut der) = body(&file);
-        let at = at(&der);
-        der[at] ^= 0x01;
-        write_body(&file, &headers, &der);
+        let mut flipped = 0;
+        test_pki::flip_cms_bit(d, "mail.eml", |der| {
+            flipped = at(der);
+            flipped
+        });
         let err = decrypt_with(&mut bob.card, &file, "123456").unwrap_err();
         assert!(
             matches!(err, DecryptError::Failed),
-            "{cipher} byte {at}: {err}"
+            "{cipher} byte {flipped}: {err}"
         );
     }
 }

@@ -1046,36 +1046,10 @@ fn decrypting_card() -> Sim {
 }
 
 /// `openssl cms -encrypt` of `input` to `recipient` (in the test's directory) as `out`,
-/// with a To and a Subject header outside (no From: the test CA's certificates name no
-/// address a signature inside could vouch for).
+/// with no From header: the test CA's certificates name no address a signature inside
+/// could vouch for.
 fn openssl_encrypt(sim: &Sim, input: &str, cipher: &str, recipient: &str, out: &str) {
-    let headers = ["-to", "bob@example.org", "-subject", "Plans"];
-    let args = ["cms", "-encrypt", cipher, "-in", input, "-out", out];
-    test_pki::openssl_ok(
-        sim.dir.path(),
-        &[&args[..], &headers, &[recipient]].concat(),
-    );
-}
-
-/// Flips one bit of the byte `from_end` bytes before the end of the CMS structure in the
-/// encrypted mail `file`, through openssl's DER form.
-fn flip_byte(sim: &Sim, file: &str, from_end: usize) {
-    let d = sim.dir.path();
-    let der = format!("{file}.der");
-    test_pki::openssl_ok(
-        d,
-        &[
-            "cms", "-cmsout", "-in", file, "-outform", "DER", "-out", &der,
-        ],
-    );
-    let mut bytes = std::fs::read(d.join(&der)).unwrap();
-    let at = bytes.len() - from_end;
-    bytes[at] ^= 0x01;
-    std::fs::write(d.join(&der), bytes).unwrap();
-    let args = [
-        "cms", "-cmsout", "-inform", "DER", "-in", &der, "-outform", "SMIME",
-    ];
-    test_pki::openssl_ok(d, &[&args[..], &["-out", file]].concat());
+    test_pki::encrypt_mail(sim.dir.path(), input, out, &[cipher], recipient, &[]);
 }
 
 impl Sim {
@@ -1137,8 +1111,8 @@ fn a_message_that_cannot_be_decrypted_leaves_no_output_and_says_why() {
     );
     openssl_encrypt(&sim, "mail.txt", "-aes-256-gcm", "Bob.pem", "gcm.eml");
     openssl_encrypt(&sim, "mail.txt", "-aes256", "Bob.pem", "cbc.eml");
-    flip_byte(&sim, "gcm.eml", 1);
-    flip_byte(&sim, "cbc.eml", 17);
+    test_pki::flip_cms_bit(sim.dir.path(), "gcm.eml", |der| der.len() - 1);
+    test_pki::flip_cms_bit(sim.dir.path(), "cbc.eml", |der| der.len() - 17);
     for (mail, pin, code, message) in [
         (
             "carol.eml",
