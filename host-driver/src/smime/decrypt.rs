@@ -31,7 +31,10 @@ use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 
 use cms::cert::IssuerAndSerialNumber;
-use cms::enveloped_data::{KeyAgreeRecipientIdentifier, RecipientIdentifier, RecipientInfo};
+use cms::enveloped_data::{
+    KeyAgreeRecipientIdentifier, KeyAgreeRecipientInfo, KeyTransRecipientInfo, RecipientIdentifier,
+    RecipientInfo,
+};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 use zeroize::Zeroizing;
@@ -278,9 +281,15 @@ fn hex_string(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// Each recipient the message names, with its recipient info and, for key agreement, the
-/// index of its encrypted key.
-fn recipients(infos: &[RecipientInfo]) -> Vec<(RecipientName<'_>, &RecipientInfo, usize)> {
+/// A recipient info, for one recipient.
+enum Recipient<'a> {
+    Transport(&'a KeyTransRecipientInfo),
+    /// Key agreement, with the index of the recipient's encrypted key.
+    Agreement(&'a KeyAgreeRecipientInfo, usize),
+}
+
+/// Each recipient the message names, with its recipient info.
+fn recipients(infos: &[RecipientInfo]) -> Vec<(RecipientName<'_>, Recipient<'_>)> {
     let mut out = Vec::new();
     for info in infos {
         match info {
@@ -293,7 +302,7 @@ fn recipients(infos: &[RecipientInfo]) -> Vec<(RecipientName<'_>, &RecipientInfo
                         RecipientName::KeyIdentifier(ski)
                     }
                 };
-                out.push((name, info, 0));
+                out.push((name, Recipient::Transport(ktri)));
             }
             RecipientInfo::Kari(kari) => {
                 for (i, rek) in kari.recipient_enc_keys.iter().enumerate() {
@@ -305,7 +314,7 @@ fn recipients(infos: &[RecipientInfo]) -> Vec<(RecipientName<'_>, &RecipientInfo
                             RecipientName::KeyIdentifier(&id.subject_key_identifier)
                         }
                     };
-                    out.push((name, info, i));
+                    out.push((name, Recipient::Agreement(kari, i)));
                 }
             }
             // Symmetric keys and passwords are for other kinds of holders.
@@ -325,18 +334,17 @@ fn open<D: Decryptor>(
     let keys = decryptor.recipient_keys().map_err(DecryptError::Key)?;
     let named = recipients(infos);
     for (key, cert) in &keys {
-        let Some((_, info, index)) = named.iter().find(|(name, _, _)| name.names(cert)) else {
+        let Some((_, recipient)) = named.iter().find(|(name, _)| name.names(cert)) else {
             continue;
         };
         let public = crate::pki::public_key(cert).map_err(|e| malformed(e.to_string()))?;
-        let (content_key, key_management) = match info {
-            RecipientInfo::Ktri(ktri) => {
+        let (content_key, key_management) = match recipient {
+            Recipient::Transport(ktri) => {
                 key_transport::content_key(decryptor, key, &public, ktri, key_len)?
             }
-            RecipientInfo::Kari(kari) => {
+            Recipient::Agreement(kari, index) => {
                 key_agreement::content_key(decryptor, key, &public, kari, *index, key_len)?
             }
-            _ => unreachable!("recipients() lists key transport and key agreement only"),
         };
         return Ok(Opened {
             key: key.clone(),
@@ -346,7 +354,7 @@ fn open<D: Decryptor>(
         });
     }
     Err(DecryptError::NotRecipient {
-        recipients: named.iter().map(|(name, _, _)| name.to_string()).collect(),
+        recipients: named.iter().map(|(name, _)| name.to_string()).collect(),
         keys: keys
             .iter()
             .map(|(key, cert)| format!("{key}: {}", crate::pki::subject(cert)))
