@@ -50,6 +50,15 @@ pub fn join(items: &[String], separator: &str) -> String {
         .join(separator)
 }
 
+/// As [`join`], or `none` when there are no items.
+pub fn join_or(items: &[String], separator: &str, none: &str) -> String {
+    if items.is_empty() {
+        none.to_owned()
+    } else {
+        join(items, separator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

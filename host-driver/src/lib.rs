@@ -4,13 +4,14 @@
 //! [`PivCard`] speaks SP 800-73-4 and uses YubiKey's instructions only where the card
 //! answers them. Secrets (PIN, PUK, management key) are wiped after use and never logged.
 //!
-//! [`smime`] signs, verifies and encrypts mail without knowing about cards: it signs through
-//! a trait that [`card_signer`] implements for a key on a card, and encrypts with
-//! certificates alone. Both sides share what lies below
+//! [`smime`] signs, verifies, encrypts and decrypts mail without knowing about cards: it
+//! signs and decrypts through traits that [`card_signer`] and [`card_decryptor`] implement
+//! for keys on a card, and encrypts with certificates alone. Both sides share what lies below
 //! them: [`hash`], [`signing`] (signature schemes), [`public_key`], and [`pki`] (signature
 //! and certificate path checks, also used for PIV attestation). Names and addresses from
 //! certificates and mail are shown through [`escape`], so they cannot steer a terminal.
 
+pub mod card_decryptor;
 pub mod card_signer;
 pub mod error;
 pub mod escape;

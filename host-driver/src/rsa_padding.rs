@@ -8,6 +8,8 @@
 //! - [`pkcs1v15_sign_block`]: EMSA-PKCS1-v1_5 (§9.2), `00 01 FF… 00 DigestInfo`.
 //! - [`pss_sign_block`]: EMSA-PSS-ENCODE (§9.1.1) with MGF1, left-padded to `k` bytes.
 //! - [`pkcs1v15_decrypt_unpad`]: EME-PKCS1-v1_5 decoding (§7.2.2 step 3).
+//! - [`pkcs1v15_decrypt_implicit`]: the same decoding with implicit rejection, for a
+//!   message whose length the caller knows (a content-encryption key).
 //! - [`oaep_decrypt_unpad`]: EME-OAEP decoding (§7.1.2 step 3).
 //!
 //! The two decoders work on secret data, the plaintext of the card's private operation, and
@@ -180,6 +182,65 @@ fn pss_em_len(hash_alg: HashAlg, mod_bits: usize, salt_len: usize) -> Result<usi
 /// [`PaddingError::BlockLength`] if `block.len() != k`; [`PaddingError::ModulusTooSmall`]
 /// if `k < 11`; [`PaddingError::Decryption`] for any padding error.
 pub fn pkcs1v15_decrypt_unpad(block: &[u8], k: usize) -> Result<Zeroizing<Vec<u8>>, PaddingError> {
+    let (valid, msg, msg_len) = pkcs1v15_decode(block, k)?;
+    if bool::from(valid) {
+        let mut msg = msg;
+        msg.truncate(msg_len);
+        Ok(msg)
+    } else {
+        Err(PaddingError::Decryption)
+    }
+}
+
+/// EME-PKCS1-v1_5 decoding with implicit rejection, for a message that must be `len` bytes
+/// long (a content-encryption key): a block whose padding is wrong, or whose message has
+/// another length, gives `len` pseudo-random bytes instead of an error.
+///
+/// A Bleichenbacher-style attacker learns whether a forged ciphertext is well padded from
+/// any difference in how the receiver goes on; here every block goes on alike, and a
+/// rejected one decrypts the content with a wrong key, which fails as a changed message
+/// does. The replacement is derived from the block itself, which only the private key can
+/// compute: the same ciphertext always gives the same key, so repeating it teaches nothing
+/// (the idea of the "implicit rejection" draft for RSA PKCS#1 v1.5, with the raw private
+/// result standing in for its key derivation secret, as the host never sees the key).
+///
+/// Constant time with respect to the contents of `block`.
+///
+/// # Errors
+/// Only for public lengths: [`PaddingError::BlockLength`] if `block.len() != k`;
+/// [`PaddingError::ModulusTooSmall`] if `k < len + 11`.
+pub fn pkcs1v15_decrypt_implicit(
+    block: &[u8],
+    k: usize,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>, PaddingError> {
+    if k < len + 11 {
+        return Err(PaddingError::ModulusTooSmall);
+    }
+    let (valid, msg, msg_len) = pkcs1v15_decode(block, k)?;
+    let valid = valid & index_u32(msg_len).ct_eq(&index_u32(len));
+
+    let mut seed = Zeroizing::new(vec![0u8; HashAlg::Sha256.output_len()]);
+    hash_into(
+        HashAlg::Sha256,
+        &[b"smime-card PKCS#1 v1.5 implicit rejection", block],
+        &mut seed,
+    );
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    mgf1_xor(HashAlg::Sha256, &seed, &mut out);
+    for (o, m) in out.iter_mut().zip(msg.iter()) {
+        o.conditional_assign(m, valid);
+    }
+    Ok(out)
+}
+
+/// EME-PKCS1-v1_5 decoding without the final branch: whether the padding holds, the block
+/// with the message moved to its front, and the message length (meaningless, but in range,
+/// when the padding does not hold).
+fn pkcs1v15_decode(
+    block: &[u8],
+    k: usize,
+) -> Result<(Choice, Zeroizing<Vec<u8>>, usize), PaddingError> {
     check_block_len(block, k)?;
     if k < 11 {
         return Err(PaddingError::ModulusTooSmall);
@@ -204,13 +265,7 @@ pub fn pkcs1v15_decrypt_unpad(block: &[u8], k: usize) -> Result<Zeroizing<Vec<u8
     let mut msg = Zeroizing::new(block.to_vec());
     ct_shift_left(&mut msg, sep as usize + 1);
     let msg_len = k - (sep as usize + 1);
-
-    if bool::from(valid) {
-        msg.truncate(msg_len);
-        Ok(msg)
-    } else {
-        Err(PaddingError::Decryption)
-    }
+    Ok((valid, msg, msg_len))
 }
 
 /// EME-OAEP decoding (RFC 8017 §7.1.2 step 3) of the `k`-byte output of the card's raw RSA
@@ -868,6 +923,39 @@ mod tests {
             pkcs1v15_decrypt_unpad(&garbage, 256),
             Err(PaddingError::Decryption)
         );
+    }
+
+    #[test]
+    fn implicit_rejection_gives_the_key_or_the_same_stand_in_for_the_same_block() {
+        let k = 256;
+        let good = pkcs1v15_block(k, k - 33);
+        let key = &good[k - 32..];
+        assert_eq!(&pkcs1v15_decrypt_implicit(&good, k, 32).unwrap()[..], key);
+        // A wrong length, a wrong header and a short PS each give a stand-in, always the
+        // same for the same block, and different for different blocks.
+        let short_key = pkcs1v15_decrypt_implicit(&good, k, 16).unwrap();
+        assert_eq!(short_key.len(), 16);
+        assert_ne!(&short_key[..], &key[16..]);
+        let mut bad_header = good.clone();
+        bad_header[1] = 0x01;
+        let short_ps = pkcs1v15_block(k, 9);
+        for bad in [&bad_header, &short_ps] {
+            let once = pkcs1v15_decrypt_implicit(bad, k, 32).unwrap();
+            assert_eq!(once, pkcs1v15_decrypt_implicit(bad, k, 32).unwrap());
+            assert_ne!(&once[..], key);
+        }
+        assert_ne!(
+            pkcs1v15_decrypt_implicit(&bad_header, k, 32).unwrap(),
+            pkcs1v15_decrypt_implicit(&short_ps, k, 32).unwrap()
+        );
+        assert_eq!(
+            pkcs1v15_decrypt_implicit(&good, 40, 32),
+            Err(PaddingError::ModulusTooSmall)
+        );
+        assert!(matches!(
+            pkcs1v15_decrypt_implicit(&good[1..], k, 32),
+            Err(PaddingError::BlockLength { .. })
+        ));
     }
 
     #[test]

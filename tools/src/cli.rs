@@ -27,7 +27,9 @@ Exit codes:
   4  wrong or blocked PIN or PUK, or a PIN login lost to a card reset
   5  wrong management key
   6  the card does not support the operation
-  7  the signature does not verify (verify)
+  7  the signature does not verify (verify, decrypt --ca)
+  8  the message cannot be decrypted: it was not encrypted for the card's keys, or it was
+     changed, or it is malformed (decrypt)
 
 RUST_LOG=debug logs every command sent to the card by name; only public data is shown,
 secrets and data objects by their length.";
@@ -149,6 +151,29 @@ pub enum Command {
         /// Write the signed content (the MIME entity) to FILE once the signature holds
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+
+    /// Decrypt an encrypted mail message (S/MIME enveloped-data or authEnveloped-data) with
+    /// the card's key management key (9d) or a retired one (82-95), whichever it was
+    /// encrypted for. The message's headers are kept; a signed message inside is verified
+    /// with --ca. Nothing is written to --out unless decryption succeeds (and, with --ca,
+    /// the signature holds)
+    Decrypt {
+        /// The encrypted message
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Where to write the decrypted message
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Only the key in this slot (default: 9d, then the retired slots 82-95)
+        #[arg(long, value_name = "SLOT")]
+        slot: Option<Slot>,
+        /// Verify a signed message inside against these trusted CA certificates (PEM, any
+        /// number, or one DER certificate)
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        #[command(flatten)]
+        pin: PinArgs,
     },
 }
 

@@ -1,6 +1,7 @@
 //! What the user reads when a command fails: the error in words, what to do about it, and
 //! the exit code (documented in `--help`).
 
+use host_driver::smime::decrypt::DecryptError;
 use host_driver::smime::encrypt::EncryptError;
 use host_driver::{Error, TransportError};
 
@@ -38,6 +39,7 @@ pub const PIN: u8 = 4;
 pub const MANAGEMENT_KEY: u8 = 5;
 pub const UNSUPPORTED: u8 = 6;
 pub const BAD_SIGNATURE: u8 = 7;
+pub const NOT_DECRYPTED: u8 = 8;
 
 /// A failure, explained.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,6 +63,8 @@ pub fn explain(err: &anyhow::Error) -> Explained {
             refused_recipient(e)
         } else if let Some(bad) = cause.downcast_ref::<crate::mail::BadSignature>() {
             Some((BAD_SIGNATURE, bad.to_string(), None))
+        } else if let Some(e) = cause.downcast_ref::<DecryptError>() {
+            decrypt_error(e)
         } else if let Some(a) = cause.downcast_ref::<Advised>() {
             Some((OTHER, a.message.clone(), Some(a.hint.clone())))
         } else {
@@ -163,6 +167,24 @@ fn refused_recipient(e: &EncryptError) -> Option<(u8, String, Option<String>)> {
     }
 }
 
+/// A message that cannot be decrypted (exit code 8); `None` when the cause lies further
+/// down (the card's own error, or reading and writing files).
+fn decrypt_error(e: &DecryptError) -> Option<(u8, String, Option<String>)> {
+    let hint = match e {
+        DecryptError::Key(_) | DecryptError::Io(_) => return None,
+        DecryptError::NotRecipient { .. } => Some(
+            "decrypt it with the card that holds one of those keys (a retired key needs its \
+             certificate in its slot, 82-95)"
+                .to_string(),
+        ),
+        DecryptError::NotEncrypted(_)
+        | DecryptError::Malformed(_)
+        | DecryptError::Unsupported(_)
+        | DecryptError::Failed => None,
+    };
+    Some((NOT_DECRYPTED, e.to_string(), hint))
+}
+
 fn transport_error(e: &TransportError) -> (u8, String, Option<String>) {
     match e {
         TransportError::NoReaders
@@ -234,6 +256,16 @@ mod tests {
         };
         assert_eq!(explained(refused).code, 2);
         assert_eq!(explained(EncryptError::TooLarge).code, 1);
+        assert_eq!(explained(DecryptError::Failed).code, 8);
+        let wrong_pin = DecryptError::Key(Box::new(Error::WrongPin { tries_left: 2 }));
+        let e = explained(anyhow::Error::from(wrong_pin).context("decrypting mail.eml"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                4,
+                "decrypting mail.eml: the key could not decrypt: wrong PIN, 2 tries left"
+            )
+        );
     }
 
     #[test]

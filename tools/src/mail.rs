@@ -1,9 +1,10 @@
 //! `smime-card sign` (and, with --encrypt-to, encrypt) and `smime-card verify`: files in,
-//! S/MIME out, through host-driver.
+//! S/MIME out, through host-driver; and how a verdict is shown, for `decrypt` too.
 
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::Seek;
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use apdu_spec::piv::Slot;
@@ -11,6 +12,7 @@ use host_driver::card_signer::CardSigner;
 use host_driver::escape::{self, Escaped};
 use host_driver::hash::HashAlg;
 use host_driver::smime::sign::{Form, SignReport, SignRequest, digest_for, sign as sign_mail};
+use host_driver::smime::verify::{Form as VerifiedForm, Verdict};
 use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
 
 use crate::card::read_certificates;
@@ -139,20 +141,19 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
 #[error("BAD signature: {0}")]
 pub struct BadSignature(pub host_driver::smime::verify::VerifyError);
 
-pub fn verify(
-    input: &std::path::Path,
-    ca: &std::path::Path,
-    out: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
+/// The trusted CA certificates in `ca` (PEM, any number, or one DER certificate).
+pub fn read_anchors(ca: &Path) -> anyhow::Result<Vec<x509_cert::Certificate>> {
     use der::Decode;
-    use host_driver::smime::verify::{
-        Form as VerifiedForm, VerifyError, VerifyOptions, verify as verify_mail,
-    };
-
-    let anchors = read_certificates(ca)?
+    Ok(read_certificates(ca)?
         .iter()
         .map(|der| x509_cert::Certificate::from_der(der))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+pub fn verify(input: &Path, ca: &Path, out: Option<&Path>) -> anyhow::Result<()> {
+    use host_driver::smime::verify::{VerifyError, VerifyOptions, verify as verify_mail};
+
+    let anchors = read_anchors(ca)?;
     let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     // The content is kept only if the signature holds.
@@ -172,6 +173,12 @@ pub fn verify(
     if let Some(output) = content {
         output.commit()?;
     }
+    print_verdict(&verdict);
+    Ok(())
+}
+
+/// A signature that holds, as `verify` and `decrypt --ca` show it.
+pub fn print_verdict(verdict: &Verdict) {
     let form = match verdict.form {
         VerifiedForm::Multipart => "multipart/signed",
         VerifiedForm::Opaque => "opaque signed-data",
@@ -192,5 +199,4 @@ pub fn verify(
     }
     println!("Algorithm:  {}", verdict.signature_algorithm);
     println!("Chain:      {}", escape::join(&verdict.chain, " <- "));
-    Ok(())
 }

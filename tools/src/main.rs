@@ -1,10 +1,12 @@
-//! `smime-card`: manage a PIV card, and sign, verify and encrypt S/MIME mail with it.
+//! `smime-card`: manage a PIV card, and sign, verify, encrypt and decrypt S/MIME mail
+//! with it.
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
 mod card;
 mod choose;
 mod cli;
+mod decrypt;
 mod encrypt;
 mod failure;
 mod mail;
@@ -60,5 +62,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             encrypt::encrypt(&command, own)
         }
+        command @ Command::Decrypt { .. } => match choose::open(&cli.card)? {
+            Opened::Pcsc(card) => decrypt::decrypt(card, &command),
+            Opened::Sim(card) => decrypt::decrypt(*card, &command),
+        },
     }
 }

@@ -827,6 +827,7 @@ fn help_documents_the_exit_codes() {
         "4  wrong or blocked PIN or PUK",
         "5  wrong management key",
         "6  the card does not support the operation",
+        "8  the message cannot be decrypted",
     ] {
         assert!(run.stdout.contains(line), "{}", run.describe());
     }
@@ -1290,4 +1291,171 @@ fn a_certificate_not_for_encryption_is_refused_with_exit_2_and_nothing_written()
     .expect_code(2)
     .stderr_has("cannot encrypt for CN=Carol: its key usage lacks keyAgreement");
     assert!(!out.exists(), "nothing is written");
+}
+
+/// [`signing_card`] with an RSA key in 9d and a recipient certificate for it, `Bob.pem`
+/// from the test CA.
+fn decrypting_card() -> Sim {
+    let sim = signing_card(Flavour::YubiKey);
+    let public = sim.path("9d.pub.pem");
+    sim.ok(&[
+        "card",
+        "generate",
+        "--slot",
+        "9d",
+        "--algorithm",
+        "rsa2048",
+        "--out",
+        public.to_str().unwrap(),
+    ]);
+    let profile = Profile::encryption("/CN=Bob", "bob@example.org");
+    let pem = sim.ca().certify(&public, "Bob", &profile);
+    sim.ok(&[
+        "card",
+        "import-cert",
+        "--slot",
+        "9d",
+        "--in",
+        pem.to_str().unwrap(),
+    ]);
+    sim
+}
+
+/// `openssl cms -encrypt` of `input` to `recipient` (in the test's directory) as `out`,
+/// with no From header: the test CA's certificates name no address a signature inside
+/// could vouch for.
+fn openssl_encrypt(sim: &Sim, input: &str, cipher: &str, recipient: &str, out: &str) {
+    test_pki::encrypt_mail(sim.dir.path(), input, out, &[cipher], recipient, &[]);
+}
+
+impl Sim {
+    /// `smime-card <command> --in <input> --out <out> --pin-env PIN <extra>` with `pin`, the
+    /// files in the test's directory.
+    fn mail(&self, command: &str, input: &str, out: &str, pin: &str, extra: &[&str]) -> Run {
+        let (input, out) = (self.path(input), self.path(out));
+        let files = [
+            "--in",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let args = [&[command][..], &files, &["--pin-env", "PIN"], extra].concat();
+        self.run_env(&args, &[("PIN", pin)])
+    }
+
+    fn decrypt(&self, input: &str, out: &str, pin: &str, extra: &[&str]) -> Run {
+        self.mail("decrypt", input, out, pin, extra)
+    }
+}
+
+#[test]
+fn decrypt_restores_the_message_with_its_headers() {
+    let sim = decrypting_card();
+    for cipher in ["-aes-256-gcm", "-aes128"] {
+        openssl_encrypt(&sim, "mail.txt", cipher, "Bob.pem", "mail.eml");
+        let name = &cipher[1..].to_ascii_uppercase();
+        sim.decrypt("mail.eml", "plain.eml", PIN, &[])
+            .expect_code(0)
+            .stdout_has(&format!(
+                "Decrypted with the key in slot 9d (Key Management) (CN=Bob): RSA-2048 PKCS#1 v1.5, {}",
+                if cipher == "-aes128" { "AES-128-CBC" } else { name }
+            ));
+        let plain = std::fs::read_to_string(sim.path("plain.eml")).unwrap();
+        assert!(
+            plain.starts_with("To: bob@example.org\r\n") && plain.contains("Subject: s\r\n"),
+            "{plain}"
+        );
+        assert!(plain.ends_with("\r\n\r\nbody text\r\n"), "{plain}");
+        assert!(!plain.contains("Plans"), "the inner Subject wins: {plain}");
+    }
+}
+
+#[test]
+fn a_message_that_cannot_be_decrypted_leaves_no_output_and_says_why() {
+    let sim = decrypting_card();
+    let carol = sim.ca().issue(
+        "Carol",
+        KeyType::P256,
+        &Profile::encryption("/CN=Carol", "carol@example.org"),
+    );
+    openssl_encrypt(
+        &sim,
+        "mail.txt",
+        "-aes256",
+        carol.to_str().unwrap(),
+        "carol.eml",
+    );
+    openssl_encrypt(&sim, "mail.txt", "-aes-256-gcm", "Bob.pem", "gcm.eml");
+    openssl_encrypt(&sim, "mail.txt", "-aes256", "Bob.pem", "cbc.eml");
+    test_pki::flip_cms_bit(sim.dir.path(), "gcm.eml", |der| der.len() - 1);
+    test_pki::flip_cms_bit(sim.dir.path(), "cbc.eml", |der| der.len() - 17);
+    for (mail, pin, code, message) in [
+        (
+            "carol.eml",
+            PIN,
+            8,
+            "none of these keys can decrypt the message: it was encrypted for the certificate with serial number",
+        ),
+        (
+            "gcm.eml",
+            PIN,
+            8,
+            "decryption failed: the message was changed",
+        ),
+        (
+            "cbc.eml",
+            PIN,
+            8,
+            "decryption failed: the message was changed",
+        ),
+        (
+            "gcm.eml",
+            "999999",
+            4,
+            "the key could not decrypt: wrong PIN, 2 tries left",
+        ),
+    ] {
+        sim.decrypt(mail, "plain.eml", pin, &[])
+            .expect_code(code)
+            .stderr_has(message);
+        assert!(!sim.path("plain.eml").exists(), "{mail}: no output");
+    }
+    sim.decrypt("carol.eml", "plain.eml", PIN, &[])
+        .stderr_has("the keys here are slot 9d (Key Management): CN=Bob")
+        .stderr_has("hint: decrypt it with the card that holds one of those keys");
+    sim.decrypt("mail.txt", "plain.eml", PIN, &[])
+        .expect_code(8)
+        .stderr_has("the message is not encrypted: its type is text/plain");
+}
+
+#[test]
+fn a_signed_message_inside_is_verified_with_ca_and_kept_only_if_it_holds() {
+    let sim = decrypting_card();
+    let ca = sim.ca().cert();
+    let ca = ca.to_str().unwrap();
+    sim.mail("sign", "mail.txt", "signed.eml", PIN, &[])
+        .expect_code(0);
+    openssl_encrypt(&sim, "signed.eml", "-aes-256-gcm", "Bob.pem", "good.eml");
+    sim.decrypt("good.eml", "plain.eml", PIN, &["--ca", ca])
+        .expect_code(0)
+        .stdout_has("Good signature (multipart/signed)")
+        .stdout_has("Signer:     CN=Alice");
+    assert!(
+        std::fs::read_to_string(sim.path("plain.eml"))
+            .unwrap()
+            .contains("multipart/signed")
+    );
+    sim.decrypt("good.eml", "unchecked.eml", PIN, &[])
+        .expect_code(0)
+        .stdout_has("its signature was NOT checked (give --ca)");
+
+    let forged = std::fs::read_to_string(sim.path("signed.eml"))
+        .unwrap()
+        .replace("body text", "body test");
+    std::fs::write(sim.path("forged.eml"), forged).unwrap();
+    openssl_encrypt(&sim, "forged.eml", "-aes256", "Bob.pem", "bad.eml");
+    sim.decrypt("bad.eml", "forged-plain.eml", PIN, &["--ca", ca])
+        .expect_code(7)
+        .stderr_has("BAD signature: the message body was changed after it was signed");
+    assert!(!sim.path("forged-plain.eml").exists());
 }

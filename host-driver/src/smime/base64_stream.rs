@@ -1,7 +1,7 @@
 //! Streaming base64 for MIME bodies: encoding into 76-character CRLF lines, and decoding
-//! that ignores line breaks.
+//! that ignores line breaks (pushed chunk by chunk, or pulled as a reader).
 
-use std::io::{self, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -104,6 +104,52 @@ impl Base64Decoder {
     }
 }
 
+/// The decoded bytes of a base64 stream, read as they are needed.
+pub struct Base64Reader<R: BufRead> {
+    input: R,
+    /// `None` once the input has ended and the last group was decoded.
+    decoder: Option<Base64Decoder>,
+    decoded: Vec<u8>,
+    /// How much of `decoded` was handed out.
+    taken: usize,
+}
+
+impl<R: BufRead> Base64Reader<R> {
+    pub fn new(input: R) -> Self {
+        Self {
+            input,
+            decoder: Some(Base64Decoder::default()),
+            decoded: Vec::new(),
+            taken: 0,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Base64Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.taken == self.decoded.len() {
+            self.decoded.clear();
+            self.taken = 0;
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
+                let decoder = self.decoder.take().expect("checked above");
+                decoder.finish(&mut self.decoded)?;
+                continue;
+            }
+            let n = chunk.len();
+            decoder.push(chunk, &mut self.decoded)?;
+            self.input.consume(n);
+        }
+        let n = buf.len().min(self.decoded.len() - self.taken);
+        buf[..n].copy_from_slice(&self.decoded[self.taken..self.taken + n]);
+        self.taken += n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +178,10 @@ mod tests {
         }
         d.finish(&mut back).unwrap();
         assert_eq!(back, data);
+        let mut read = Vec::new();
+        Base64Reader::new(io::BufReader::with_capacity(7, &text[..]))
+            .read_to_end(&mut read)
+            .unwrap();
+        assert_eq!(read, data);
     }
 }

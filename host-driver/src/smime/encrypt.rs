@@ -30,7 +30,7 @@ pub use key_transport::RsaPadding;
 pub use recipient::Recipient;
 
 use super::base64_stream::Base64LineWriter;
-use super::ber_stream;
+use super::ber_writer;
 use super::entity::{EntityError, Message};
 use crate::escape::Escaped;
 use content::ContentEncryptor;
@@ -131,7 +131,7 @@ pub fn encrypt<R: Read + Seek, W: Write>(
 /// Writes what `ciphertext` holds as one segment of the encrypted content, and empties it.
 fn write_ciphertext(out: &mut impl Write, ciphertext: &mut Vec<u8>) -> Result<(), EncryptError> {
     if !ciphertext.is_empty() {
-        ber_stream::write_segment(out, ciphertext)?;
+        ber_writer::write_segment(out, ciphertext)?;
         ciphertext.clear();
     }
     Ok(())
@@ -156,24 +156,24 @@ fn envelope_prefix(
     } else {
         (rfc5911::ID_ENVELOPED_DATA, CmsVersion::V2)
     };
-    let mut out = ber_stream::open_content_info(content_type)?;
+    let mut out = ber_writer::open_content_info(content_type)?;
     out.extend(version.to_der()?);
     out.extend(RecipientInfos::try_from(infos)?.to_der()?);
     // EncryptedContentInfo, and its encryptedContent [0] IMPLICIT OCTET STRING.
-    out.extend(ber_stream::open(0x30));
+    out.extend(ber_writer::open(0x30));
     out.extend(rfc5911::ID_DATA.to_der()?);
     out.extend(algorithm.to_der()?);
-    out.extend(ber_stream::open(0xA0));
+    out.extend(ber_writer::open(0xA0));
     Ok(out)
 }
 
 /// BER: the end of the encrypted content and of the EncryptedContentInfo, the tag of
 /// AuthEnvelopedData (its `mac`), and the end of the three outer levels.
 fn envelope_suffix(tag: Option<[u8; 16]>) -> Result<Vec<u8>, EncryptError> {
-    let mut out = ber_stream::close(2);
+    let mut out = ber_writer::close(2);
     if let Some(tag) = tag {
         out.extend(OctetString::new(tag)?.to_der()?);
     }
-    out.extend(ber_stream::close(3));
+    out.extend(ber_writer::close(3));
     Ok(out)
 }

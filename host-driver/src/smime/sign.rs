@@ -27,7 +27,7 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use super::attributes::{EssCertIdV2, IssuerSerial, SigningCertificateV2, SmimeCapability};
 use super::base64_stream::Base64LineWriter;
-use super::ber_stream;
+use super::ber_writer;
 use super::entity::{EntityError, Message};
 use super::mime;
 use crate::hash::{self, HashAlg, Hasher};
@@ -140,7 +140,7 @@ pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
             message.stream_entity(|chunk| {
                 hasher.update(chunk);
                 signed_bytes += chunk.len() as u64;
-                ber_stream::write_segment(&mut b64, chunk)
+                ber_writer::write_segment(&mut b64, chunk)
             })?;
             let digest = hasher_take(&mut hasher, request.digest);
             b64.write_all(&opaque_suffix(request, &digest)?)?;
@@ -301,17 +301,17 @@ fn signed_data_der<S: CmsSigner>(
 /// BER: the opening of an opaque SignedData up to the constructed eContent, all with
 /// indefinite lengths so the content can stream through.
 fn opaque_prefix(digest: HashAlg) -> Result<Vec<u8>, SignError> {
-    let mut out = ber_stream::open_content_info(rfc5911::ID_SIGNED_DATA)?;
+    let mut out = ber_writer::open_content_info(rfc5911::ID_SIGNED_DATA)?;
     out.extend_from_slice(&CmsVersion::V1.to_der()?);
     let digests = SetOfVec::try_from(vec![AlgorithmIdentifierOwned {
         oid: hash::oid(digest),
         parameters: None,
     }])?;
     out.extend_from_slice(&digests.to_der()?);
-    out.extend(ber_stream::open(0x30));
+    out.extend(ber_writer::open(0x30));
     out.extend_from_slice(&rfc5911::ID_DATA.to_der()?);
-    out.extend(ber_stream::open(0xA0));
-    out.extend(ber_stream::open(0x24));
+    out.extend(ber_writer::open(0xA0));
+    out.extend(ber_writer::open(0x24));
     Ok(out)
 }
 
@@ -322,12 +322,12 @@ fn opaque_suffix<S: CmsSigner>(
     digest: &[u8],
 ) -> Result<Vec<u8>, SignError> {
     let (info, certs) = signer_info(request, digest)?;
-    let mut out = ber_stream::close(3);
+    let mut out = ber_writer::close(3);
     // certificates [0] IMPLICIT SET OF: the SET's encoding with the tag replaced.
     let mut set = certificate_set(certs)?.to_der()?;
     set[0] = 0xA0;
     out.extend_from_slice(&set);
     out.extend_from_slice(&SignerInfos::try_from(vec![info])?.to_der()?);
-    out.extend(ber_stream::close(3));
+    out.extend(ber_writer::close(3));
     Ok(out)
 }

@@ -135,11 +135,7 @@ pub enum VerifyError {
 }
 
 fn names(addresses: &[String]) -> String {
-    if addresses.is_empty() {
-        "no address".into()
-    } else {
-        escape::join(addresses, ", ")
-    }
+    escape::join_or(addresses, ", ", "no address")
 }
 
 fn malformed(what: impl std::fmt::Display) -> VerifyError {

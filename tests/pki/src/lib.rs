@@ -58,6 +58,56 @@ pub fn verify_mail(dir: &Path, file: &str, ca: &Path) -> Output {
     )
 }
 
+/// `openssl cms -encrypt` of the file `input` in `dir` into the mail `out`, with the headers
+/// To: bob@example.org and Subject: Plans outside. `options` (the cipher, `-stream`,
+/// `-keyid`, `-from …`) come before the recipient's certificate `recipient`, and
+/// `key_options` (`-keyopt …`) after it, where openssl takes them for that recipient.
+#[track_caller]
+pub fn encrypt_mail(
+    dir: &Path,
+    input: &str,
+    out: &str,
+    options: &[&str],
+    recipient: &str,
+    key_options: &[&str],
+) {
+    let args = ["cms", "-encrypt", "-in", input, "-out", out];
+    let headers = ["-to", "bob@example.org", "-subject", "Plans"];
+    openssl_ok(
+        dir,
+        &[
+            &args[..],
+            &headers,
+            options,
+            &["-recip", recipient],
+            key_options,
+        ]
+        .concat(),
+    );
+}
+
+/// Flips the lowest bit of one byte of the CMS structure in the S/MIME mail `file` in
+/// `dir`, the byte `at` picks from the structure's DER; the mail is rewritten through
+/// openssl's DER form (without -stream, so the DER is what openssl would write).
+#[track_caller]
+pub fn flip_cms_bit(dir: &Path, file: &str, at: impl FnOnce(&[u8]) -> usize) {
+    let der = format!("{file}.der");
+    openssl_ok(
+        dir,
+        &[
+            "cms", "-cmsout", "-in", file, "-outform", "DER", "-out", &der,
+        ],
+    );
+    let mut bytes = std::fs::read(dir.join(&der)).unwrap_or_else(|e| panic!("read {der}: {e}"));
+    let i = at(&bytes);
+    bytes[i] ^= 0x01;
+    std::fs::write(dir.join(&der), bytes).unwrap_or_else(|e| panic!("write {der}: {e}"));
+    let args = [
+        "cms", "-cmsout", "-inform", "DER", "-in", &der, "-outform", "SMIME",
+    ];
+    openssl_ok(dir, &[&args[..], &["-out", file]].concat());
+}
+
 fn utf8(path: &Path) -> &str {
     path.to_str()
         .unwrap_or_else(|| panic!("{} is not UTF-8", path.display()))
