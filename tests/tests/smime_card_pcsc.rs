@@ -44,6 +44,26 @@ fn smime_card_ok(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> String 
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Generates a P-256 key in 9A with smime-card, has the test CA certify it as Alice's
+/// (`alice.pem` in `dir`) with `profile`, and stores the certificate on the card.
+fn enroll_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
+    let public_key = dir.join("9a.pub.pem").to_str().unwrap().to_owned();
+    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    smime_card_ok(
+        card,
+        &[&generate[..], &["--out", &public_key]].concat(),
+        &[],
+    );
+    let cert = TestCa::new(dir).certify(Path::new(&public_key), "alice", profile);
+    let cert = cert.to_str().unwrap().to_owned();
+    smime_card_ok(
+        card,
+        &["card", "import-cert", "--slot", "9a", "--in", &cert],
+        &[],
+    );
+    cert
+}
+
 /// Another PC/SC client connects to the card and disconnects resetting it.
 fn reset_by_another_client(card: &SimCard) {
     let ctx = Context::establish(Scope::User).expect("pcscd runs");
@@ -84,39 +104,9 @@ fn smime_card_manages_a_card_in_a_pcsc_reader() {
         "{status}"
     );
 
-    let public_key = path("9a.pub.pem");
-    smime_card_ok(
-        &card,
-        &[
-            "card",
-            "generate",
-            "--slot",
-            "9a",
-            "--algorithm",
-            "p256",
-            "--out",
-            &public_key,
-        ],
-        &[],
-    );
-    TestCa::new(dir.path()).certify(Path::new(&public_key), "alice", &Profile::new("/CN=Alice"));
-    smime_card_ok(
-        &card,
-        &[
-            "card",
-            "import-cert",
-            "--slot",
-            "9a",
-            "--in",
-            &path("alice.pem"),
-        ],
-        &[],
-    );
+    let alice = enroll_9a(&card, dir.path(), &Profile::new("/CN=Alice"));
     let exported = smime_card_ok(&card, &["card", "export-cert", "--slot", "9a"], &[]);
-    assert_eq!(
-        exported,
-        std::fs::read_to_string(path("alice.pem")).unwrap()
-    );
+    assert_eq!(exported, std::fs::read_to_string(&alice).unwrap());
     let status = smime_card_ok(&card, &["card", "status"], &[]);
     assert!(status.contains("  Subject:      CN=Alice\n"), "{status}");
 
@@ -281,24 +271,11 @@ fn smime_card_leaves_no_login_behind_for_other_programs() {
     let card = SimCard::start();
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let public_key = path("9a.pub.pem");
-    let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
-    smime_card_ok(
+    enroll_9a(
         &card,
-        &[&generate[..], &["--out", &public_key]].concat(),
-        &[],
+        dir.path(),
+        &Profile::signing("/CN=Alice", "alice@example.org"),
     );
-    let profile = Profile::signing("/CN=Alice", "alice@example.org");
-    TestCa::new(dir.path()).certify(Path::new(&public_key), "alice", &profile);
-    let import = [
-        "card",
-        "import-cert",
-        "--slot",
-        "9a",
-        "--in",
-        &path("alice.pem"),
-    ];
-    smime_card_ok(&card, &import, &[]);
     std::fs::write(
         path("mail.txt"),
         "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: hi\r\n\r\nHello\r\n",
