@@ -4,10 +4,10 @@
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-pub const DEFAULT_PIN: &[u8] = b"123456";
-pub const DEFAULT_PUK: &[u8] = b"12345678";
 pub const DEFAULT_TRIES: u8 = 3;
-pub use apdu_spec::piv::reference_data::{PADDED_LEN, pad};
+pub use apdu_spec::piv::reference_data::{
+    FACTORY_PIN as DEFAULT_PIN, FACTORY_PUK as DEFAULT_PUK, PADDED_LEN, pad,
+};
 
 /// Why a new PIN or PUK value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

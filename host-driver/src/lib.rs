@@ -13,6 +13,7 @@
 
 pub mod card_decryptor;
 pub mod card_signer;
+pub mod enrolment;
 pub mod error;
 pub mod escape;
 pub mod hash;

@@ -10,6 +10,7 @@ pub mod key_ref;
 pub mod metadata;
 pub mod mgmt_key;
 pub mod object;
+pub mod pin_protected;
 pub mod policy;
 pub mod reference_data;
 pub mod templates;

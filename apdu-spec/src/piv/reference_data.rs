@@ -5,6 +5,11 @@ use zeroize::Zeroizing;
 
 use super::KeyRef;
 
+/// The PIN a PIV card leaves the factory with (YubiKey's, and most cards').
+pub const FACTORY_PIN: &[u8] = b"123456";
+/// The PUK a PIV card leaves the factory with.
+pub const FACTORY_PUK: &[u8] = b"12345678";
+
 /// What a cardholder knows: the PIN (key reference 80) or the PUK (81).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Credential {

@@ -8,10 +8,12 @@ mod management;
 mod objects;
 pub mod operations;
 mod pin;
+mod pin_protected;
 
 pub use attestation::AttestationInfo;
 pub use keys::{KeyInfo, KeySource};
 pub use management::ManagementAlgorithm;
+pub(crate) use management::random_block;
 pub use objects::{Chuid, KeyHistory};
 pub use pin::Secret;
 
@@ -49,6 +51,11 @@ impl Features {
     /// answer it, or answer in part (see [`PivCard::metadata_if_answered`]).
     pub fn metadata(&self) -> bool {
         self.at_least([5, 3, 0])
+    }
+
+    /// AES management keys (YubiKey 5.4 and later).
+    pub fn aes_management_key(&self) -> bool {
+        self.at_least([5, 4, 0])
     }
 
     /// YubiKey's ATTEST (4.3 and later).

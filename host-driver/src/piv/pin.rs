@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::transport::Transport;
 
 /// A PIN or PUK; its bytes are wiped when it is dropped and never printed.
+#[derive(Clone)]
 pub struct Secret(Zeroizing<Vec<u8>>);
 
 impl Secret {
@@ -23,6 +24,11 @@ impl Secret {
             ));
         }
         Ok(Self(value))
+    }
+
+    /// Whether this is `value` (compared in constant time).
+    pub fn is(&self, value: &[u8]) -> bool {
+        self.0.len() == value.len() && bool::from(subtle::ConstantTimeEq::ct_eq(&self.0[..], value))
     }
 
     pub(super) fn padded(&self) -> PaddedPin {
