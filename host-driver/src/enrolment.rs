@@ -185,7 +185,7 @@ pub fn enrol<T: Transport>(
             .borrow_mut()
             .generate(slot, plan.algorithm, None, None)?;
         progress(&format!(
-            "Generated a {} key in slot {slot} for {}.",
+            "Generated an {} key in slot {slot} for {}.",
             plan.algorithm,
             usage.name()
         ));

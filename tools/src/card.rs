@@ -30,8 +30,9 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             touch_policy,
             out,
             mgmt,
+            pin,
         } => {
-            authenticate(card, &mgmt)?;
+            authenticate(card, &mgmt, &pin)?;
             let key = card.generate(slot, algorithm, pin_policy, touch_policy)?;
             eprintln!("Generated an {algorithm} key in slot {}.", slot.name());
             emit(out.as_deref(), key.to_pem()?.as_bytes(), "the public key")?;
@@ -41,12 +42,13 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             input,
             force,
             mgmt,
+            pin,
         } => {
             let der = read_certificate_file(&input)?;
             if !force {
                 check_certificate_matches_key(card, slot, &der)?;
             }
-            authenticate(card, &mgmt)?;
+            authenticate(card, &mgmt, &pin)?;
             card.write_certificate(slot, &der)?;
             eprintln!("Stored the certificate in slot {}.", slot.name());
         }
@@ -66,8 +68,9 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             key,
             cert,
             mgmt,
+            pin,
         } => {
-            authenticate(card, &mgmt)?;
+            authenticate(card, &mgmt, &pin)?;
             // The key first: where the card cannot delete keys, nothing is deleted.
             if key {
                 card.delete_key(slot)?;
@@ -102,13 +105,14 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             algorithm,
             touch,
             mgmt,
+            pin,
         } => {
             let bytes = new_key.read()?;
             // A key given with its algorithm is judged before any login is spent on it.
             if let Some(algorithm) = algorithm {
                 secrets::new_management_key(algorithm, &bytes)?;
             }
-            let current = authenticate(card, &mgmt)?;
+            let current = authenticate(card, &mgmt, &pin)?;
             let algorithm = algorithm.unwrap_or(current);
             let key = secrets::new_management_key(algorithm, &bytes)?;
             card.set_management_key(&key, touch)?;

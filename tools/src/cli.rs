@@ -75,6 +75,40 @@ pub enum Command {
     #[command(subcommand)]
     Card(CardCommand),
 
+    /// Enrol the card for S/MIME: generate the signing key (9c) and the encryption key (9d)
+    /// on the card, have the card sign a certificate request for each, and, once their
+    /// certificates are on the card, write a fresh CHUID and personalise the card: the new
+    /// PIN and PUK, and a random management key stored PIN-protected (as ykman stores it),
+    /// so later commands need only the PIN. Run it again to resume where it stopped.
+    Enroll {
+        /// The e-mail address the certificates are for
+        #[arg(long, value_name = "ADDR")]
+        email: String,
+        /// The certificates' subject name (CN)
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Write the requests (sign.csr.pem, encrypt.csr.pem) to DIR for your CA; store
+        /// the certificates it issues with `card import-cert`, then run enroll again
+        #[arg(long, value_name = "DIR")]
+        csr_out: PathBuf,
+        /// p256, p384 or rsa2048
+        #[arg(long, value_name = "ALGORITHM", default_value = "p256", value_parser = parse_enrolment_algorithm)]
+        algorithm: Algorithm,
+        /// One key in slot 9a for both signing and encryption
+        #[arg(long)]
+        single_key: bool,
+        #[command(flatten)]
+        pin: PinArgs,
+        #[command(flatten)]
+        puk: PukArgs,
+        #[command(flatten)]
+        new_pin: NewPinArgs,
+        #[command(flatten)]
+        new_puk: NewPukArgs,
+        #[command(flatten)]
+        mgmt: MgmtKeyArgs,
+    },
+
     /// Sign a mail message (RFC 5322) with the key and certificate in a slot: S/MIME
     /// multipart/signed, or opaque signed-data with --opaque
     Sign {
@@ -223,6 +257,9 @@ pub enum CardCommand {
         out: Option<PathBuf>,
         #[command(flatten)]
         mgmt: MgmtKeyArgs,
+        /// The PIN, asked for only where the management key is stored PIN-protected
+        #[command(flatten)]
+        pin: PinArgs,
     },
 
     /// Store a certificate (PEM or DER) in a slot (needs the management key)
@@ -238,6 +275,9 @@ pub enum CardCommand {
         force: bool,
         #[command(flatten)]
         mgmt: MgmtKeyArgs,
+        /// The PIN, asked for only where the management key is stored PIN-protected
+        #[command(flatten)]
+        pin: PinArgs,
     },
 
     /// Print (or write) the certificate in a slot
@@ -267,6 +307,9 @@ pub enum CardCommand {
         cert: bool,
         #[command(flatten)]
         mgmt: MgmtKeyArgs,
+        /// The PIN, asked for only where the management key is stored PIN-protected
+        #[command(flatten)]
+        pin: PinArgs,
     },
 
     /// Check the PIN (a wrong one spends one of its tries)
@@ -312,6 +355,9 @@ pub enum CardCommand {
         touch: bool,
         #[command(flatten)]
         mgmt: MgmtKeyArgs,
+        /// The PIN, asked for only where the management key is stored PIN-protected
+        #[command(flatten)]
+        pin: PinArgs,
     },
 
     /// Reset the PIV application to factory state, erasing all keys and certificates;
@@ -343,6 +389,15 @@ fn parse_key_algorithm(s: &str) -> Result<Algorithm, String> {
             "{algorithm} is a management key algorithm; a slot holds p256, p384, rsa1024, \
              rsa2048, rsa3072, rsa4096, ed25519 or x25519"
         ))
+    }
+}
+
+fn parse_enrolment_algorithm(s: &str) -> Result<Algorithm, String> {
+    match s.parse()? {
+        algorithm @ (Algorithm::EccP256 | Algorithm::EccP384 | Algorithm::Rsa2048) => Ok(algorithm),
+        other => Err(format!(
+            "enrolment makes p256, p384 or rsa2048 keys, which every S/MIME client reads (not {other})"
+        )),
     }
 }
 

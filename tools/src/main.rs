@@ -8,6 +8,7 @@ mod choose;
 mod cli;
 mod decrypt;
 mod encrypt;
+mod enroll;
 mod failure;
 mod mail;
 mod output;
@@ -46,6 +47,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Opened::Pcsc(mut card) => card::run(&mut card, command),
             Opened::Sim(mut card) => card::run(&mut *card, command),
         },
+        Command::Enroll {
+            email,
+            name,
+            csr_out,
+            algorithm,
+            single_key,
+            pin,
+            puk,
+            new_pin,
+            new_puk,
+            mgmt,
+        } => {
+            let plan = host_driver::enrolment::Plan {
+                email,
+                name,
+                algorithm,
+                single_key,
+            };
+            let secrets = enroll::SecretArgs {
+                pin: &pin,
+                puk: &puk,
+                new_pin: &new_pin,
+                new_puk: &new_puk,
+                mgmt: &mgmt,
+            };
+            match choose::open(&cli.card)? {
+                Opened::Pcsc(card) => enroll::enroll(card, &plan, secrets, &csr_out),
+                Opened::Sim(card) => enroll::enroll(*card, &plan, secrets, &csr_out),
+            }
+        }
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
         command @ Command::Sign { .. } => match choose::open(&cli.card)? {
             Opened::Pcsc(card) => mail::sign(card, &command),

@@ -183,44 +183,72 @@ impl NewMgmtKeyArgs {
     }
 }
 
-/// Authenticates to the card with the management key the options name, or the factory
-/// key, in the algorithm the card's key has; returns that algorithm.
+/// Authenticates to the card with the management key the options name; else, where the
+/// admin data says the key is stored PIN-protected (as ykman and `smime-card enroll` store
+/// it), with that key, after asking for the PIN; else with the factory key. Returns the
+/// key's algorithm.
 pub fn authenticate<T: Transport>(
     card: &mut PivCard<T>,
     args: &MgmtKeyArgs,
+    pin: &PinArgs,
 ) -> anyhow::Result<Algorithm> {
-    let given = if args.mgmt_key_prompt {
-        Some(prompt(&MGMT_KEY)?)
-    } else if args.mgmt_key_env.is_some() || args.mgmt_key_file.is_some() {
-        Some(read(
-            &MGMT_KEY,
-            args.mgmt_key_env.as_deref(),
-            args.mgmt_key_file.as_deref(),
-        )?)
-    } else {
-        None
-    };
-    let card_algorithm = card.management_algorithm()?;
-    let algorithm = card_algorithm.algorithm;
-    let (key, which) = match given {
-        None => (
-            ManagementKey::factory(algorithm)
-                .with_context(|| format!("the card reports {algorithm} for its management key"))?,
-            "the factory default management key",
-        ),
-        Some(text) => {
-            let bytes = decode_hex(&MGMT_KEY, &text)?;
-            let algorithm = management_algorithm_for(algorithm, card_algorithm.confirmed, &bytes)?;
-            (
-                ManagementKey::new(algorithm, &bytes)
-                    .with_context(|| format!("{algorithm} is not a management key algorithm"))?,
-                "the given management key",
-            )
-        }
+    let (key, which) = match given_management_key(card, args)? {
+        Some(key) => (key, "the given management key"),
+        None => match pin_protected_key(card, pin)? {
+            Some(key) => (key, "the management key stored PIN-protected"),
+            None => {
+                let algorithm = card.management_algorithm()?.algorithm;
+                let key = ManagementKey::factory(algorithm).with_context(|| {
+                    format!("the card reports {algorithm} for its management key")
+                })?;
+                (key, "the factory default management key")
+            }
+        },
     };
     card.authenticate(&key)
         .with_context(|| format!("authenticating with {which}"))?;
     Ok(key.algorithm())
+}
+
+/// The management key the options name, in the algorithm the card's key has; `None`
+/// when none is given.
+pub fn given_management_key<T: Transport>(
+    card: &mut PivCard<T>,
+    args: &MgmtKeyArgs,
+) -> anyhow::Result<Option<ManagementKey>> {
+    let text = if args.mgmt_key_prompt {
+        prompt(&MGMT_KEY)?
+    } else if args.mgmt_key_env.is_some() || args.mgmt_key_file.is_some() {
+        read(
+            &MGMT_KEY,
+            args.mgmt_key_env.as_deref(),
+            args.mgmt_key_file.as_deref(),
+        )?
+    } else {
+        return Ok(None);
+    };
+    let card_algorithm = card.management_algorithm()?;
+    let bytes = decode_hex(&MGMT_KEY, &text)?;
+    let algorithm =
+        management_algorithm_for(card_algorithm.algorithm, card_algorithm.confirmed, &bytes)?;
+    let key = ManagementKey::new(algorithm, &bytes)
+        .with_context(|| format!("{algorithm} is not a management key algorithm"))?;
+    Ok(Some(key))
+}
+
+/// The key stored PIN-protected, where the admin data says there is one (the PIN is
+/// asked for only then).
+fn pin_protected_key<T: Transport>(
+    card: &mut PivCard<T>,
+    pin: &PinArgs,
+) -> anyhow::Result<Option<ManagementKey>> {
+    if !card.admin_data()?.is_some_and(|a| a.management_key_stored) {
+        return Ok(None);
+    }
+    let key = card.pin_protected_management_key(&pin.read()?)?.context(
+        "the admin data says the management key is stored PIN-protected, but the card holds none",
+    )?;
+    Ok(Some(key))
 }
 
 /// The algorithm of a management key of `key`'s length: the card's, when it told it

@@ -1459,3 +1459,187 @@ fn a_signed_message_inside_is_verified_with_ca_and_kept_only_if_it_holds() {
         .stderr_has("BAD signature: the message body was changed after it was signed");
     assert!(!sim.path("forged-plain.eml").exists());
 }
+
+const NEW_PIN: &str = "24681357";
+const NEW_PUK: &str = "97531864";
+
+impl Sim {
+    /// `enroll` for alice@example.org with --csr-out into the test's directory; secrets
+    /// through the environment.
+    fn enroll(&self, extra: &[&str]) -> Run {
+        let dir = self.dir.path().to_str().unwrap();
+        let args = [
+            "enroll",
+            "--email",
+            "alice@example.org",
+            "--name",
+            "Alice Example",
+            "--csr-out",
+            dir,
+            "--pin-env",
+            "PIN",
+            "--puk-env",
+            "PUK",
+            "--new-pin-env",
+            "NEW_PIN",
+            "--new-puk-env",
+            "NEW_PUK",
+        ];
+        self.run_env(
+            &[&args[..], extra].concat(),
+            &[
+                ("PIN", PIN),
+                ("PUK", PUK),
+                ("NEW_PIN", NEW_PIN),
+                ("NEW_PUK", NEW_PUK),
+            ],
+        )
+    }
+
+    /// The test CA's answer to `<usage>.csr.pem`, stored in `slot` with `card import-cert`.
+    fn issue_and_import(&self, usage: &str, slot: &str, profile: &Profile) -> PathBuf {
+        let cert =
+            self.ca()
+                .certify_request(&self.path(&format!("{usage}.csr.pem")), usage, profile);
+        self.ok(&[
+            "card",
+            "import-cert",
+            "--slot",
+            slot,
+            "--in",
+            cert.to_str().unwrap(),
+        ]);
+        cert
+    }
+}
+
+#[test]
+fn enrolment_writes_requests_then_resumes_to_a_personalised_card_that_signs() {
+    let sim = Sim::new();
+    sim.enroll(&[])
+        .expect_code(0)
+        .stderr_has("Generated an ECC P-256 key in slot 9c")
+        .stderr_has("Wrote the request for slot 9d");
+    // The card still has its factory secrets until the certificates are in.
+    sim.verify_pin(PIN).expect_code(0);
+    let subject = "/CN=Alice Example";
+    let sign = sim.issue_and_import(
+        "sign",
+        "9c",
+        &Profile::signing(subject, "alice@example.org"),
+    );
+    let encrypt = sim.issue_and_import(
+        "encrypt",
+        "9d",
+        // keyEncipherment even for an EC key: OpenSSL 3.0's smimeencrypt purpose requires it.
+        &Profile::encryption(subject, "alice@example.org"),
+    );
+    sim.enroll(&[])
+        .expect_code(0)
+        .stderr_has("Slot 9c already holds its certificate")
+        .stderr_has("Wrote a fresh CHUID")
+        .stderr_has("stored PIN-protected")
+        .stderr_has("enrolled and personalised");
+
+    let ca = sim.ca().cert();
+    for (cert, purpose) in [(&sign, "smimesign"), (&encrypt, "smimeencrypt")] {
+        test_pki::openssl_ok(
+            sim.dir.path(),
+            &[
+                "verify",
+                "-purpose",
+                purpose,
+                "-CAfile",
+                ca.to_str().unwrap(),
+                cert.to_str().unwrap(),
+            ],
+        );
+    }
+
+    // The factory PIN, PUK and management key are gone; the PIN alone finds the new key.
+    sim.verify_pin(PIN).expect_code(4);
+    sim.verify_pin(NEW_PIN).expect_code(0);
+    sim.run_env(
+        &[
+            "card",
+            "generate",
+            "--slot",
+            "9a",
+            "--algorithm",
+            "p256",
+            "--mgmt-key-env",
+            "K",
+        ],
+        &[("K", DEFAULT_MGMT_KEY)],
+    )
+    .expect_code(5);
+    sim.ok_env(
+        &[
+            "card",
+            "generate",
+            "--slot",
+            "9a",
+            "--algorithm",
+            "p256",
+            "--pin-env",
+            "PIN",
+        ],
+        &[("PIN", NEW_PIN)],
+    );
+
+    let (mail, signed) = (sim.path("mail.txt"), sim.path("signed.eml"));
+    std::fs::write(&mail, "From: alice@example.org\nSubject: s\n\nbody\n").unwrap();
+    sim.ok_env(
+        &[
+            "sign",
+            "--in",
+            mail.to_str().unwrap(),
+            "--out",
+            signed.to_str().unwrap(),
+            "--pin-env",
+            "PIN",
+        ],
+        &[("PIN", NEW_PIN)],
+    );
+    sim.ok(&[
+        "verify",
+        "--in",
+        signed.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+    ])
+    .stdout_has("Good signature");
+
+    // Enrolling again finds everything done.
+    sim.enroll(&[])
+        .expect_code(0)
+        .stderr_has("resuming with the new PIN")
+        .stderr_has("were changed before");
+}
+
+#[test]
+fn enrolment_refuses_the_factory_pin_as_the_new_one() {
+    let sim = Sim::new();
+    sim.run_env(
+        &[
+            "enroll",
+            "--email",
+            "a@example.org",
+            "--name",
+            "A",
+            "--csr-out",
+            ".",
+            "--pin-env",
+            "P",
+            "--puk-env",
+            "U",
+            "--new-pin-env",
+            "P",
+            "--new-puk-env",
+            "N",
+        ],
+        &[("P", PIN), ("U", PUK), ("N", NEW_PUK)],
+    )
+    .expect_code(1)
+    .stderr_has("the new PIN is the factory value");
+}

@@ -293,6 +293,16 @@ impl TestCa {
         )
     }
 
+    /// Certifies the key a PKCS#10 request (PEM) names, once `openssl req -verify` has
+    /// checked the request's signature, as `<name>.pem` in the CA's directory; returns its
+    /// path. The subject and extensions are the profile's, as a CA's policy decides them.
+    pub fn certify_request(&self, request: &Path, name: &str, profile: &Profile) -> PathBuf {
+        let public = format!("{name}.pub");
+        let args = ["req", "-in", utf8(request), "-verify", "-noout", "-pubkey"];
+        openssl_ok(&self.dir, &[&args[..], &["-out", &public]].concat());
+        self.certify(Path::new(&public), name, profile)
+    }
+
     /// A new key (`<name>.key`, public part `<name>.pub`) and its certificate `<name>.pem`;
     /// returns the certificate's path.
     pub fn issue(&self, name: &str, key: KeyType, profile: &Profile) -> PathBuf {

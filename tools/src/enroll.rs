@@ -1,0 +1,73 @@
+//! `smime-card enroll`: reads the secrets, runs host-driver's enrolment and prints each
+//! step as it happens; with --csr-out, writes the card's requests for an external CA.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use host_driver::enrolment::{self, EnrolmentError, Outcome, Plan, Request, Secrets};
+use host_driver::{PivCard, Transport};
+
+use crate::output::{self, Readers};
+use crate::secrets::{MgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs, given_management_key};
+
+/// Where enrolment's secrets come from.
+pub struct SecretArgs<'a> {
+    pub pin: &'a PinArgs,
+    pub puk: &'a PukArgs,
+    pub new_pin: &'a NewPinArgs,
+    pub new_puk: &'a NewPukArgs,
+    pub mgmt: &'a MgmtKeyArgs,
+}
+
+pub fn enroll<T: Transport>(
+    mut card: PivCard<T>,
+    plan: &Plan,
+    secrets: SecretArgs<'_>,
+    csr_out: &Path,
+) -> anyhow::Result<()> {
+    let secrets = Secrets {
+        pin: secrets.pin.read()?,
+        puk: secrets.puk.read()?,
+        new_pin: secrets.new_pin.read()?,
+        new_puk: secrets.new_puk.read()?,
+        management_key: given_management_key(&mut card, secrets.mgmt)?,
+    };
+    let card = RefCell::new(card);
+    let outcome = enrolment::enrol(&card, plan, &secrets, None, &mut |step| eprintln!("{step}"))
+        .map_err(|e| match e {
+            // The card's own errors keep their exit codes and advice.
+            EnrolmentError::Card(e) => anyhow::Error::from(e),
+            e => e.into(),
+        })?;
+    match outcome {
+        Outcome::Enrolled => eprintln!("The card is enrolled and personalised."),
+        Outcome::Requests(requests) => {
+            for request in &requests {
+                write_request(csr_out, request)?;
+            }
+            eprintln!(
+                "Have your CA issue the certificates, store each with `smime-card card \
+                 import-cert --slot SLOT --in CERT`, then run this command again to finish."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `sign.csr.pem`, `encrypt.csr.pem` or (one key for both) `both.csr.pem` in `dir`.
+fn write_request(dir: &Path, request: &Request) -> anyhow::Result<()> {
+    let name = match request.usage {
+        enrolment::Usage::Sign => "sign",
+        enrolment::Usage::Encrypt => "encrypt",
+        enrolment::Usage::Both => "both",
+    };
+    let path = dir.join(format!("{name}.csr.pem"));
+    let pem = host_driver::pem::encode("CERTIFICATE REQUEST", &request.der);
+    output::write(&path, pem.as_bytes(), Readers::Anyone)?;
+    eprintln!(
+        "Wrote the request for slot {} to {}.",
+        request.slot.name(),
+        path.display()
+    );
+    Ok(())
+}
