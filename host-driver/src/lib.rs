@@ -10,6 +10,9 @@
 //! them: [`hash`], [`signing`] (signature schemes), [`public_key`], and [`pki`] (signature
 //! and certificate path checks, also used for PIV attestation). Names and addresses from
 //! certificates and mail are shown through [`escape`], so they cannot steer a terminal.
+//!
+//! [`enrolment`] drives a card through S/MIME enrolment: keys born on it, requests it
+//! signs, certificates from a CA behind a trait, and the card personalised.
 
 pub mod card_decryptor;
 pub mod card_signer;

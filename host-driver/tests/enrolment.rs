@@ -1,0 +1,131 @@
+//! Enrolment on an in-process card with a CA made of openssl commands: certificates that
+//! openssl accepts for S/MIME, a personalised card, and resuming after the CA failed.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use apdu_spec::piv::{Algorithm, Slot};
+use card_sim::CardConfig;
+use host_driver::enrolment::{EnrolmentError, Issuer, Outcome, Plan, Secrets, Usage, enrol};
+use host_driver::{Error, InProcess, PivCard, Secret};
+use test_pki::{Profile, TestCa};
+
+/// The test CA behind the [`Issuer`] seam; it refuses while `failing`.
+struct OpensslIssuer {
+    ca: TestCa,
+    dir: std::path::PathBuf,
+    failing: bool,
+}
+
+impl Issuer for OpensslIssuer {
+    fn issue(
+        &mut self,
+        csr_der: &[u8],
+        email: &str,
+        usage: Usage,
+    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        if self.failing {
+            return Err("the CA is offline".into());
+        }
+        let name = match usage {
+            Usage::Sign => "sign",
+            Usage::Encrypt => "encrypt",
+            Usage::Both => "both",
+        };
+        let csr = self.dir.join(format!("{name}.csr.pem"));
+        std::fs::write(
+            &csr,
+            host_driver::pem::encode("CERTIFICATE REQUEST", csr_der),
+        )?;
+        let profile = match usage {
+            Usage::Sign => Profile::signing("/CN=Bob", email),
+            Usage::Encrypt | Usage::Both => Profile::encryption("/CN=Bob", email),
+        };
+        Ok(test_pki::der_of(
+            &self.ca.certify_request(&csr, name, &profile),
+        ))
+    }
+}
+
+fn secret(s: &str) -> Secret {
+    Secret::new(s.as_bytes().to_vec()).unwrap()
+}
+
+fn secrets() -> Secrets {
+    Secrets {
+        pin: secret("123456"),
+        puk: secret("12345678"),
+        new_pin: secret("11223344"),
+        new_puk: secret("55667788"),
+        management_key: None,
+    }
+}
+
+fn plan() -> Plan {
+    Plan {
+        email: "bob@example.org".into(),
+        name: "Bob".into(),
+        algorithm: Algorithm::EccP256,
+        single_key: false,
+    }
+}
+
+fn verify(dir: &Path, ca: &TestCa, der: &[u8], purpose: &str) {
+    let pem = dir.join(format!("{purpose}.pem"));
+    std::fs::write(&pem, host_driver::pem::encode("CERTIFICATE", der)).unwrap();
+    let ca = ca.cert();
+    let args = ["verify", "-purpose", purpose, "-CAfile"];
+    let files = [ca.to_str().unwrap(), pem.to_str().unwrap()];
+    test_pki::openssl_ok(dir, &[&args[..], &files[..]].concat());
+}
+
+#[test]
+fn enrolment_resumes_after_the_ca_failed_and_leaves_no_factory_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut issuer = OpensslIssuer {
+        ca: TestCa::new(dir.path()),
+        dir: dir.path().to_owned(),
+        failing: true,
+    };
+    let card =
+        RefCell::new(PivCard::open(InProcess::in_memory(&CardConfig::default()).unwrap()).unwrap());
+    let failed = enrol(&card, &plan(), &secrets(), Some(&mut issuer), &mut |_| {});
+    assert!(
+        matches!(
+            failed,
+            Err(EnrolmentError::Issuer {
+                usage: Usage::Sign,
+                ..
+            })
+        ),
+        "{failed:?}"
+    );
+
+    issuer.failing = false;
+    let outcome = enrol(&card, &plan(), &secrets(), Some(&mut issuer), &mut |_| {}).unwrap();
+    assert!(matches!(outcome, Outcome::Enrolled));
+
+    let mut card = card.into_inner();
+    for (slot, purpose) in [
+        (Slot::Signature, "smimesign"),
+        (Slot::KeyManagement, "smimeencrypt"),
+    ] {
+        let der = card.read_certificate(slot).unwrap().unwrap();
+        verify(dir.path(), &issuer.ca, &der, purpose);
+    }
+    assert!(matches!(
+        card.verify_pin(&secret("123456")),
+        Err(Error::WrongPin { .. })
+    ));
+    let key = card
+        .pin_protected_management_key(&secret("11223344"))
+        .unwrap()
+        .expect("the management key stored PIN-protected");
+    assert_eq!(key.algorithm(), Algorithm::Aes192);
+    card.authenticate(&key).unwrap();
+    assert!(
+        card.admin_data()
+            .unwrap()
+            .is_some_and(|a| a.management_key_stored)
+    );
+}
