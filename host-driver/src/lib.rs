@@ -11,6 +11,7 @@
 //! and certificate path checks, also used for PIV attestation). Names and addresses from
 //! certificates and mail are shown through [`escape`], so they cannot steer a terminal.
 
+pub mod ca;
 pub mod card_decryptor;
 pub mod card_signer;
 pub mod error;
