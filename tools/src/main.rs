@@ -3,6 +3,7 @@
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
+mod ca;
 mod card;
 mod choose;
 mod cli;
@@ -46,6 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Opened::Pcsc(mut card) => card::run(&mut card, command),
             Opened::Sim(mut card) => card::run(&mut *card, command),
         },
+        Command::Ca(command) => ca::run(&cli.card, command),
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
         command @ Command::Sign { .. } => match choose::open(&cli.card)? {
             Opened::Pcsc(card) => mail::sign(card, &command),

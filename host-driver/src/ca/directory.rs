@@ -32,11 +32,7 @@ impl CertificateAuthority<SoftwareKey> {
             refuse_existing(&dir.join(file))?;
         }
         let ca = Self::self_signed(SoftwareKey::generate(algorithm)?, name, days)?;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io(dir))?;
+        make_dir(dir)?;
         let key = ca.signer().to_pkcs8_pem()?;
         write_new(&dir.join(KEY_FILE), key.as_bytes(), 0o600)?;
         ca.save_certificate(dir)?;
@@ -61,14 +57,24 @@ impl<S: CaSigner> CertificateAuthority<S> {
         Self::new(&der, signer)
     }
 
-    /// Writes the CA certificate to `dir/ca.pem`, which must not exist yet; returns its
-    /// path.
+    /// Writes the CA certificate to `dir/ca.pem` (the directory made if missing), which
+    /// must not exist yet; returns its path.
     pub fn save_certificate(&self, dir: &Path) -> Result<PathBuf, CaError> {
+        make_dir(dir)?;
         let path = dir.join(CERTIFICATE_FILE);
         let pem = crate::pem::encode("CERTIFICATE", &self.certificate_der()?);
         write_new(&path, pem.as_bytes(), 0o644)?;
         Ok(path)
     }
+}
+
+/// The CA's directory, made for its owner alone when it is new.
+fn make_dir(dir: &Path) -> Result<(), CaError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))
 }
 
 fn refuse_existing(path: &Path) -> Result<(), CaError> {

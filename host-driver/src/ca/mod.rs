@@ -65,8 +65,20 @@ pub enum CaError {
     UnsupportedKey(String),
     #[error("the CA certificate is not for the CA's key")]
     KeyMismatch,
+    /// The CA's key did not sign; a card says why (a wrong PIN, say) as the source.
+    #[error("the CA key did not sign")]
+    Signing(#[source] signature::Error),
     #[error("building the certificate: {0}")]
-    Build(#[from] x509_cert::builder::Error),
+    Build(x509_cert::builder::Error),
+}
+
+impl From<x509_cert::builder::Error> for CaError {
+    fn from(err: x509_cert::builder::Error) -> Self {
+        match err {
+            x509_cert::builder::Error::Signature(e) => Self::Signing(e),
+            other => Self::Build(other),
+        }
+    }
 }
 
 impl CaError {
