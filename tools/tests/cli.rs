@@ -1459,3 +1459,153 @@ fn a_signed_message_inside_is_verified_with_ca_and_kept_only_if_it_holds() {
         .stderr_has("BAD signature: the message body was changed after it was signed");
     assert!(!sim.path("forged-plain.eml").exists());
 }
+
+/// A request (PEM) openssl makes with a new P-256 key, for `address`.
+fn mail_request(sim: &Sim, name: &str, address: &str) -> PathBuf {
+    let key = KeyType::P256.generate(sim.dir.path(), name);
+    let csr = sim.path(&format!("{name}.csr"));
+    let san = format!("subjectAltName=email:{address}");
+    test_pki::openssl_ok(
+        sim.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-key",
+            key.to_str().unwrap(),
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &san,
+            "-out",
+            csr.to_str().unwrap(),
+        ],
+    );
+    csr
+}
+
+/// `openssl verify -purpose PURPOSE` of `cert` against the CA certificate `ca`.
+#[track_caller]
+fn openssl_verifies(sim: &Sim, ca: &Path, cert: &Path, purpose: &str) {
+    let out = test_pki::openssl_ok(
+        sim.dir.path(),
+        &[
+            "verify",
+            "-CAfile",
+            ca.to_str().unwrap(),
+            "-purpose",
+            purpose,
+            cert.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains(": OK"), "{out}");
+}
+
+#[test]
+fn ca_init_and_issue_make_certificates_openssl_verifies_and_refuse_other_addresses() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = Sim::new();
+    let dir = sim.path("CA");
+    let dir = dir.to_str().unwrap();
+    sim.ok(&[
+        "ca",
+        "init",
+        "--dir",
+        dir,
+        "--key",
+        "p384",
+        "--name",
+        "Example Mail CA",
+    ])
+    .stderr_has("Created the CA \"CN=Example Mail CA\"");
+    let key_mode = std::fs::metadata(sim.path("CA/ca.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(key_mode & 0o777, 0o600);
+
+    let csr = mail_request(&sim, "alice", "alice@example.org");
+    let cert = sim.path("alice.pem");
+    let issue = |email: &str, usage: &str| {
+        sim.run(&[
+            "ca",
+            "issue",
+            "--dir",
+            dir,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--email",
+            email,
+            "--usage",
+            usage,
+            "--out",
+            cert.to_str().unwrap(),
+        ])
+    };
+    issue("alice@example.org", "sign")
+        .expect_code(0)
+        .stderr_has("Issued a certificate for alice@example.org (signing)");
+    openssl_verifies(&sim, &sim.path("CA/ca.pem"), &cert, "smimesign");
+
+    let before = std::fs::read(&cert).unwrap();
+    issue("bob@example.org", "sign").expect_code(2).stderr_has(
+        "the request names alice@example.org, but this certificate is for bob@example.org",
+    );
+    assert_eq!(std::fs::read(&cert).unwrap(), before, "nothing written");
+    sim.run(&["ca", "init", "--dir", dir, "--name", "Again"])
+        .expect_code(1)
+        .stderr_has("already exists");
+}
+
+#[test]
+fn a_ca_on_the_card_keeps_its_certificate_in_9c_and_issues_certificates_openssl_verifies() {
+    let sim = Sim::new();
+    sim.generate_p256("9c");
+    let dir = sim.path("CA");
+    let dir = dir.to_str().unwrap();
+    let pin = [("PIN", PIN)];
+    sim.ok_env(
+        &[
+            "ca",
+            "init",
+            "--ca-card",
+            "--dir",
+            dir,
+            "--name",
+            "Card CA",
+            "--pin-env",
+            "PIN",
+        ],
+        &pin,
+    )
+    .stderr_has("slot 9c");
+    let on_card = sim.ok(&["card", "export-cert", "--slot", "9c"]).stdout;
+    assert_eq!(
+        on_card,
+        std::fs::read_to_string(sim.path("CA/ca.pem")).unwrap()
+    );
+    assert!(!sim.path("CA/ca.key").exists());
+
+    let csr = mail_request(&sim, "bob", "bob@example.org");
+    let cert = sim.path("bob.pem");
+    sim.ok_env(
+        &[
+            "ca",
+            "issue",
+            "--ca-card",
+            "--dir",
+            dir,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--email",
+            "bob@example.org",
+            "--usage",
+            "sign",
+            "--out",
+            cert.to_str().unwrap(),
+            "--pin-env",
+            "PIN",
+        ],
+        &pin,
+    );
+    openssl_verifies(&sim, &sim.path("CA/ca.pem"), &cert, "smimesign");
+}
