@@ -10,6 +10,9 @@
 //! them: [`hash`], [`signing`] (signature schemes), [`public_key`], and [`pki`] (signature
 //! and certificate path checks, also used for PIV attestation). Names and addresses from
 //! certificates and mail are shown through [`escape`], so they cannot steer a terminal.
+//!
+//! [`ca`] is a local certificate authority for S/MIME, card-free like [`smime`]: it signs
+//! through the same traits, with a key in a file or a card's key through [`card_signer`].
 
 pub mod ca;
 pub mod card_decryptor;
