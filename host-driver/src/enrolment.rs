@@ -69,6 +69,30 @@ pub trait Issuer {
     ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
+/// The local CA issues for enrolment as for `ca issue`: the request's own signature and its
+/// one address are checked, then the certificate carries the usage the slot is for.
+pub struct LocalCa<S: crate::ca::CaSigner> {
+    pub ca: crate::ca::CertificateAuthority<S>,
+    /// How long the certificates it issues are valid, in days.
+    pub days: u32,
+}
+
+impl<S: crate::ca::CaSigner> Issuer for LocalCa<S> {
+    fn issue(
+        &mut self,
+        csr_der: &[u8],
+        email: &str,
+        usage: Usage,
+    ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        let purpose = match usage {
+            Usage::Sign => crate::ca::Purpose::Signing,
+            Usage::Encrypt => crate::ca::Purpose::Encryption,
+            Usage::Both => crate::ca::Purpose::Both,
+        };
+        Ok(self.ca.issue(csr_der, email, purpose, self.days)?)
+    }
+}
+
 /// Whom the card is enrolled for and how.
 #[derive(Debug, Clone)]
 pub struct Plan {

@@ -13,7 +13,10 @@
 //!
 //! [`enrolment`] drives a card through S/MIME enrolment: keys born on it, requests it
 //! signs, certificates from a CA behind a trait, and the card personalised.
+//! [`ca`] is a local certificate authority for S/MIME, card-free like [`smime`]: it signs
+//! through the same traits, with a key in a file or a card's key through [`card_signer`].
 
+pub mod ca;
 pub mod card_decryptor;
 pub mod card_signer;
 pub mod enrolment;

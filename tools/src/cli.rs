@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use clap::{Args, Parser, Subcommand};
 
+use host_driver::ca::Purpose;
 use host_driver::hash::HashAlg;
 use host_driver::smime::encrypt::{ContentCipher, RsaPadding};
 
@@ -87,10 +88,21 @@ pub enum Command {
         /// The certificates' subject name (CN)
         #[arg(long, value_name = "NAME")]
         name: String,
+        /// The local CA (`smime-card ca init`) in DIR issues the certificates at once
+        #[arg(
+            long,
+            value_name = "DIR",
+            required_unless_present = "csr_out",
+            conflicts_with = "csr_out"
+        )]
+        ca: Option<PathBuf>,
+        /// How long the local CA's certificates are valid, in days
+        #[arg(long, value_name = "N", default_value_t = 365, requires = "ca")]
+        days: u32,
         /// Write the requests (sign.csr.pem, encrypt.csr.pem) to DIR for your CA; store
         /// the certificates it issues with `card import-cert`, then run enroll again
         #[arg(long, value_name = "DIR")]
-        csr_out: PathBuf,
+        csr_out: Option<PathBuf>,
         /// p256, p384 or rsa2048
         #[arg(long, value_name = "ALGORITHM", default_value = "p256", value_parser = parse_enrolment_algorithm)]
         algorithm: Algorithm,
@@ -186,6 +198,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+
+    /// Run a local S/MIME certificate authority: a root key and certificate in a directory
+    /// (or the key on a card), and certificates for requests (PKCS#10)
+    #[command(subcommand)]
+    Ca(CaCommand),
 
     /// Decrypt an encrypted mail message (S/MIME enveloped-data or authEnveloped-data) with
     /// the card's key management key (9d) or a retired one (82-95), whichever it was
@@ -377,6 +394,66 @@ pub enum CardCommand {
         /// of the certificates in FILE (PEM, or one DER certificate), e.g. Yubico's roots
         #[arg(long, value_name = "FILE")]
         roots: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Create a CA in DIR: a new key (ca.key, readable by you alone) and its self-signed
+    /// root certificate (ca.pem). An existing CA is never overwritten
+    Init {
+        /// The CA's directory (made if missing)
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The CA key: p256, p384, rsa2048, rsa3072 or rsa4096
+        #[arg(long, value_name = "ALGORITHM", default_value = "p256", value_parser = parse_key_algorithm, conflicts_with = "ca_card")]
+        key: Algorithm,
+        /// The CA's name: a common name ("Example Mail CA"), or a distinguished name
+        /// ("CN=Example Mail CA,O=Example")
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// How long the root certificate is valid
+        #[arg(long, value_name = "N", default_value_t = 3650)]
+        days: u32,
+        /// Use the key in the selected card's slot 9c as the CA key (it must be there;
+        /// needs the PIN); the root certificate goes into slot 9c too (needs the management
+        /// key), and to ca.pem
+        #[arg(long)]
+        ca_card: bool,
+        #[command(flatten)]
+        pin: PinArgs,
+        #[command(flatten)]
+        mgmt: MgmtKeyArgs,
+    },
+
+    /// Issue an S/MIME certificate for a request (PKCS#10, PEM or DER) whose signature
+    /// holds and which names the address --email, and no other
+    Issue {
+        /// The CA's directory
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The certificate request, PEM or DER
+        #[arg(long, value_name = "FILE")]
+        csr: PathBuf,
+        /// The address the certificate is for; the request must name it in its
+        /// subjectAltName
+        #[arg(long, value_name = "ADDRESS")]
+        email: String,
+        /// Where to write the certificate (PEM)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// How long the certificate is valid
+        #[arg(long, value_name = "N", default_value_t = 365)]
+        days: u32,
+        /// What the key is for: sign (digitalSignature, nonRepudiation), encrypt
+        /// (keyEncipherment for RSA, keyAgreement for EC) or both
+        #[arg(long, value_name = "USAGE", default_value = "both")]
+        usage: Purpose,
+        /// The CA key is the selected card's slot 9c key (needs the PIN)
+        #[arg(long)]
+        ca_card: bool,
+        #[command(flatten)]
+        pin: PinArgs,
     },
 }
 

@@ -1,14 +1,25 @@
 //! `smime-card enroll`: reads the secrets, runs host-driver's enrolment and prints each
-//! step as it happens; with --csr-out, writes the card's requests for an external CA.
+//! step as it happens; the local CA (--ca) issues at once, or the card's requests are
+//! written for an external CA (--csr-out).
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+use host_driver::ca::CertificateAuthority;
 use host_driver::enrolment::{self, EnrolmentError, Outcome, Plan, Request, Secrets};
 use host_driver::{PivCard, Transport};
 
 use crate::output::{self, Readers};
 use crate::secrets::{MgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs, given_management_key};
+
+/// Who issues the certificates.
+pub enum Issuer {
+    /// The local CA in this directory, for this many days.
+    LocalCa { dir: PathBuf, days: u32 },
+    /// Nobody yet: the requests are written to this directory.
+    Requests(PathBuf),
+}
 
 /// Where enrolment's secrets come from.
 pub struct SecretArgs<'a> {
@@ -23,7 +34,7 @@ pub fn enroll<T: Transport>(
     mut card: PivCard<T>,
     plan: &Plan,
     secrets: SecretArgs<'_>,
-    csr_out: &Path,
+    issuer: &Issuer,
 ) -> anyhow::Result<()> {
     let secrets = Secrets {
         pin: secrets.pin.read()?,
@@ -33,17 +44,31 @@ pub fn enroll<T: Transport>(
         management_key: given_management_key(&mut card, secrets.mgmt)?,
     };
     let card = RefCell::new(card);
-    let outcome = enrolment::enrol(&card, plan, &secrets, None, &mut |step| eprintln!("{step}"))
-        .map_err(|e| match e {
-            // The card's own errors keep their exit codes and advice.
-            EnrolmentError::Card(e) => anyhow::Error::from(e),
-            e => e.into(),
-        })?;
+    let mut local_ca = match issuer {
+        Issuer::LocalCa { dir, days } => Some(enrolment::LocalCa {
+            ca: CertificateAuthority::open(dir)
+                .with_context(|| format!("opening the CA in {}", dir.display()))?,
+            days: *days,
+        }),
+        Issuer::Requests(_) => None,
+    };
+    let issuer_seam = local_ca.as_mut().map(|ca| ca as &mut dyn enrolment::Issuer);
+    let outcome = enrolment::enrol(&card, plan, &secrets, issuer_seam, &mut |step| {
+        eprintln!("{step}")
+    })
+    .map_err(|e| match e {
+        // The card's own errors keep their exit codes and advice.
+        EnrolmentError::Card(e) => anyhow::Error::from(e),
+        e => e.into(),
+    })?;
     match outcome {
         Outcome::Enrolled => eprintln!("The card is enrolled and personalised."),
         Outcome::Requests(requests) => {
+            let Issuer::Requests(dir) = issuer else {
+                anyhow::bail!("the local CA issued no certificates");
+            };
             for request in &requests {
-                write_request(csr_out, request)?;
+                write_request(dir, request)?;
             }
             eprintln!(
                 "Have your CA issue the certificates, store each with `smime-card card \

@@ -1,6 +1,7 @@
 //! What the user reads when a command fails: the error in words, what to do about it, and
 //! the exit code (documented in `--help`).
 
+use host_driver::ca::CaError;
 use host_driver::smime::decrypt::DecryptError;
 use host_driver::smime::encrypt::EncryptError;
 use host_driver::{Error, TransportError};
@@ -59,6 +60,8 @@ pub fn explain(err: &anyhow::Error) -> Explained {
             Some(card_error(e))
         } else if let Some(e) = cause.downcast_ref::<TransportError>() {
             Some(transport_error(e))
+        } else if let Some(e) = cause.downcast_ref::<CaError>() {
+            refused_by_ca(e)
         } else if let Some(e) = cause.downcast_ref::<EncryptError>() {
             refused_recipient(e)
         } else if let Some(bad) = cause.downcast_ref::<crate::mail::BadSignature>() {
@@ -158,6 +161,20 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
 }
 
 /// A certificate given as a recipient that cannot be one is a value given wrongly.
+/// A request or a value the CA refuses (exit code 2); `None` when the cause lies further
+/// down (the card's own error, or reading and writing files).
+fn refused_by_ca(e: &CaError) -> Option<(u8, String, Option<String>)> {
+    match e {
+        CaError::Io { .. } | CaError::Signing(_) | CaError::Build(_) => None,
+        CaError::Exists(_) => Some((
+            OTHER,
+            e.to_string(),
+            Some("choose another --dir".to_string()),
+        )),
+        _ => Some((USAGE, e.to_string(), None)),
+    }
+}
+
 fn refused_recipient(e: &EncryptError) -> Option<(u8, String, Option<String>)> {
     match e {
         EncryptError::Recipient { .. }

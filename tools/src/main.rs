@@ -3,6 +3,7 @@
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
+mod ca;
 mod card;
 mod choose;
 mod cli;
@@ -50,6 +51,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Enroll {
             email,
             name,
+            ca,
+            days,
             csr_out,
             algorithm,
             single_key,
@@ -72,11 +75,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 new_puk: &new_puk,
                 mgmt: &mgmt,
             };
+            let issuer = match (ca, csr_out) {
+                (Some(dir), _) => enroll::Issuer::LocalCa { dir, days },
+                (None, Some(dir)) => enroll::Issuer::Requests(dir),
+                (None, None) => unreachable!("clap requires --ca or --csr-out"),
+            };
             match choose::open(&cli.card)? {
-                Opened::Pcsc(card) => enroll::enroll(card, &plan, secrets, &csr_out),
-                Opened::Sim(card) => enroll::enroll(*card, &plan, secrets, &csr_out),
+                Opened::Pcsc(card) => enroll::enroll(card, &plan, secrets, &issuer),
+                Opened::Sim(card) => enroll::enroll(*card, &plan, secrets, &issuer),
             }
         }
+        Command::Ca(command) => ca::run(&cli.card, command),
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
         command @ Command::Sign { .. } => match choose::open(&cli.card)? {
             Opened::Pcsc(card) => mail::sign(card, &command),

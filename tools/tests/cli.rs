@@ -1468,14 +1468,18 @@ impl Sim {
     /// through the environment.
     fn enroll(&self, extra: &[&str]) -> Run {
         let dir = self.dir.path().to_str().unwrap();
+        self.enroll_to(&["--csr-out", dir], extra)
+    }
+
+    /// `enroll` for Alice with the factory PIN and PUK and the new ones, its certificates
+    /// from `issuer` (`--csr-out DIR` or `--ca DIR`).
+    fn enroll_to(&self, issuer: &[&str], extra: &[&str]) -> Run {
         let args = [
             "enroll",
             "--email",
             "alice@example.org",
             "--name",
             "Alice Example",
-            "--csr-out",
-            dir,
             "--pin-env",
             "PIN",
             "--puk-env",
@@ -1486,7 +1490,7 @@ impl Sim {
             "NEW_PUK",
         ];
         self.run_env(
-            &[&args[..], extra].concat(),
+            &[&args[..], issuer, extra].concat(),
             &[
                 ("PIN", PIN),
                 ("PUK", PUK),
@@ -1642,4 +1646,216 @@ fn enrolment_refuses_the_factory_pin_as_the_new_one() {
     )
     .expect_code(1)
     .stderr_has("the new PIN is the factory value");
+}
+
+/// A request (PEM) openssl makes with a new P-256 key, for `address`.
+fn mail_request(sim: &Sim, name: &str, address: &str) -> PathBuf {
+    let key = KeyType::P256.generate(sim.dir.path(), name);
+    let csr = sim.path(&format!("{name}.csr"));
+    let san = format!("subjectAltName=email:{address}");
+    test_pki::openssl_ok(
+        sim.dir.path(),
+        &[
+            "req",
+            "-new",
+            "-key",
+            key.to_str().unwrap(),
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            &san,
+            "-out",
+            csr.to_str().unwrap(),
+        ],
+    );
+    csr
+}
+
+/// `openssl verify -purpose PURPOSE` of `cert` against the CA certificate `ca`.
+#[track_caller]
+fn openssl_verifies(sim: &Sim, ca: &Path, cert: &Path, purpose: &str) {
+    let out = test_pki::openssl_ok(
+        sim.dir.path(),
+        &[
+            "verify",
+            "-CAfile",
+            ca.to_str().unwrap(),
+            "-purpose",
+            purpose,
+            cert.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains(": OK"), "{out}");
+}
+
+#[test]
+fn ca_init_and_issue_make_certificates_openssl_verifies_and_refuse_other_addresses() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = Sim::new();
+    let dir = sim.path("CA");
+    let dir = dir.to_str().unwrap();
+    sim.ok(&[
+        "ca",
+        "init",
+        "--dir",
+        dir,
+        "--key",
+        "p384",
+        "--name",
+        "Example Mail CA",
+    ])
+    .stderr_has("Created the CA \"CN=Example Mail CA\"");
+    let key_mode = std::fs::metadata(sim.path("CA/ca.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(key_mode & 0o777, 0o600);
+
+    let csr = mail_request(&sim, "alice", "alice@example.org");
+    let cert = sim.path("alice.pem");
+    let issue = |email: &str, usage: &str| {
+        sim.run(&[
+            "ca",
+            "issue",
+            "--dir",
+            dir,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--email",
+            email,
+            "--usage",
+            usage,
+            "--out",
+            cert.to_str().unwrap(),
+        ])
+    };
+    issue("alice@example.org", "sign")
+        .expect_code(0)
+        .stderr_has("Issued a certificate for alice@example.org (signing)");
+    openssl_verifies(&sim, &sim.path("CA/ca.pem"), &cert, "smimesign");
+
+    let before = std::fs::read(&cert).unwrap();
+    issue("bob@example.org", "sign").expect_code(2).stderr_has(
+        "the request names alice@example.org, but this certificate is for bob@example.org",
+    );
+    assert_eq!(std::fs::read(&cert).unwrap(), before, "nothing written");
+    sim.run(&["ca", "init", "--dir", dir, "--name", "Again"])
+        .expect_code(1)
+        .stderr_has("already exists");
+}
+
+#[test]
+fn a_ca_on_the_card_keeps_its_certificate_in_9c_and_issues_certificates_openssl_verifies() {
+    let sim = Sim::new();
+    sim.generate_p256("9c");
+    let dir = sim.path("CA");
+    let dir = dir.to_str().unwrap();
+    let pin = [("PIN", PIN)];
+    sim.ok_env(
+        &[
+            "ca",
+            "init",
+            "--ca-card",
+            "--dir",
+            dir,
+            "--name",
+            "Card CA",
+            "--pin-env",
+            "PIN",
+        ],
+        &pin,
+    )
+    .stderr_has("slot 9c");
+    let on_card = sim.ok(&["card", "export-cert", "--slot", "9c"]).stdout;
+    assert_eq!(
+        on_card,
+        std::fs::read_to_string(sim.path("CA/ca.pem")).unwrap()
+    );
+    assert!(!sim.path("CA/ca.key").exists());
+
+    let csr = mail_request(&sim, "bob", "bob@example.org");
+    let cert = sim.path("bob.pem");
+    sim.ok_env(
+        &[
+            "ca",
+            "issue",
+            "--ca-card",
+            "--dir",
+            dir,
+            "--csr",
+            csr.to_str().unwrap(),
+            "--email",
+            "bob@example.org",
+            "--usage",
+            "sign",
+            "--out",
+            cert.to_str().unwrap(),
+            "--pin-env",
+            "PIN",
+        ],
+        &pin,
+    );
+    openssl_verifies(&sim, &sim.path("CA/ca.pem"), &cert, "smimesign");
+}
+
+#[test]
+fn enrolment_through_the_local_ca_leaves_a_card_that_signs_encrypts_and_decrypts() {
+    let sim = Sim::new();
+    let ca_dir = sim.path("ca");
+    let ca_dir = ca_dir.to_str().unwrap();
+    sim.ok(&["ca", "init", "--dir", ca_dir, "--name", "Example Mail CA"]);
+    sim.enroll_to(&["--ca", ca_dir], &[])
+        .expect_code(0)
+        .stderr_has("enrolled and personalised");
+    let ca = format!("{ca_dir}/ca.pem");
+
+    // What the card holds chains to the CA: 9c for signing mail, 9d (keyAgreement, as RFC
+    // 5480 has it for EC keys; OpenSSL's smimeencrypt purpose wants keyEncipherment) for
+    // receiving it.
+    for (slot, purpose) in [("9c", "smimesign"), ("9d", "any")] {
+        let cert = sim.path(&format!("{slot}.pem"));
+        let cert = cert.to_str().unwrap();
+        let export = ["card", "export-cert", "--slot", slot, "--out", cert];
+        sim.ok(&export);
+        test_pki::openssl_ok(
+            sim.dir.path(),
+            &["verify", "-purpose", purpose, "-CAfile", &ca, cert],
+        );
+    }
+
+    let (mail, sent, received) = (
+        sim.path("mail.txt"),
+        sim.path("sent.eml"),
+        sim.path("in.eml"),
+    );
+    std::fs::write(&mail, "From: alice@example.org\nSubject: s\n\nbody\n").unwrap();
+    let (mail, sent, received) = (
+        mail.to_str().unwrap(),
+        sent.to_str().unwrap(),
+        received.to_str().unwrap(),
+    );
+    let sign = [
+        "sign",
+        "--in",
+        mail,
+        "--out",
+        sent,
+        "--encrypt-self",
+        "--pin-env",
+        "PIN",
+    ];
+    sim.ok_env(&sign, &[("PIN", NEW_PIN)]);
+    let decrypt = [
+        "decrypt",
+        "--in",
+        sent,
+        "--out",
+        received,
+        "--ca",
+        &ca,
+        "--pin-env",
+        "PIN",
+    ];
+    sim.ok_env(&decrypt, &[("PIN", NEW_PIN)])
+        .stdout_has("Good signature");
 }
