@@ -1,0 +1,184 @@
+//! A card enrolled through pcscd by `smime-card enroll --ca` (keys born on the card, its
+//! requests issued by the local CA, the card personalised) works with the real clients:
+//! OpenSC's PKCS#11 module and yubico-piv-tool sign with 9C and decrypt (ECDH) with 9D under
+//! the new PIN, and the factory PIN no longer opens it.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Bench, DEFAULT_PIN, DEFAULT_PUK};
+use e2e::{output_text, smime_card_binary};
+
+const NEW_PIN: &str = "24681357";
+const NEW_PUK: &str = "97531864";
+
+/// `smime-card --reader <the bench's reader> <args>` with the enrolment's secrets in the
+/// environment; must succeed.
+fn smime_card_ok(bench: &Bench, args: &[&str]) -> String {
+    let out = Command::new(smime_card_binary())
+        .env_remove("SMIME_CARD_READER")
+        .env_remove("SMIME_CARD_SIM")
+        .args(["--reader", bench.reader()])
+        .args(args)
+        .envs([
+            ("PIN", DEFAULT_PIN),
+            ("PUK", DEFAULT_PUK),
+            ("NEW_PIN", NEW_PIN),
+            ("NEW_PUK", NEW_PUK),
+        ])
+        .output()
+        .expect("smime-card runs");
+    let text = output_text(&out);
+    assert!(out.status.success(), "smime-card {args:?} failed:\n{text}");
+    text
+}
+
+/// A card enrolled for Alice by the local CA in the bench's directory.
+fn enrolled() -> Bench {
+    let bench = Bench::new();
+    let ca = bench.path("ca");
+    smime_card_ok(
+        &bench,
+        &["ca", "init", "--dir", &ca, "--name", "Example Mail CA"],
+    );
+    let enrolled = smime_card_ok(
+        &bench,
+        &[
+            "enroll",
+            "--email",
+            "alice@example.org",
+            "--name",
+            "Alice",
+            "--ca",
+            &ca,
+            "--pin-env",
+            "PIN",
+            "--puk-env",
+            "PUK",
+            "--new-pin-env",
+            "NEW_PIN",
+            "--new-puk-env",
+            "NEW_PUK",
+        ],
+    );
+    assert!(enrolled.contains("enrolled and personalised"), "{enrolled}");
+    for slot in ["9c", "9d"] {
+        let cert = bench.path(&format!("{slot}.pem"));
+        smime_card_ok(
+            &bench,
+            &["card", "export-cert", "--slot", slot, "--out", &cert],
+        );
+        let public = bench.path(&format!("{slot}.pub.pem"));
+        bench.openssl_ok(&["x509", "-in", &cert, "-pubkey", "-noout", "-out", &public]);
+    }
+    bench
+}
+
+#[test]
+fn an_enrolled_card_signs_and_decrypts_through_pkcs11_under_the_new_pin() {
+    let bench = enrolled();
+    let message = bench.path("message");
+    bench.write("message", b"signed through PKCS#11 after enrolment");
+    let signature = bench.path("message.sig");
+    // 9C: ID 02 in OpenSC's PIV driver.
+    bench.pkcs11_ok(&[
+        "--login",
+        "--pin",
+        NEW_PIN,
+        "--sign",
+        "--id",
+        "02",
+        "-m",
+        "ECDSA-SHA256",
+        "--signature-format",
+        "openssl",
+        "-i",
+        &message,
+        "-o",
+        &signature,
+    ]);
+    let verified = bench.openssl_ok(&[
+        "dgst",
+        "-sha256",
+        "-verify",
+        &bench.path("9c.pub.pem"),
+        "-signature",
+        &signature,
+        &message,
+    ]);
+    assert!(verified.contains("Verified OK"), "{verified}");
+
+    // 9D (ID 03): the ECDH a mail client runs to decrypt, against a sender's ephemeral key.
+    let peer = bench.path("peer.key");
+    let peer_der = bench.path("peer.pub.der");
+    bench.openssl_ok(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &peer,
+    ]);
+    bench.openssl_ok(&[
+        "pkey", "-in", &peer, "-pubout", "-outform", "DER", "-out", &peer_der,
+    ]);
+    let on_card = bench.path("card.secret");
+    bench.pkcs11_ok(&[
+        "--login",
+        "--pin",
+        NEW_PIN,
+        "--derive",
+        "--id",
+        "03",
+        "-m",
+        "ECDH1-DERIVE",
+        "--input-file",
+        &peer_der,
+        "-o",
+        &on_card,
+    ]);
+    let on_host = bench.path("host.secret");
+    let public = bench.path("9d.pub.pem");
+    bench.openssl_ok(&[
+        "pkeyutl", "-derive", "-inkey", &peer, "-peerkey", &public, "-out", &on_host,
+    ]);
+    assert_eq!(bench.read("card.secret"), bench.read("host.secret"));
+}
+
+#[test]
+fn an_enrolled_card_signs_and_decrypts_with_yubico_piv_tool_under_the_new_pin() {
+    let bench = enrolled();
+    let text = bench.piv_tool_ok(&[
+        "-a",
+        "verify-pin",
+        "-P",
+        NEW_PIN,
+        "-a",
+        "test-signature",
+        "-s",
+        "9c",
+        "-i",
+        &bench.path("9c.pem"),
+    ]);
+    assert!(text.contains("Successful ECDSA verification."), "{text}");
+    let text = bench.piv_tool_ok(&[
+        "-a",
+        "verify-pin",
+        "-P",
+        NEW_PIN,
+        "-a",
+        "test-decipher",
+        "-s",
+        "9d",
+        "-i",
+        &bench.path("9d.pem"),
+    ]);
+    assert!(
+        text.contains("Successfully performed ECDH exchange with card."),
+        "{text}"
+    );
+    // No factory secret is left.
+    bench.piv_tool_fails(&["-a", "verify-pin", "-P", DEFAULT_PIN]);
+}
