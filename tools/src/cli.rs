@@ -168,6 +168,17 @@ pub enum Command {
         out: Option<PathBuf>,
     },
 
+    /// Show the whole story without hardware, pcscd or OpenSSL: a local CA, two simulated
+    /// cards enrolled for SMIME1 and SMIME2, a mail signed by SMIME1 and encrypted to both,
+    /// decrypted and verified by SMIME2, and a tampered copy refused. The mails, the
+    /// certificates and the cards' state files stay in DIR, and the OpenSSL commands that
+    /// check the result are printed at the end
+    Demo {
+        /// Where to work: an empty or new directory (default: a fresh temporary one, kept)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+
     /// Run a local S/MIME certificate authority: a root key and certificate in a directory
     /// (or the key on a card), and certificates for requests (PKCS#10)
     #[command(subcommand)]

@@ -8,6 +8,7 @@ mod card;
 mod choose;
 mod cli;
 mod decrypt;
+mod demo;
 mod encrypt;
 mod enroll;
 mod failure;
@@ -86,6 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Ca(command) => ca::run(&cli.card, command),
+        Command::Demo { dir } => demo::run(dir),
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
         Command::Sign { mail, pin } => match choose::open(&cli.card)? {
             Opened::Pcsc(card) => mail::sign(card, &mail, || pin.read()),
