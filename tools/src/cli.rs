@@ -177,6 +177,10 @@ pub enum Command {
         /// Where to work: an empty or new directory (default: a fresh temporary one, kept)
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Run the same story through pcscd: two `card-sim serve` processes on the state
+        /// files, in the vpcd readers "Virtual PCD 00 00" and "Virtual PCD 00 01"
+        #[arg(long)]
+        pcsc: bool,
     },
 
     /// Run a local S/MIME certificate authority: a root key and certificate in a directory

@@ -2,7 +2,10 @@
 //! commands use. A local CA; two cards, for SMIME1 and SMIME2, enrolled with it; SMIME1
 //! signs a mail and encrypts it to SMIME2 and to itself; SMIME2 decrypts and verifies it;
 //! a copy changed on the way is refused. The cards are simulated in this process on state
-//! files in the demo's directory, where every mail and certificate stays to be looked at.
+//! files in the demo's directory, where every mail and certificate stays to be looked at;
+//! with `--pcsc` the same state files are served by `card-sim` processes through pcscd.
+
+mod served;
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +13,7 @@ use anyhow::{Context, bail};
 use apdu_spec::piv::{Algorithm, Slot};
 use host_driver::ca::CertificateAuthority;
 use host_driver::enrolment::{Plan, Secrets};
-use host_driver::{InProcess, PivCard, Secret, Transport};
+use host_driver::{InProcess, PcscTransport, PivCard, Secret, Transport};
 
 use crate::cli::{CipherArgs, DecryptArgs, SignArgs};
 use crate::enroll::{self, Issuer};
@@ -23,6 +26,9 @@ struct Holder {
     email: &'static str,
     pin: &'static str,
     puk: &'static str,
+    /// The vpcd port and reader of the card with `--pcsc`.
+    port: u16,
+    reader: &'static str,
 }
 
 const SMIME1: Holder = Holder {
@@ -30,12 +36,16 @@ const SMIME1: Holder = Holder {
     email: "smime1@example.org",
     pin: "314159",
     puk: "31415926",
+    port: 35963,
+    reader: "Virtual PCD 00 00",
 };
 const SMIME2: Holder = Holder {
     name: "SMIME2",
     email: "smime2@example.org",
     pin: "271828",
     puk: "27182818",
+    port: 35964,
+    reader: "Virtual PCD 00 01",
 };
 
 const FACTORY_PIN: &str = "123456";
@@ -59,8 +69,9 @@ impl Holder {
     }
 }
 
-/// `smime-card demo`: in `dir`, or in a fresh directory that is kept.
-pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
+/// `smime-card demo`: in `dir`, or in a fresh directory that is kept; the cards in this
+/// process, or served through pcscd with `pcsc`.
+pub fn run(dir: Option<PathBuf>, pcsc: bool) -> anyhow::Result<()> {
     let dir = match dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir)
@@ -83,12 +94,32 @@ pub fn run(dir: Option<PathBuf>) -> anyhow::Result<()> {
             );
         }
     }
-    story(&dir, &|holder: &Holder| {
-        let path = holder.state_file(&dir);
-        let transport = InProcess::open(&path)
-            .with_context(|| format!("opening the simulated card {}", path.display()))?;
-        Ok(PivCard::open(transport)?)
-    })
+    if pcsc {
+        let mut served = Vec::new();
+        for holder in [&SMIME1, &SMIME2] {
+            served.push(served::ServedCard::start(
+                &holder.state_file(&dir),
+                holder.port,
+                holder.reader,
+            )?);
+            println!(
+                "{}'s card is in the reader '{}'.",
+                holder.name, holder.reader
+            );
+        }
+        // `served` stops the card-sim processes when it goes, whatever the story's end.
+        story(&dir, &|holder: &Holder| {
+            let transport = PcscTransport::connect_named(holder.reader)?;
+            Ok(PivCard::open(transport)?)
+        })
+    } else {
+        story(&dir, &|holder: &Holder| {
+            let path = holder.state_file(&dir);
+            let transport = InProcess::open(&path)
+                .with_context(|| format!("opening the simulated card {}", path.display()))?;
+            Ok(PivCard::open(transport)?)
+        })
+    }
 }
 
 /// The story, told step by step, with the cards `open` gives.

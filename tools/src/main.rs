@@ -87,7 +87,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Ca(command) => ca::run(&cli.card, command),
-        Command::Demo { dir } => demo::run(dir),
+        Command::Demo { dir, pcsc } => demo::run(dir, pcsc),
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
         Command::Sign { mail, pin } => match choose::open(&cli.card)? {
             Opened::Pcsc(card) => mail::sign(card, &mail, || pin.read()),
