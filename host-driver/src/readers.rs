@@ -62,7 +62,8 @@ pub fn open_only_piv_card() -> Result<PivCard<PcscTransport>> {
     }
 }
 
-fn probe(name: &str) -> ReaderContent {
+/// What the reader named exactly `name` holds, looked at as [`survey`] looks.
+pub fn probe(name: &str) -> ReaderContent {
     let transport = match PcscTransport::connect_named(name) {
         Ok(t) => t,
         Err(TransportError::NoCard(_) | TransportError::CardRemoved(_)) => {

@@ -124,39 +124,8 @@ pub enum Command {
     /// Sign a mail message (RFC 5322) with the key and certificate in a slot: S/MIME
     /// multipart/signed, or opaque signed-data with --opaque
     Sign {
-        /// The message to sign (a file: it is read twice, so memory stays flat)
-        #[arg(long = "in", value_name = "FILE")]
-        input: PathBuf,
-        /// Where to write the signed message
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// The slot whose key signs (its certificate is sent along)
-        #[arg(long, value_name = "SLOT", default_value = "9c")]
-        slot: Slot,
-        /// application/pkcs7-mime signed-data instead of multipart/signed (only S/MIME
-        /// clients can show the content)
-        #[arg(long)]
-        opaque: bool,
-        /// sha256, sha384 or sha512 (default: SHA-256, SHA-384 for P-384 keys, SHA-512 for
-        /// Ed25519)
-        #[arg(long, value_name = "DIGEST", value_parser = parse_digest)]
-        digest: Option<HashAlg>,
-        /// Sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)
-        #[arg(long)]
-        pss: bool,
-        /// Intermediate CA certificates (PEM) to include for the recipient's benefit
-        #[arg(long, value_name = "FILE")]
-        chain: Option<PathBuf>,
-        /// Then encrypt the signed message for the recipients whose certificates (PEM or
-        /// DER) are in these files
-        #[arg(long, value_name = "CERT", num_args = 1..)]
-        encrypt_to: Vec<PathBuf>,
-        /// Then encrypt the signed message for this card's key management certificate
-        /// (slot 9d) too, so the sent copy stays readable
-        #[arg(long)]
-        encrypt_self: bool,
         #[command(flatten)]
-        cipher: CipherArgs,
+        mail: SignArgs,
         #[command(flatten)]
         pin: PinArgs,
     },
@@ -199,6 +168,21 @@ pub enum Command {
         out: Option<PathBuf>,
     },
 
+    /// Show the whole story without hardware, pcscd or OpenSSL: a local CA, two simulated
+    /// cards enrolled for SMIME1 and SMIME2, a mail signed by SMIME1 and encrypted to both,
+    /// decrypted and verified by SMIME2, and a tampered copy refused. The mails, the
+    /// certificates and the cards' state files stay in DIR, and the OpenSSL commands that
+    /// check the result are printed at the end
+    Demo {
+        /// Where to work: an empty or new directory (default: a fresh temporary one, kept)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Run the same story through pcscd: two `card-sim serve` processes on the state
+        /// files, in the vpcd readers "Virtual PCD 00 00" and "Virtual PCD 00 01"
+        #[arg(long)]
+        pcsc: bool,
+    },
+
     /// Run a local S/MIME certificate authority: a root key and certificate in a directory
     /// (or the key on a card), and certificates for requests (PKCS#10)
     #[command(subcommand)]
@@ -210,22 +194,67 @@ pub enum Command {
     /// with --ca. Nothing is written to --out unless decryption succeeds (and, with --ca,
     /// the signature holds)
     Decrypt {
-        /// The encrypted message
-        #[arg(long = "in", value_name = "FILE")]
-        input: PathBuf,
-        /// Where to write the decrypted message
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        /// Only the key in this slot (default: 9d, then the retired slots 82-95)
-        #[arg(long, value_name = "SLOT")]
-        slot: Option<Slot>,
-        /// Verify a signed message inside against these trusted CA certificates (PEM, any
-        /// number, or one DER certificate)
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
+        #[command(flatten)]
+        mail: DecryptArgs,
         #[command(flatten)]
         pin: PinArgs,
     },
+}
+
+/// What `sign` signs, how, and where the result goes.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The message to sign (a file: it is read twice, so memory stays flat)
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the signed message
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The slot whose key signs (its certificate is sent along)
+    #[arg(long, value_name = "SLOT", default_value = "9c")]
+    pub slot: Slot,
+    /// application/pkcs7-mime signed-data instead of multipart/signed (only S/MIME
+    /// clients can show the content)
+    #[arg(long)]
+    pub opaque: bool,
+    /// sha256, sha384 or sha512 (default: SHA-256, SHA-384 for P-384 keys, SHA-512 for
+    /// Ed25519)
+    #[arg(long, value_name = "DIGEST", value_parser = parse_digest)]
+    pub digest: Option<HashAlg>,
+    /// Sign with RSA-PSS instead of PKCS#1 v1.5 (RSA keys)
+    #[arg(long)]
+    pub pss: bool,
+    /// Intermediate CA certificates (PEM) to include for the recipient's benefit
+    #[arg(long, value_name = "FILE")]
+    pub chain: Option<PathBuf>,
+    /// Then encrypt the signed message for the recipients whose certificates (PEM or
+    /// DER) are in these files
+    #[arg(long, value_name = "CERT", num_args = 1..)]
+    pub encrypt_to: Vec<PathBuf>,
+    /// Then encrypt the signed message for this card's key management certificate
+    /// (slot 9d) too, so the sent copy stays readable
+    #[arg(long)]
+    pub encrypt_self: bool,
+    #[command(flatten)]
+    pub cipher: CipherArgs,
+}
+
+/// What `decrypt` decrypts, with which key, and where the result goes.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The encrypted message
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the decrypted message
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only the key in this slot (default: 9d, then the retired slots 82-95)
+    #[arg(long, value_name = "SLOT")]
+    pub slot: Option<Slot>,
+    /// Verify a signed message inside against these trusted CA certificates (PEM, any
+    /// number, or one DER certificate)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
 }
 
 /// How encrypted content and its key are protected.

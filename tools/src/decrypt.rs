@@ -4,32 +4,34 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Seek, SeekFrom, Write};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use host_driver::card_decryptor::CardDecryptor;
 use host_driver::escape::Escaped;
 use host_driver::smime::decrypt::decrypt as decrypt_mail;
 use host_driver::smime::verify::{VerifyError, VerifyOptions, verify};
-use host_driver::{PivCard, Transport};
+use host_driver::{PivCard, Secret, Transport};
 
-use crate::cli::Command;
+use crate::cli::DecryptArgs;
 use crate::mail::{BadSignature, print_verdict, read_anchors};
 use crate::output::{Output, Readers};
 
-pub fn decrypt<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Result<()> {
-    let Command::Decrypt {
+/// Decrypts `mail.input` into `mail.out`, verifying a signed message inside against
+/// `mail.ca`; `pin` is asked for once the message is open.
+pub fn decrypt<T: Transport>(
+    mut card: PivCard<T>,
+    mail: &DecryptArgs,
+    pin: impl FnOnce() -> anyhow::Result<Secret>,
+) -> anyhow::Result<()> {
+    let DecryptArgs {
         input,
         out,
         slot,
         ca,
-        pin,
-    } = command
-    else {
-        bail!("not a decrypt command");
-    };
+    } = mail;
     let anchors = ca.as_deref().map(read_anchors).transpose()?;
     let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let pin = pin.read()?;
+    let pin = pin()?;
     let mut decryptor = CardDecryptor::new(&mut card).with_pin(pin);
     if let Some(slot) = slot {
         decryptor = decryptor.only(*slot);

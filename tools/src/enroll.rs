@@ -43,6 +43,16 @@ pub fn enroll<T: Transport>(
         new_puk: secrets.new_puk.read()?,
         management_key: given_management_key(&mut card, secrets.mgmt)?,
     };
+    enroll_with(card, plan, &secrets, issuer)
+}
+
+/// Enrols the card with secrets already in hand, printing each step.
+pub fn enroll_with<T: Transport>(
+    card: PivCard<T>,
+    plan: &Plan,
+    secrets: &Secrets,
+    issuer: &Issuer,
+) -> anyhow::Result<()> {
     let card = RefCell::new(card);
     let mut local_ca = match issuer {
         Issuer::LocalCa { dir, days } => Some(enrolment::LocalCa {
@@ -53,7 +63,7 @@ pub fn enroll<T: Transport>(
         Issuer::Requests(_) => None,
     };
     let issuer_seam = local_ca.as_mut().map(|ca| ca as &mut dyn enrolment::Issuer);
-    let outcome = enrolment::enrol(&card, plan, &secrets, issuer_seam, &mut |step| {
+    let outcome = enrolment::enrol(&card, plan, secrets, issuer_seam, &mut |step| {
         eprintln!("{step}")
     })
     .map_err(|e| match e {

@@ -6,17 +6,17 @@ use std::fs::File;
 use std::io::Seek;
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use apdu_spec::piv::Slot;
 use host_driver::card_signer::CardSigner;
 use host_driver::escape::{self, Escaped};
 use host_driver::hash::HashAlg;
 use host_driver::smime::sign::{Form, SignReport, SignRequest, digest_for, sign as sign_mail};
 use host_driver::smime::verify::{Form as VerifiedForm, Verdict};
-use host_driver::{PivCard, PublicKey, SignatureScheme, Transport};
+use host_driver::{PivCard, PublicKey, Secret, SignatureScheme, Transport};
 
 use crate::card::read_certificates;
-use crate::cli::Command;
+use crate::cli::SignArgs;
 use crate::encrypt;
 use crate::failure::Usage;
 use crate::output::{Output, Readers};
@@ -52,8 +52,14 @@ pub fn slot_certificate<T: Transport>(
     })
 }
 
-pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Result<()> {
-    let Command::Sign {
+/// Signs `mail.input` into `mail.out` (and encrypts it, if asked); `pin` is asked for
+/// once the recipients and the message have been found good, just before the card signs.
+pub fn sign<T: Transport>(
+    mut card: PivCard<T>,
+    mail: &SignArgs,
+    pin: impl FnOnce() -> anyhow::Result<Secret>,
+) -> anyhow::Result<()> {
+    let SignArgs {
         input,
         out,
         slot,
@@ -64,11 +70,7 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         encrypt_to,
         encrypt_self,
         cipher,
-        pin,
-    } = command
-    else {
-        bail!("not a sign command");
-    };
+    } = mail;
     let certificate = slot_certificate(&mut card, *slot)?;
     // Recipients are checked before the card signs anything.
     let recipients = if encrypt_to.is_empty() && !encrypt_self {
@@ -90,7 +92,7 @@ pub fn sign<T: Transport>(mut card: PivCard<T>, command: &Command) -> anyhow::Re
         None => Vec::new(),
     };
     let message = File::open(input).with_context(|| format!("reading {}", input.display()))?;
-    let pin = pin.read()?;
+    let pin = pin()?;
     let card = RefCell::new(card);
     let public_key = card.borrow_mut().public_key(*slot)?;
     let scheme = scheme(&public_key, *digest, *pss)?;

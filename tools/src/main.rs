@@ -8,6 +8,7 @@ mod card;
 mod choose;
 mod cli;
 mod decrypt;
+mod demo;
 mod encrypt;
 mod enroll;
 mod failure;
@@ -86,10 +87,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Ca(command) => ca::run(&cli.card, command),
+        Command::Demo { dir, pcsc } => demo::run(dir, pcsc),
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
-        command @ Command::Sign { .. } => match choose::open(&cli.card)? {
-            Opened::Pcsc(card) => mail::sign(card, &command),
-            Opened::Sim(card) => mail::sign(*card, &command),
+        Command::Sign { mail, pin } => match choose::open(&cli.card)? {
+            Opened::Pcsc(card) => mail::sign(card, &mail, || pin.read()),
+            Opened::Sim(card) => mail::sign(*card, &mail, || pin.read()),
         },
         command @ Command::Encrypt { to_self, .. } => {
             let own = if to_self {
@@ -102,9 +104,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             encrypt::encrypt(&command, own)
         }
-        command @ Command::Decrypt { .. } => match choose::open(&cli.card)? {
-            Opened::Pcsc(card) => decrypt::decrypt(card, &command),
-            Opened::Sim(card) => decrypt::decrypt(*card, &command),
+        Command::Decrypt { mail, pin } => match choose::open(&cli.card)? {
+            Opened::Pcsc(card) => decrypt::decrypt(card, &mail, || pin.read()),
+            Opened::Sim(card) => decrypt::decrypt(*card, &mail, || pin.read()),
         },
     }
 }

@@ -1859,3 +1859,42 @@ fn enrolment_through_the_local_ca_leaves_a_card_that_signs_encrypts_and_decrypts
     sim.ok_env(&decrypt, &[("PIN", NEW_PIN)])
         .stdout_has("Good signature");
 }
+
+#[test]
+fn demo_tells_the_whole_story_in_process_and_openssl_agrees() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = smime_card()
+        .arg("demo")
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .expect("smime-card runs");
+    Run::from(out)
+        .expect_code(0)
+        .stdout_has("Good signature")
+        .stdout_has("Refused, as it must be")
+        .stdout_has("Every check held.");
+    for file in [
+        "ca/ca.pem",
+        "smime1.json",
+        "smime2.json",
+        "smime1-sign.pem",
+        "smime1-encrypt.pem",
+        "smime2-sign.pem",
+        "smime2-encrypt.pem",
+        "mail.txt",
+        "sent.eml",
+        "received.eml",
+        "tampered.eml",
+    ] {
+        assert!(dir.path().join(file).is_file(), "the demo left no {file}");
+    }
+    // Nothing decrypted from the tampered copy is left behind.
+    assert!(!dir.path().join("tampered-received.eml").exists());
+    let verified = test_pki::verify_mail(dir.path(), "received.eml", Path::new("ca/ca.pem"));
+    assert!(
+        verified.status.success(),
+        "openssl cms -verify refused received.eml: {}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}
