@@ -87,8 +87,18 @@ impl<T: Transport> Decryptor for CardDecryptor<'_, T> {
     fn recipient_keys(&mut self) -> Result<Vec<(CardKey, Certificate)>, KeyError> {
         let mut keys = Vec::new();
         for slot in self.slots()? {
-            let Some(der) = self.card.read_certificate(slot)? else {
-                continue;
+            let der = match self.card.read_certificate(slot) {
+                Ok(Some(der)) => der,
+                Ok(None) => continue,
+                // One broken certificate object must not keep the other keys from working.
+                Err(crate::Error::Malformed(e)) => {
+                    log::warn!(
+                        "the certificate object of slot {} is malformed: {e}",
+                        slot.name()
+                    );
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
             };
             // A certificate we cannot read names no key we could use: skip it.
             let Ok(cert) = Certificate::from_der(&der) else {

@@ -242,13 +242,14 @@ pub fn enrol<T: Transport>(
         card.change_pin(&secrets.pin, &secrets.new_pin)?;
         progress("The PIN was changed.");
     }
-    // The PUK is changed before the management key, so a key in force means it is done.
+    // A key stored PIN-protected by another tool says nothing of the PUK: it is changed
+    // (or found changed) whatever the key's state.
+    change_puk(&mut card, secrets, pin_changed || stored_key_in_force)?;
+    progress("The PUK is the one chosen.");
     if stored_key_in_force {
-        progress("The PUK and the management key were changed before.");
+        progress("The management key was stored PIN-protected before.");
         return Ok(Outcome::Enrolled);
     }
-    change_puk(&mut card, secrets, pin_changed)?;
-    progress("The PUK was changed.");
     if card.features().yubikey() {
         let key = random_management_key(card.features().aes_management_key())?;
         card.set_pin_protected_management_key(&key)?;

@@ -264,6 +264,27 @@ fn a_request_for_another_address_or_none_is_refused() {
         ca.issue(&none, ALICE, Purpose::Signing, 30),
         Err(CaError::NoAddress(_))
     ));
+    // An address in the subject's RFC 4524 mail attribute counts as one asked for.
+    let key = KeyType::P256.generate(d, "mail");
+    let subject_mail = [
+        "req",
+        "-new",
+        "-key",
+        key.to_str().unwrap(),
+        "-subj",
+        "/CN=mail/mail=bob@example.org",
+        "-addext",
+        "subjectAltName=email:alice@example.org",
+        "-outform",
+        "DER",
+        "-out",
+        "mail.csr",
+    ];
+    openssl_ok(d, &subject_mail);
+    assert!(matches!(
+        ca.issue(&std::fs::read(d.join("mail.csr")).unwrap(), ALICE, Purpose::Signing, 30),
+        Err(CaError::OtherAddress { found, .. }) if found == "bob@example.org"
+    ));
     // The domain compares in any case.
     let (upper, _) = request(d, "upper", KeyType::P256, &["alice@EXAMPLE.org"]);
     ca.issue(&upper, ALICE, Purpose::Signing, 30).unwrap();

@@ -1618,7 +1618,7 @@ fn enrolment_writes_requests_then_resumes_to_a_personalised_card_that_signs() {
     sim.enroll(&[])
         .expect_code(0)
         .stderr_has("resuming with the new PIN")
-        .stderr_has("were changed before");
+        .stderr_has("stored PIN-protected before");
 }
 
 #[test]

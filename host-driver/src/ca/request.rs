@@ -2,7 +2,7 @@
 //! the key it carries, and the addresses it names.
 
 use const_oid::AssociatedOid;
-use const_oid::db::rfc2985;
+use const_oid::db::{rfc2985, rfc4524};
 use der::asn1::Ia5String;
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
@@ -67,8 +67,10 @@ impl Request {
             }
         }
         let names_address_in_san = !addresses.is_empty();
+        // The subject is copied into the certificate, so an address it names in any form
+        // mail clients read (PKCS#9 emailAddress, RFC 4524 mail) counts as one asked for.
         for atv in info.subject.iter() {
-            if atv.oid == rfc2985::PKCS_9_AT_EMAIL_ADDRESS {
+            if atv.oid == rfc2985::PKCS_9_AT_EMAIL_ADDRESS || atv.oid == rfc4524::MAIL {
                 let address: Ia5String = atv.value.decode_as().map_err(malformed)?;
                 addresses.push(address.to_string());
             }

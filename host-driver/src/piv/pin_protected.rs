@@ -26,7 +26,10 @@ impl<T: Transport> PivCard<T> {
         let Some(content) = self.read_object(ObjectId::PRINTED_INFORMATION)? else {
             return Ok(None);
         };
-        let Some(stored) = StoredManagementKey::parse(&content).map_err(Error::malformed)? else {
+        // Printed information in SP 800-73's own layout (01 name, 02 ..., FE) holds no key:
+        // only ykman's `88 { 89 key }` does.
+        let content = zeroize::Zeroizing::new(content);
+        let Ok(Some(stored)) = StoredManagementKey::parse(&content) else {
             return Ok(None);
         };
         ManagementKey::new(algorithm, &stored.0)
@@ -43,13 +46,17 @@ impl<T: Transport> PivCard<T> {
     /// management key). The key is stored before it is set, and flagged after: an
     /// interruption leaves either the old key in force, or the new one stored.
     pub fn set_pin_protected_management_key(&mut self, key: &ManagementKey) -> Result<()> {
+        // Read before anything is written: malformed admin data then stops us with the old
+        // key still in force, rather than with a new key that is never flagged.
+        let admin = AdminData {
+            management_key_stored: true,
+            // The PIN-derived scheme's salt no longer describes the key, as ykman drops it.
+            salt: None,
+            ..self.admin_data()?.unwrap_or_default()
+        };
         let stored = StoredManagementKey(zeroize::Zeroizing::new(key.key_bytes().to_vec()));
         self.write_object(ObjectId::PRINTED_INFORMATION, &stored.encode())?;
         self.set_management_key(key, false)?;
-        let admin = AdminData {
-            management_key_stored: true,
-            ..self.admin_data()?.unwrap_or_default()
-        };
         self.write_object(ObjectId::YUBICO_ADMIN_DATA, &admin.encode())
     }
 }

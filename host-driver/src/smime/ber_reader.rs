@@ -161,7 +161,8 @@ impl<R: Read> BerReader<R> {
     /// Where the constructed value whose contents start here ends.
     pub fn end_of(&self, header: &Header) -> End {
         match header.len {
-            Some(len) => End::At(self.offset + len),
+            // A length no stream can hold ends past any end: reading up to it fails cleanly.
+            Some(len) => End::At(self.offset.saturating_add(len)),
             None => End::Marker,
         }
     }
@@ -230,7 +231,7 @@ impl<R: Read> BerReader<R> {
             Some(len) => {
                 let len = usize::try_from(len)
                     .ok()
-                    .filter(|&l| out.len() + l <= limit)
+                    .filter(|&l| l <= limit.saturating_sub(out.len()))
                     .ok_or_else(|| self.invalid(too_large(limit)))?;
                 let at = out.len();
                 out.resize(at + len, 0);
@@ -335,6 +336,25 @@ impl StringSegments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_too_large_for_any_stream_are_errors_not_panics() {
+        // An OID whose 8-byte length wraps a usize, and a SEQUENCE whose contents would end
+        // past u64::MAX.
+        let huge_oid = h("06 88 FF FF FF FF FF FF FF F8 2A");
+        assert!(BerReader::new(&huge_oid[..]).element(1024).is_err());
+        let huge_sequence = h("30 88 FF FF FF FF FF FF FF FF 02 01 00");
+        let mut reader = BerReader::new(&huge_sequence[..]);
+        let header = reader.header().unwrap();
+        let end = reader.end_of(&header);
+        assert!(!reader.at_end(end).unwrap());
+        assert!(reader.element(1024).is_ok());
+        assert!(!reader.at_end(end).unwrap());
+        assert!(
+            reader.element(1024).is_err(),
+            "the stream ends inside the value"
+        );
+    }
 
     fn h(text: &str) -> Vec<u8> {
         hex::decode(text.replace(' ', "")).unwrap()

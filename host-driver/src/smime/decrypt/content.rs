@@ -36,6 +36,9 @@ use crate::smime::ber_reader::BerReader;
 /// The content is read and written in pieces of this size (a multiple of the block).
 const CHUNK: usize = 64 << 10;
 
+/// The most content one GCM key and nonce can encrypt (NIST SP 800-38D): 2^32 - 2 blocks.
+const GCM_MAX_BYTES: u64 = (1 << 36) - 32;
+
 /// GCM ciphertext up to this size waits in memory, larger in a temporary file.
 const SPILL_IN_MEMORY: usize = 1 << 20;
 
@@ -171,10 +174,17 @@ impl ContentCipher {
             }
             Self::Gcm { nonce, tag_len, .. } => {
                 let mut ciphertext = tempfile::SpooledTempFile::new(SPILL_IN_MEMORY);
+                let mut spooled: u64 = 0;
                 loop {
                     let n = envelope.read_content(reader, &mut chunk)?;
                     if n == 0 {
                         break;
+                    }
+                    // GCM's 32-bit block counter covers 2^36 - 32 bytes; more is no GCM
+                    // message, and must not fill the disk on its way to being refused.
+                    spooled += n as u64;
+                    if spooled > GCM_MAX_BYTES {
+                        return Err(malformed("the GCM content is longer than GCM allows"));
                     }
                     ciphertext.write_all(&chunk[..n])?;
                 }
