@@ -129,3 +129,20 @@ fn enrolment_resumes_after_the_ca_failed_and_leaves_no_factory_secret() {
             .is_some_and(|a| a.management_key_stored)
     );
 }
+
+#[test]
+fn printed_information_in_its_standard_layout_holds_no_stored_management_key() {
+    use apdu_spec::piv::ObjectId;
+    use apdu_spec::piv::mgmt_key::ManagementKey;
+    let mut card = PivCard::open(InProcess::in_memory(&CardConfig::default()).unwrap()).unwrap();
+    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+        .unwrap();
+    // SP 800-73-4's printed information: name (01), employee affiliation (02), end (FE).
+    let printed = [
+        0x01, 0x05, b'A', b'l', b'i', b'c', b'e', 0x02, 0x03, b'O', b'r', b'g', 0xFE, 0x00,
+    ];
+    card.write_object(ObjectId::PRINTED_INFORMATION, &printed)
+        .unwrap();
+    let pin = Secret::new(b"123456".to_vec()).unwrap();
+    assert!(card.pin_protected_management_key(&pin).unwrap().is_none());
+}
