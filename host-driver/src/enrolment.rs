@@ -264,13 +264,15 @@ pub fn enrol<T: Transport>(
 }
 
 /// The PIN that works now, and whether it is the new one. A wrong current PIN spends a
-/// try, which the new PIN, if right, gives back.
+/// try, which the new PIN, if right, gives back; the new PIN is tried only while that
+/// cannot spend the last try.
 fn working_pin<'s, T: Transport>(
     card: &mut PivCard<T>,
     secrets: &'s Secrets,
 ) -> Result<(&'s Secret, bool)> {
     match card.verify_pin(&secrets.pin) {
         Ok(()) => Ok((&secrets.pin, false)),
+        Err(wrong @ Error::WrongPin { tries_left }) if tries_left < 2 => Err(wrong.into()),
         Err(wrong @ Error::WrongPin { .. }) => match card.verify_pin(&secrets.new_pin) {
             Ok(()) => Ok((&secrets.new_pin, true)),
             Err(Error::WrongPin { .. }) => Err(wrong.into()),
@@ -414,7 +416,8 @@ fn change_puk<T: Transport>(
     maybe_done: bool,
 ) -> Result<()> {
     match card.change_puk(&secrets.puk, &secrets.new_puk) {
-        Err(wrong @ Error::WrongPuk { .. }) if maybe_done => {
+        // The new PUK is tried only while that cannot spend the last try.
+        Err(wrong @ Error::WrongPuk { tries_left }) if maybe_done && tries_left >= 2 => {
             match card.change_puk(&secrets.new_puk, &secrets.new_puk) {
                 Err(Error::WrongPuk { .. }) => Err(wrong.into()),
                 other => Ok(other?),
