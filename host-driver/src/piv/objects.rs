@@ -25,7 +25,9 @@ impl<T: Transport> PivCard<T> {
         let data = self.run(|x| {
             let r = x.send(GetData { object: id })?;
             match r.sw {
-                StatusWord::SUCCESS => Ok(Some(r.data)),
+                // An object may hold a secret (a PIN-protected management key): the answer
+                // is wiped once its content is copied out.
+                StatusWord::SUCCESS => Ok(Some(zeroize::Zeroizing::new(r.data))),
                 StatusWord::NOT_FOUND => Ok(None),
                 sw => Err(Error::from_status("GET DATA", sw)),
             }
