@@ -151,7 +151,8 @@ mod tests {
         let ours = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let dest = ours.local_addr().unwrap();
         let listeners = proc_net_tcp::listeners().expect("/proc/net/tcp on Linux");
-        assert_eq!(owners(&listeners, dest), [effective_uid()]);
+        // Another program may listen on the same port number on a wildcard address too.
+        assert!(owners(&listeners, dest).contains(&effective_uid()));
         check_listener(dest, AllowedListener::RootOrOwnUser).unwrap();
     }
 
