@@ -110,41 +110,9 @@ fn an_enrolled_card_signs_and_decrypts_through_pkcs11_under_the_new_pin() {
     assert!(verified.contains("Verified OK"), "{verified}");
 
     // 9D (ID 03): the ECDH a mail client runs to decrypt, against a sender's ephemeral key.
-    let peer = bench.path("peer.key");
-    let peer_der = bench.path("peer.pub.der");
-    bench.openssl_ok(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        &peer,
-    ]);
-    bench.openssl_ok(&[
-        "pkey", "-in", &peer, "-pubout", "-outform", "DER", "-out", &peer_der,
-    ]);
-    let on_card = bench.path("card.secret");
-    bench.pkcs11_ok(&[
-        "--login",
-        "--pin",
-        NEW_PIN,
-        "--derive",
-        "--id",
-        "03",
-        "-m",
-        "ECDH1-DERIVE",
-        "--input-file",
-        &peer_der,
-        "-o",
-        &on_card,
-    ]);
-    let on_host = bench.path("host.secret");
-    let public = bench.path("9d.pub.pem");
-    bench.openssl_ok(&[
-        "pkeyutl", "-derive", "-inkey", &peer, "-peerkey", &public, "-out", &on_host,
-    ]);
-    assert_eq!(bench.read("card.secret"), bench.read("host.secret"));
+    let (on_card, on_host) =
+        bench.pkcs11_ecdh_beside_openssl("P-256", &bench.path("9d.pub.pem"), NEW_PIN);
+    assert_eq!(on_card, on_host);
 }
 
 #[test]

@@ -313,44 +313,8 @@ fn pkcs11_ecdh_derive_matches_openssl() {
     let bench = Bench::new();
     for (algorithm, curve) in [("ECCP256", "P-256"), ("ECCP384", "P-384")] {
         let (public, _) = bench.key_with_certificate("9d", algorithm, &format!("/CN=ecdh {curve}"));
-        let peer = bench.path(&format!("peer-{curve}.key"));
-        let peer_der = bench.path(&format!("peer-{curve}.pub.der"));
-        bench.openssl_ok(&[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            &format!("ec_paramgen_curve:{curve}"),
-            "-out",
-            &peer,
-        ]);
-        bench.openssl_ok(&[
-            "pkey", "-in", &peer, "-pubout", "-outform", "DER", "-out", &peer_der,
-        ]);
-
-        let card_secret = format!("card-{curve}.secret");
-        let card_path = bench.path(&card_secret);
-        bench.pkcs11_ok(&[
-            "--login",
-            "--pin",
-            DEFAULT_PIN,
-            "--derive",
-            "--id",
-            "03",
-            "-m",
-            "ECDH1-DERIVE",
-            "--input-file",
-            &peer_der,
-            "-o",
-            &card_path,
-        ]);
-        let host_secret = format!("host-{curve}.secret");
-        let host_path = bench.path(&host_secret);
-        bench.openssl_ok(&[
-            "pkeyutl", "-derive", "-inkey", &peer, "-peerkey", &public, "-out", &host_path,
-        ]);
-        let expected = bench.read(&host_secret);
+        let (on_card, expected) = bench.pkcs11_ecdh_beside_openssl(curve, &public, DEFAULT_PIN);
         assert_eq!(expected.len(), if curve == "P-256" { 32 } else { 48 });
-        assert_eq!(bench.read(&card_secret), expected, "ECDH on {curve}");
+        assert_eq!(on_card, expected, "ECDH on {curve}");
     }
 }

@@ -170,6 +170,45 @@ impl Bench {
         id
     }
 
+    /// The ECDH secret the 9D key (PKCS#11 ID 03) derives through pkcs11-tool with `pin`,
+    /// against a fresh peer key on `curve`, and the one openssl derives from the peer key and
+    /// `public` (the card key's public half, PEM): (card's, openssl's).
+    pub fn pkcs11_ecdh_beside_openssl(
+        &self,
+        curve: &str,
+        public: &str,
+        pin: &str,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let peer = self.path(&format!("peer-{curve}.key"));
+        let peer_der = self.path(&format!("peer-{curve}.pub.der"));
+        let paramgen = format!("ec_paramgen_curve:{curve}");
+        self.openssl_ok(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            &paramgen,
+            "-out",
+            &peer,
+        ]);
+        self.openssl_ok(&[
+            "pkey", "-in", &peer, "-pubout", "-outform", "DER", "-out", &peer_der,
+        ]);
+        let (card, host) = (
+            format!("card-{curve}.secret"),
+            format!("host-{curve}.secret"),
+        );
+        let (card_path, host_path) = (self.path(&card), self.path(&host));
+        let derive = ["--derive", "--id", "03", "-m", "ECDH1-DERIVE"];
+        let files = ["--input-file", &peer_der, "-o", &card_path];
+        self.pkcs11_ok(&[&["--login", "--pin", pin][..], &derive, &files].concat());
+        let openssl = [
+            "pkeyutl", "-derive", "-inkey", &peer, "-peerkey", public, "-out", &host_path,
+        ];
+        self.openssl_ok(&openssl);
+        (self.read(&card), self.read(&host))
+    }
+
     pub fn openssl_ok(&self, args: &[&str]) -> String {
         let out = e2e::run("openssl", args);
         self.expect_ok("openssl", args, &out)
