@@ -37,26 +37,9 @@ use crate::public_key::PublicKey;
 use crate::signing::SignatureBytes;
 use crate::transport::Transport;
 
-/// What a certificate's key is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Usage {
-    /// Signing mail (slot 9C).
-    Sign,
-    /// Decrypting mail (slot 9D).
-    Encrypt,
-    /// Both, with one key (slot 9A).
-    Both,
-}
-
-impl Usage {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sign => "signing",
-            Self::Encrypt => "encryption",
-            Self::Both => "signing and encryption",
-        }
-    }
-}
+/// What a certificate's key is for: the CA's own notion, so a slot's usage is what the
+/// local CA issues for.
+pub use crate::ca::Purpose;
 
 /// A CA that issues S/MIME certificates for requests.
 pub trait Issuer {
@@ -65,7 +48,7 @@ pub trait Issuer {
         &mut self,
         csr_der: &[u8],
         email: &str,
-        usage: Usage,
+        usage: Purpose,
     ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
@@ -82,14 +65,9 @@ impl<S: crate::ca::CaSigner> Issuer for LocalCa<S> {
         &mut self,
         csr_der: &[u8],
         email: &str,
-        usage: Usage,
+        usage: Purpose,
     ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-        let purpose = match usage {
-            Usage::Sign => crate::ca::Purpose::Signing,
-            Usage::Encrypt => crate::ca::Purpose::Encryption,
-            Usage::Both => crate::ca::Purpose::Both,
-        };
-        Ok(self.ca.issue(csr_der, email, purpose, self.days)?)
+        Ok(self.ca.issue(csr_der, email, usage, self.days)?)
     }
 }
 
@@ -106,13 +84,13 @@ pub struct Plan {
 
 impl Plan {
     /// The slots enrolment fills, with what each key is for.
-    pub fn slots(&self) -> &'static [(Slot, Usage)] {
+    pub fn slots(&self) -> &'static [(Slot, Purpose)] {
         if self.single_key {
-            &[(Slot::Authentication, Usage::Both)]
+            &[(Slot::Authentication, Purpose::Both)]
         } else {
             &[
-                (Slot::Signature, Usage::Sign),
-                (Slot::KeyManagement, Usage::Encrypt),
+                (Slot::Signature, Purpose::Signing),
+                (Slot::KeyManagement, Purpose::Encryption),
             ]
         }
     }
@@ -133,7 +111,7 @@ pub struct Secrets {
 #[derive(Debug, Clone)]
 pub struct Request {
     pub slot: Slot,
-    pub usage: Usage,
+    pub usage: Purpose,
     /// PKCS#10 (DER).
     pub der: Vec<u8>,
 }
@@ -157,9 +135,9 @@ pub enum EnrolmentError {
     Address(String),
     #[error("the certificate request for slot {slot}: {reason}")]
     Request { slot: Slot, reason: String },
-    #[error("the CA did not issue the {} certificate: {source}", .usage.name())]
+    #[error("the CA did not issue the {} certificate: {source}", .usage)]
     Issuer {
-        usage: Usage,
+        usage: Purpose,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("the certificate issued for slot {0} is not for the slot's key")]
@@ -210,8 +188,7 @@ pub fn enrol<T: Transport>(
             .generate(slot, plan.algorithm, None, None)?;
         progress(&format!(
             "Generated an {} key in slot {slot} for {}.",
-            plan.algorithm,
-            usage.name()
+            plan.algorithm, usage
         ));
         let der = request(card, slot, &key, plan, &address, pin)?;
         progress(&format!("The card signed the request for slot {slot}."));

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use apdu_spec::piv::{Algorithm, Slot};
 use card_sim::CardConfig;
-use host_driver::enrolment::{EnrolmentError, Issuer, Outcome, Plan, Secrets, Usage, enrol};
+use host_driver::enrolment::{EnrolmentError, Issuer, Outcome, Plan, Purpose, Secrets, enrol};
 use host_driver::{Error, InProcess, PivCard, Secret};
 use test_pki::{Profile, TestCa};
 
@@ -22,15 +22,15 @@ impl Issuer for OpensslIssuer {
         &mut self,
         csr_der: &[u8],
         email: &str,
-        usage: Usage,
+        usage: Purpose,
     ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
         if self.failing {
             return Err("the CA is offline".into());
         }
         let name = match usage {
-            Usage::Sign => "sign",
-            Usage::Encrypt => "encrypt",
-            Usage::Both => "both",
+            Purpose::Signing => "sign",
+            Purpose::Encryption => "encrypt",
+            Purpose::Both => "both",
         };
         let csr = self.dir.join(format!("{name}.csr.pem"));
         std::fs::write(
@@ -38,8 +38,8 @@ impl Issuer for OpensslIssuer {
             host_driver::pem::encode("CERTIFICATE REQUEST", csr_der),
         )?;
         let profile = match usage {
-            Usage::Sign => Profile::signing("/CN=Bob", email),
-            Usage::Encrypt | Usage::Both => Profile::encryption("/CN=Bob", email),
+            Purpose::Signing => Profile::signing("/CN=Bob", email),
+            Purpose::Encryption | Purpose::Both => Profile::encryption("/CN=Bob", email),
         };
         Ok(test_pki::der_of(
             &self.ca.certify_request(&csr, name, &profile),
@@ -94,7 +94,7 @@ fn enrolment_resumes_after_the_ca_failed_and_leaves_no_factory_secret() {
         matches!(
             failed,
             Err(EnrolmentError::Issuer {
-                usage: Usage::Sign,
+                usage: Purpose::Signing,
                 ..
             })
         ),

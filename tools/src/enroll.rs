@@ -92,9 +92,9 @@ pub fn enroll_with<T: Transport>(
 /// `sign.csr.pem`, `encrypt.csr.pem` or (one key for both) `both.csr.pem` in `dir`.
 fn write_request(dir: &Path, request: &Request) -> anyhow::Result<()> {
     let name = match request.usage {
-        enrolment::Usage::Sign => "sign",
-        enrolment::Usage::Encrypt => "encrypt",
-        enrolment::Usage::Both => "both",
+        enrolment::Purpose::Signing => "sign",
+        enrolment::Purpose::Encryption => "encrypt",
+        enrolment::Purpose::Both => "both",
     };
     let path = dir.join(format!("{name}.csr.pem"));
     let pem = host_driver::pem::encode("CERTIFICATE REQUEST", &request.der);
