@@ -14,6 +14,7 @@ use host_driver::{PivCard, Transport};
 use crate::choose::{self, Opened};
 use crate::cli::{CaCommand, CardChoice};
 use crate::output::{self, Readers};
+use crate::progress;
 use crate::secrets::authenticate;
 
 /// The slot whose key a CA on a card signs with.
@@ -65,8 +66,10 @@ fn run_on_card<T: Transport>(card: PivCard<T>, command: &CaCommand) -> anyhow::R
             let signer = CardSigner::new(&card, CA_SLOT, None)
                 .context("the CA key must be in slot 9c: generate it with `smime-card card generate --slot 9c`")?
                 .with_pin(pin.read()?);
-            let ca =
-                CertificateAuthority::self_signed(signer, &host_driver::ca::name(name)?, *days)?;
+            let name = host_driver::ca::name(name)?;
+            let ca = progress::while_working("The card signs the CA certificate", || {
+                CertificateAuthority::self_signed(signer, &name, *days)
+            })?;
             let der = ca.certificate_der()?;
             ca.save_certificate(dir)?;
             card.borrow_mut().write_certificate(CA_SLOT, &der)?;

@@ -15,6 +15,7 @@ use x509_cert::Certificate;
 use crate::cli::CardCommand;
 use crate::failure::{self, Advised, Usage};
 use crate::output::{self, Readers};
+use crate::progress;
 use crate::secrets::{self, authenticate};
 use crate::status::{Status, version_text};
 
@@ -33,7 +34,13 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             pin,
         } => {
             authenticate(card, &mgmt, &pin)?;
-            let key = card.generate(slot, algorithm, pin_policy, touch_policy)?;
+            let key = progress::while_working(
+                &format!(
+                    "Generating an {algorithm} key in slot {} on the card",
+                    slot.name()
+                ),
+                || card.generate(slot, algorithm, pin_policy, touch_policy),
+            )?;
             eprintln!("Generated an {algorithm} key in slot {}.", slot.name());
             emit(out.as_deref(), key.to_pem()?.as_bytes(), "the public key")?;
         }

@@ -14,6 +14,7 @@ use host_driver::{PivCard, Secret, Transport};
 use crate::cli::DecryptArgs;
 use crate::mail::{BadSignature, print_verdict, read_anchors};
 use crate::output::{Output, Readers};
+use crate::progress;
 
 /// Decrypts `mail.input` into `mail.out`, verifying a signed message inside against
 /// `mail.ca`; `pin` is asked for once the message is open.
@@ -30,7 +31,6 @@ pub fn decrypt<T: Transport>(
     } = mail;
     let anchors = ca.as_deref().map(read_anchors).transpose()?;
     let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
     let pin = pin()?;
     let mut decryptor = CardDecryptor::new(&mut card).with_pin(pin);
     if let Some(slot) = slot {
@@ -39,6 +39,9 @@ pub fn decrypt<T: Transport>(
     // Decrypted into a temporary file that takes --out's place only once everything held.
     let mut output = Output::create(out, Readers::Owner)?;
     let report = {
+        // The reader, and its bar, go before the report is printed.
+        let mut reader =
+            BufReader::with_capacity(64 * 1024, progress::reading("Decrypting", &file));
         let mut sink = BufWriter::with_capacity(64 * 1024, output.file());
         let report = decrypt_mail(&mut reader, &mut sink, &mut decryptor)
             .with_context(|| format!("decrypting {}", input.display()))?;
@@ -59,8 +62,12 @@ pub fn decrypt<T: Transport>(
         };
         let decrypted = output.file();
         decrypted.seek(SeekFrom::Start(0))?;
-        let mut decrypted = BufReader::with_capacity(64 * 1024, decrypted);
-        match verify(&mut decrypted, None, &VerifyOptions::new(anchors)) {
+        let verified = verify(
+            &mut BufReader::with_capacity(64 * 1024, progress::reading("Verifying", decrypted)),
+            None,
+            &VerifyOptions::new(anchors),
+        );
+        match verified {
             Ok(verdict) => print_verdict(&verdict),
             Err(VerifyError::Io(e)) => {
                 return Err(anyhow::Error::from(e).context("reading the decrypted message"));

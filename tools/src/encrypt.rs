@@ -2,7 +2,6 @@
 //! signing: certificates in, encrypted mail out, through host-driver.
 
 use std::fs::File;
-use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -15,6 +14,7 @@ use crate::card::read_certificates;
 use crate::cli::{CipherArgs, Command};
 use crate::mail::slot_certificate;
 use crate::output::{Output, Readers};
+use crate::progress;
 
 /// The recipients: everyone whose certificate is in `files`, and the card's own key
 /// management certificate (slot 9D) when one is given. Each certificate is checked here,
@@ -46,7 +46,7 @@ pub fn own_certificate<T: Transport>(card: &mut PivCard<T>) -> anyhow::Result<Ve
 /// Encrypts the mail in `input` for `recipients` into `out`, whole or not at all, and
 /// says so.
 pub fn encrypt_into(
-    input: impl Read + Seek,
+    input: &File,
     out: &Path,
     recipients: &[Recipient],
     cipher: &CipherArgs,
@@ -57,7 +57,11 @@ pub fn encrypt_into(
         rsa_padding: cipher.rsa_padding.unwrap_or_default(),
     };
     let mut output = Output::create(out, Readers::Owner)?;
-    let report = encrypt_mail(input, output.file(), &request)?;
+    let report = encrypt_mail(
+        progress::reading("Encrypting", input),
+        output.file(),
+        &request,
+    )?;
     output.commit()?;
     // Names come from certificates: shown escaped.
     let names: Vec<String> = recipients.iter().map(|r| r.subject().to_owned()).collect();
@@ -85,5 +89,5 @@ pub fn encrypt(command: &Command, own: Option<Vec<u8>>) -> anyhow::Result<()> {
     };
     let recipients = recipients(to, own)?;
     let message = File::open(input).with_context(|| format!("reading {}", input.display()))?;
-    encrypt_into(message, out, &recipients, cipher)
+    encrypt_into(&message, out, &recipients, cipher)
 }

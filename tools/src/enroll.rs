@@ -11,6 +11,7 @@ use host_driver::enrolment::{self, EnrolmentError, Outcome, Plan, Request, Secre
 use host_driver::{PivCard, Transport};
 
 use crate::output::{self, Readers};
+use crate::progress;
 use crate::secrets::{MgmtKeyArgs, NewPinArgs, NewPukArgs, PinArgs, PukArgs, given_management_key};
 
 /// Who issues the certificates.
@@ -63,8 +64,11 @@ pub fn enroll_with<T: Transport>(
         Issuer::Requests(_) => None,
     };
     let issuer_seam = local_ca.as_mut().map(|ca| ca as &mut dyn enrolment::Issuer);
-    let outcome = enrolment::enrol(&card, plan, secrets, issuer_seam, &mut |step| {
-        eprintln!("{step}")
+    // Each step is told above the spinner; a new key can take the card a while.
+    let outcome = progress::while_working("Enrolling the card", || {
+        enrolment::enrol(&card, plan, secrets, issuer_seam, &mut |step| {
+            progress::suspended(|| eprintln!("{step}"))
+        })
     })
     .map_err(|e| match e {
         // The card's own errors keep their exit codes and advice.

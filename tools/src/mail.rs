@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::Seek;
+use std::io::{BufReader, Seek};
 use std::path::Path;
 
 use anyhow::Context;
@@ -20,6 +20,7 @@ use crate::cli::SignArgs;
 use crate::encrypt;
 use crate::failure::Usage;
 use crate::output::{Output, Readers};
+use crate::progress;
 
 /// The scheme for `key` with the digest the user asked for.
 fn scheme(key: &PublicKey, digest: Option<HashAlg>, pss: bool) -> anyhow::Result<SignatureScheme> {
@@ -121,7 +122,11 @@ pub fn sign<T: Transport>(
         None => {
             // A failure loses nothing, even with --out naming the input.
             let mut output = Output::create(out, Readers::Owner)?;
-            let report = sign_mail(message, output.file(), &request)?;
+            let report = sign_mail(
+                progress::reading("Signing", &message),
+                output.file(),
+                &request,
+            )?;
             output.commit()?;
             eprintln!("{}; wrote {}.", signed(report), out.display());
         }
@@ -129,10 +134,14 @@ pub fn sign<T: Transport>(
             // The signed message waits in an unnamed private file, then is encrypted with
             // the outer headers on the outside.
             let mut signed_mail = tempfile::tempfile().context("making a temporary file")?;
-            let report = sign_mail(message, &mut signed_mail, &request)?;
+            let report = sign_mail(
+                progress::reading("Signing", &message),
+                &mut signed_mail,
+                &request,
+            )?;
             eprintln!("{}.", signed(report));
             signed_mail.rewind()?;
-            encrypt::encrypt_into(signed_mail, out, &recipients, cipher)?;
+            encrypt::encrypt_into(&signed_mail, out, &recipients, cipher)?;
         }
     }
     Ok(())
@@ -157,7 +166,6 @@ pub fn verify(input: &Path, ca: &Path, out: Option<&Path>) -> anyhow::Result<()>
 
     let anchors = read_anchors(ca)?;
     let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
-    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     // The content is kept only if the signature holds.
     let mut content = out
         .map(|path| Output::create(path, Readers::Owner))
@@ -165,6 +173,8 @@ pub fn verify(input: &Path, ca: &Path, out: Option<&Path>) -> anyhow::Result<()>
     let sink = content
         .as_mut()
         .map(|output| output.file() as &mut dyn std::io::Write);
+    // The reader, and its bar, go before the verdict is printed.
+    let mut reader = BufReader::with_capacity(64 * 1024, progress::reading("Verifying", &file));
     let verdict = match verify_mail(&mut reader, sink, &VerifyOptions::new(anchors)) {
         Ok(v) => v,
         Err(VerifyError::Io(e)) => {
@@ -172,6 +182,7 @@ pub fn verify(input: &Path, ca: &Path, out: Option<&Path>) -> anyhow::Result<()>
         }
         Err(e) => return Err(BadSignature(e).into()),
     };
+    drop(reader);
     if let Some(output) = content {
         output.commit()?;
     }

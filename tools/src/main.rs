@@ -14,6 +14,7 @@ mod enroll;
 mod failure;
 mod mail;
 mod output;
+mod progress;
 mod secrets;
 mod status;
 
@@ -26,7 +27,9 @@ use choose::Opened;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .target(env_logger::Target::Pipe(Box::new(progress::AboveBars)))
+        .init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

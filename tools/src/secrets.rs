@@ -12,6 +12,7 @@ use host_driver::{PivCard, Secret, Transport};
 use zeroize::Zeroizing;
 
 use crate::failure::Usage;
+use crate::progress;
 
 /// One kind of secret, for prompts and messages.
 struct Kind {
@@ -342,7 +343,7 @@ fn read(kind: &Kind, env: Option<&str>, file: Option<&Path>) -> anyhow::Result<Z
 /// Asks on the terminal without echo (twice for a new value).
 fn prompt(kind: &Kind) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let ask = |label: String| {
-        rpassword::prompt_password(label)
+        progress::suspended(|| rpassword::prompt_password(label))
             .map(Zeroizing::new)
             .map_err(|e| {
                 Usage(format!(
