@@ -1,12 +1,13 @@
 //! Progress on stderr for work that takes a while: a bar over the file being signed,
 //! verified, encrypted or decrypted, and a spinner while the card works without a word (an
-//! RSA-4096 key takes a token tens of seconds). Drawn only when stderr is a terminal, so
-//! scripts, pipes and CI see nothing extra. Every bar clears itself when it goes, on success
-//! or error, so what is printed next stands alone; prompts and log lines are written with
-//! the bars taken away ([`suspended`]), so neither garbles the other.
+//! RSA-4096 key takes a token tens of seconds). Drawn only when stderr is a terminal (and
+//! not a dumb one: TERM unset or `dumb`), so scripts, pipes and CI see nothing extra. Every
+//! bar clears itself when it goes, on success or error, so what is printed next stands
+//! alone; prompts and log lines are written with the bars taken away ([`suspended`]), so
+//! neither garbles the other.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -27,15 +28,10 @@ const WORK_SPINNER: &str = "{spinner} {msg} ({elapsed})";
 const TICK: Duration = Duration::from_millis(100);
 
 /// Every bar is drawn through this one, so anything else written to stderr can take the
-/// bars away first and put them back after.
-static BARS: LazyLock<MultiProgress> = LazyLock::new(|| {
-    let target = if io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    MultiProgress::with_draw_target(target)
-});
+/// bars away first and put them back after. Stderr as indicatif draws to it: hidden where
+/// it is not a terminal, or a dumb one.
+static BARS: LazyLock<MultiProgress> =
+    LazyLock::new(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
 
 /// `file`, read through a bar saying `what` is done ("Signing"): with the file's size
 /// when it is a regular file, the bytes read so far otherwise (a pipe, a terminal). The
