@@ -1269,6 +1269,123 @@ fn sign_with_encrypt_to_signs_then_encrypts_under_the_same_headers() {
     .stdout_has("Good signature");
 }
 
+/// The size of [`large_mail`]: as the bar shows it, "4.00 MiB".
+const LARGE_MAIL_BYTES: usize = 4 << 20;
+
+/// A mail of [`LARGE_MAIL_BYTES`] in `sim`'s directory, large enough that signing it
+/// takes a moment.
+fn large_mail(sim: &Sim) -> PathBuf {
+    let line = "a line of a long mail, there to make signing it take a moment\n";
+    let mut mail = String::from("Subject: large\n\n");
+    while mail.len() < LARGE_MAIL_BYTES {
+        mail.push_str(line);
+    }
+    mail.truncate(LARGE_MAIL_BYTES);
+    let path = sim.path("large.txt");
+    std::fs::write(&path, mail).expect("write the large mail");
+    path
+}
+
+/// `sign`'s arguments for `mail` into `out`, the PIN from $PIN.
+fn sign_args<'a>(mail: &'a Path, out: &'a Path) -> [&'a str; 7] {
+    let (mail, out) = (mail.to_str().unwrap(), out.to_str().unwrap());
+    ["sign", "--in", mail, "--out", out, "--pin-env", "PIN"]
+}
+
+impl Sim {
+    /// Runs with stdout and stderr on a pseudo-terminal (util-linux `script`), as in a
+    /// terminal window; `stdout` is all the terminal was sent.
+    fn run_on_a_terminal(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let quoted = |arg: &str| format!("'{}'", arg.replace('\'', r"'\''"));
+        let mut command = quoted(env!("CARGO_BIN_EXE_smime-card"));
+        for arg in [&["--sim", self.state.to_str().unwrap()], args].concat() {
+            command = format!("{command} {}", quoted(arg));
+        }
+        let mut script = Command::new("script");
+        // -e: smime-card's exit code; the session's record goes nowhere.
+        script.args(["-q", "-e", "-c", &command, "/dev/null"]);
+        // A terminal that draws (not TERM=dumb), whatever the caller's environment.
+        script
+            .env_remove("SMIME_CARD_READER")
+            .env_remove("SMIME_CARD_SIM")
+            .env_remove("RUST_LOG")
+            .env("TERM", "xterm")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            script.env(k, v);
+        }
+        Run::from(script.output().expect("util-linux script runs"))
+    }
+}
+
+/// The part of `shown` after the last line starting with the bar for `what`: that line
+/// must be cleared before anything else is printed.
+#[track_caller]
+fn after_the_cleared_bar<'a>(shown: &'a Run, what: &str) -> &'a str {
+    let bar = format!("{what} [");
+    let last = shown
+        .stdout
+        .rfind(&bar)
+        .unwrap_or_else(|| panic!("no {bar:?} bar:\n{}", shown.describe()));
+    let rest = &shown.stdout[last..];
+    let clear = "\r\x1b[2K";
+    let cleared = rest
+        .find(clear)
+        .unwrap_or_else(|| panic!("the last bar is not cleared:\n{}", shown.describe()));
+    &rest[cleared + clear.len()..]
+}
+
+#[test]
+fn a_large_sign_prints_no_progress_when_stderr_is_not_a_terminal() {
+    let sim = signing_card(Flavour::YubiKey);
+    let mail = large_mail(&sim);
+    let signed = sim.path("large.eml");
+    let run = sim
+        .run_env(
+            &sign_args(&mail, &signed),
+            // A terminal type that draws: only stderr not being a terminal hides the bar.
+            &[("PIN", PIN), ("TERM", "xterm")],
+        )
+        .expect_code(0);
+    // One line, the result: no bar, no carriage return, no escape sequence.
+    assert!(!steers_a_terminal(&run.stderr), "{}", run.describe());
+    assert!(!run.stderr.contains("MiB"), "{}", run.describe());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.describe());
+    assert!(run.stderr.starts_with("Signed "), "{}", run.describe());
+}
+
+#[test]
+fn a_large_sign_on_a_terminal_shows_a_bar_cleared_before_the_result_or_the_error() {
+    let sim = signing_card(Flavour::YubiKey);
+    let mail = large_mail(&sim);
+    let signed = sim.path("large.eml");
+    let sign = sign_args(&mail, &signed);
+    let shown = sim.run_on_a_terminal(&sign, &[("PIN", PIN)]).expect_code(0);
+    // The bar knows the file's size, which nothing else prints this way.
+    assert!(
+        shown.stdout.contains("/4.00 MiB "),
+        "no size in the bar:\n{}",
+        shown.describe()
+    );
+    let after = after_the_cleared_bar(&shown, "Signing");
+    assert!(after.starts_with("Signed "), "{}", shown.describe());
+    assert!(
+        std::fs::read_to_string(&signed)
+            .unwrap()
+            .contains("multipart/signed")
+    );
+
+    // The card refuses the PIN only once the message is read: the error stands alone too.
+    std::fs::remove_file(&signed).unwrap();
+    let refused = sim
+        .run_on_a_terminal(&sign, &[("PIN", "000000")])
+        .expect_code(4);
+    let after = after_the_cleared_bar(&refused, "Signing");
+    assert!(after.starts_with("error: "), "{}", refused.describe());
+    assert!(after.contains("wrong PIN"), "{}", refused.describe());
+    assert!(!signed.exists(), "nothing is written");
+}
+
 #[test]
 fn a_certificate_not_for_encryption_is_refused_with_exit_2_and_nothing_written() {
     let sim = Sim::new();
