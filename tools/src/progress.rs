@@ -84,12 +84,16 @@ impl Write for AboveBars {
     }
 }
 
-/// `bar`, saying `what`, drawn among the others, cleared when it finishes or is dropped.
+/// `bar`, saying `what`, drawn among the others at once, cleared when it finishes or is
+/// dropped.
 fn shown(bar: ProgressBar, what: &str) -> ProgressBar {
     let bar = BARS.add(
         bar.with_message(what.to_owned())
             .with_finish(ProgressFinish::AndClear),
     );
+    // Drawn here rather than by the first tick, whose thread may start only after quick
+    // work is over: what is shown does not hang on the scheduler.
+    bar.tick();
     bar.enable_steady_tick(TICK);
     bar
 }

@@ -1318,14 +1318,13 @@ impl Sim {
     }
 }
 
-/// The part of `shown` after the last line starting with the bar for `what`: that line
+/// The part of `shown` after the last drawing of the bar or spinner showing `bar`: it
 /// must be cleared before anything else is printed.
 #[track_caller]
-fn after_the_cleared_bar<'a>(shown: &'a Run, what: &str) -> &'a str {
-    let bar = format!("{what} [");
+fn after_the_cleared_bar<'a>(shown: &'a Run, bar: &str) -> &'a str {
     let last = shown
         .stdout
-        .rfind(&bar)
+        .rfind(bar)
         .unwrap_or_else(|| panic!("no {bar:?} bar:\n{}", shown.describe()));
     let rest = &shown.stdout[last..];
     let clear = "\r\x1b[2K";
@@ -1367,7 +1366,7 @@ fn a_large_sign_on_a_terminal_shows_a_bar_cleared_before_the_result_or_the_error
         "no size in the bar:\n{}",
         shown.describe()
     );
-    let after = after_the_cleared_bar(&shown, "Signing");
+    let after = after_the_cleared_bar(&shown, "Signing [");
     assert!(after.starts_with("Signed "), "{}", shown.describe());
     assert!(
         std::fs::read_to_string(&signed)
@@ -1380,10 +1379,32 @@ fn a_large_sign_on_a_terminal_shows_a_bar_cleared_before_the_result_or_the_error
     let refused = sim
         .run_on_a_terminal(&sign, &[("PIN", "000000")])
         .expect_code(4);
-    let after = after_the_cleared_bar(&refused, "Signing");
+    let after = after_the_cleared_bar(&refused, "Signing [");
     assert!(after.starts_with("error: "), "{}", refused.describe());
     assert!(after.contains("wrong PIN"), "{}", refused.describe());
     assert!(!signed.exists(), "nothing is written");
+}
+
+#[test]
+fn key_generation_on_a_terminal_shows_a_spinner_cleared_before_the_key() {
+    let sim = Sim::of(Flavour::YubiKey);
+    let args = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
+    let shown = sim.run_on_a_terminal(&args, &[]).expect_code(0);
+    let after = after_the_cleared_bar(&shown, "Generating an ECC P-256 key in slot 9a");
+    assert!(
+        after.starts_with("Generated an ECC P-256 key in slot 9a"),
+        "{}",
+        shown.describe()
+    );
+    assert!(
+        after.contains("-----BEGIN PUBLIC KEY-----"),
+        "{}",
+        shown.describe()
+    );
+    // Without a terminal: the note and the key alone.
+    let plain = sim.ok(&args);
+    assert!(!steers_a_terminal(&plain.stderr), "{}", plain.describe());
+    assert!(!plain.stderr.contains("Generating"), "{}", plain.describe());
 }
 
 #[test]
