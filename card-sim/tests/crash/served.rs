@@ -4,6 +4,7 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,7 +48,12 @@ impl Vpcd {
             .stderr(File::create(log).unwrap())
             .spawn()
             .expect("card-sim starts");
-        let stream = self.accept(&mut child, log);
+        let stream = self.accept(&mut child, log).unwrap_or_else(|problem| {
+            // No card-sim outlives the test, whatever happens to it.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{problem}")
+        });
         let mut served = Served {
             child,
             stream,
@@ -62,23 +68,28 @@ impl Vpcd {
         served
     }
 
-    fn accept(&self, child: &mut Child, log: &Path) -> TcpStream {
+    /// The card's connection, or why there is none.
+    fn accept(&self, child: &mut Child, log: &Path) -> Result<TcpStream, String> {
         let start = Instant::now();
         loop {
             match self.listener.accept() {
                 Ok((stream, _)) => {
                     stream.set_nonblocking(false).unwrap();
                     stream.set_nodelay(true).unwrap();
-                    return stream;
+                    return Ok(stream);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => panic!("accepting the card: {e}"),
+                Err(e) => return Err(format!("accepting the card: {e}")),
             }
             if let Some(status) = child.try_wait().unwrap() {
                 let log = fs::read_to_string(log).unwrap_or_default();
-                panic!("card-sim serve ended ({status}) instead of connecting:\n{log}");
+                return Err(format!(
+                    "card-sim serve ended ({status}) instead of connecting:\n{log}"
+                ));
             }
-            assert!(start.elapsed() < PATIENCE, "card-sim did not connect");
+            if start.elapsed() > PATIENCE {
+                return Err(format!("card-sim did not connect within {PATIENCE:?}"));
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
     }
@@ -104,6 +115,14 @@ impl Reader for Served {
     fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
         assert!(self.kill_at.is_none(), "an exchange that may not fail");
         self.exchange(command).expect("card-sim answers")
+    }
+}
+
+/// A test that fails midway leaves no card-sim behind.
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -143,9 +162,10 @@ impl Served {
         }
         self.kill();
         let status = self.child.wait().unwrap();
-        assert!(
-            !status.success(),
-            "card-sim was killed, not ended: {status}"
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "card-sim was killed, not ended on its own: {status}"
         );
     }
 
@@ -155,8 +175,9 @@ impl Served {
 
     fn kill(&mut self) {
         if !self.killed {
-            // SIGKILL: nothing in the card runs after it.
-            self.child.kill().unwrap();
+            // SIGKILL: nothing in the card runs after it. It fails only for a card that
+            // already ended, which waiting reports.
+            let _ = self.child.kill();
             self.killed = true;
         }
     }
