@@ -427,7 +427,8 @@ enum Phase {
     BeforeWrite,
     /// In a write: its temporary file was left behind.
     DuringWrite,
-    /// The state file was replaced, but the answer did not arrive.
+    /// The state file was replaced (by the first of the operation's writes, at least),
+    /// but the answer did not arrive.
     AfterWrite,
     /// Every operation was answered.
     AfterAnswer,
