@@ -5,6 +5,9 @@
 //! One JSON document per card, mode 0600, replaced atomically on every change (written
 //! to a temporary file in the same directory, fsynced, renamed over the old file, and the
 //! directory fsynced), so a crash leaves either the old or the new state, never a mix.
+//! A crash in the middle of a write leaves its temporary file behind (`.<name>.XXXXXX.tmp`,
+//! as private as the state and holding the same secrets); the next program to claim the
+//! card removes it.
 //!
 //! ```json
 //! {
@@ -121,6 +124,51 @@ fn lock_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// How many random characters a temporary file's name carries (`XXXXXX` above).
+const TEMP_RANDOM_LEN: usize = 6;
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The start of the names of a state file's temporary files: `.<state file name>.`.
+fn temp_prefix(path: &Path) -> std::ffi::OsString {
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    prefix
+}
+
+/// Whether `name` is one of `prefix`'s temporary files. The random part has no dot, so
+/// the temporary files of another state file (whose name would have to continue after
+/// the prefix) never match.
+fn is_temp_of(name: &[u8], prefix: &[u8]) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX.as_bytes()))
+        .is_some_and(|random| {
+            random.len() == TEMP_RANDOM_LEN && random.iter().all(u8::is_ascii_alphanumeric)
+        })
+}
+
+/// Removes the temporary files a write killed half-way left beside `path`. Only the
+/// holder of the lock may: nobody else writes this state file then.
+fn remove_stale_temporaries(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let prefix = temp_prefix(path);
+    for entry in fs::read_dir(parent_dir(path))? {
+        let entry = entry?;
+        if is_temp_of(entry.file_name().as_bytes(), prefix.as_bytes()) {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// The directory a state file is in; `.` for a bare file name.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// The path of the state file itself, symlinks resolved: every name of one file (a
 /// symlink to it, `a/../card.json`) then means one lock, and writes replace the file
 /// rather than a symlink to it. A file not created yet is named through its directory's
@@ -131,11 +179,7 @@ fn real_path(path: &Path) -> std::io::Result<PathBuf> {
             let name = path.file_name().ok_or_else(|| {
                 std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
             })?;
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            Ok(fs::canonicalize(dir)?.join(name))
+            Ok(fs::canonicalize(parent_dir(path))?.join(name))
         }
         found => found,
     }
@@ -181,16 +225,23 @@ impl FileStore {
                 },
             })?;
         match lock.try_lock() {
-            Ok(()) => Ok(Self {
-                path,
-                _lock: Some(lock),
-            }),
-            Err(fs::TryLockError::WouldBlock) => Err(StoreError::InUse { path }),
-            Err(fs::TryLockError::Error(source)) => Err(StoreError::Write {
-                path: lock_file,
-                source,
-            }),
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::InUse { path }),
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Write {
+                    path: lock_file,
+                    source,
+                });
+            }
         }
+        remove_stale_temporaries(&path).map_err(|source| StoreError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self {
+            path,
+            _lock: Some(lock),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -248,8 +299,8 @@ impl FileStore {
         self.put(state, false)
     }
 
-    /// Writes a temporary file beside the target (a random name, created exclusively with
-    /// mode 0600), fsyncs it, renames it into place and fsyncs the directory: a crash
+    /// Writes a temporary file beside the target (a random name after the target's, created
+    /// exclusively with mode 0600), fsyncs it, renames it into place and fsyncs the directory: a crash
     /// leaves the old state or the new one, never a mix.
     fn put(&self, state: &CardState, replace: bool) -> Result<(), StoreError> {
         let err = |source| StoreError::Write {
@@ -262,12 +313,11 @@ impl FileStore {
             )
             .map_err(|e| err(std::io::Error::other(e)))?,
         );
-        let dir = match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = parent_dir(&self.path);
         let mut tmp = tempfile::Builder::new()
-            .prefix(".card-sim-")
+            .prefix(&temp_prefix(&self.path))
+            .rand_bytes(TEMP_RANDOM_LEN)
+            .suffix(TEMP_SUFFIX)
             .tempfile_in(&dir)
             .map_err(err)?;
         tmp.write_all(&json).map_err(err)?;

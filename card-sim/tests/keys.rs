@@ -26,37 +26,11 @@ fn admin_card() -> card_sim::Card {
     card
 }
 
-fn rsa_public(template: &PublicKeyTemplate) -> rsa::PublicKey {
-    let PublicKeyTemplate::Rsa { modulus, exponent } = template else {
-        panic!("not an RSA key: {template:?}")
-    };
-    rsa::PublicKey::new(
-        BoxedUint::from_be_slice_vartime(modulus),
-        BoxedUint::from_be_slice_vartime(exponent),
-    )
-    .unwrap()
-}
-
 fn point(template: &PublicKeyTemplate) -> Vec<u8> {
     let PublicKeyTemplate::Point(p) = template else {
         panic!("not a point: {template:?}")
     };
     p.clone()
-}
-
-/// EMSA-PKCS1-v1_5 for SHA-256, built on the host as PIV requires.
-fn pkcs1_sha256_block(hash: &[u8], k: usize) -> Vec<u8> {
-    const PREFIX: [u8; 19] = [
-        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-        0x05, 0x00, 0x04, 0x20,
-    ];
-    let t_len = PREFIX.len() + hash.len();
-    let mut block = vec![0x00, 0x01];
-    block.resize(k - t_len - 1, 0xFF);
-    block.push(0x00);
-    block.extend_from_slice(&PREFIX);
-    block.extend_from_slice(hash);
-    block
 }
 
 #[test]

@@ -734,3 +734,28 @@ fn a_symlink_at_the_lock_path_is_refused_not_followed() {
     );
     assert!(!path.exists(), "no card is created without its lock");
 }
+
+#[test]
+fn temporary_files_a_killed_write_left_are_removed_by_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    drop(open(&path));
+    // What a write killed before its rename leaves: the new state under a temporary name.
+    let stale = dir.path().join(".card.json.a1B2c3.tmp");
+    fs::copy(&path, &stale).unwrap();
+    // Not temporaries of this card: another card's (card.json.b), and a file of the user's.
+    let others = [
+        ".card.json.b.x9Y8z7.tmp",
+        ".card.json.notes.tmp",
+        "card.json.a1B2c3.tmp",
+    ];
+    for name in others {
+        fs::write(dir.path().join(name), "kept").unwrap();
+    }
+
+    drop(open(&path));
+    let mut expected = vec!["card.json".to_owned()];
+    expected.extend(others.map(String::from));
+    expected.sort();
+    assert_eq!(dir_entries(dir.path()), expected);
+}

@@ -6,13 +6,14 @@ use apdu_spec::piv::{Algorithm, Slot};
 use card_sim::CardConfig;
 use host_driver::hash::HashAlg;
 use host_driver::transport::{Link, TransportError};
-use host_driver::{Error, InProcess, PivCard, Secret, SignatureScheme, Transport};
+use host_driver::{Error, InProcess, PivCard, PublicKey, Secret, SignatureScheme, Transport};
 
-/// An in-process card that another "program" resets before the next transaction, the
+/// An in-process card that other "programs" reset before the next transactions, the
 /// way PC/SC reports SCARD_W_RESET_CARD after the transport has reconnected.
 struct ResetBeforeNext {
     inner: InProcess,
-    reset_pending: bool,
+    /// How many of the next transactions meet a reset.
+    resets_pending: usize,
 }
 
 impl Transport for ResetBeforeNext {
@@ -28,7 +29,8 @@ impl Transport for ResetBeforeNext {
         &mut self,
         work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        if std::mem::take(&mut self.reset_pending) {
+        if self.resets_pending > 0 {
+            self.resets_pending -= 1;
             self.inner.reset()?;
             return Err(TransportError::Reset.into());
         }
@@ -44,12 +46,12 @@ impl Transport for ResetBeforeNext {
     }
 }
 
-#[test]
-fn operations_after_a_reset_go_on_and_a_lost_login_is_reported() {
+/// A card with a P-256 key in 9A, and that key.
+fn card_with_key() -> (PivCard<ResetBeforeNext>, PublicKey) {
     let inner = InProcess::in_memory(&CardConfig::default()).unwrap();
     let mut card = PivCard::open(ResetBeforeNext {
         inner,
-        reset_pending: false,
+        resets_pending: 0,
     })
     .unwrap();
     card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
@@ -57,6 +59,12 @@ fn operations_after_a_reset_go_on_and_a_lost_login_is_reported() {
     let key = card
         .generate(Slot::Authentication, Algorithm::EccP256, None, None)
         .unwrap();
+    (card, key)
+}
+
+#[test]
+fn operations_after_a_reset_go_on_and_a_lost_login_is_reported() {
+    let (mut card, key) = card_with_key();
     let pin = Secret::new(b"123456".to_vec()).unwrap();
     card.verify_pin(&pin).unwrap();
     let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
@@ -64,11 +72,11 @@ fn operations_after_a_reset_go_on_and_a_lost_login_is_reported() {
         .unwrap();
 
     // Reset before an operation that needs no login: it simply works.
-    card.transport_mut().reset_pending = true;
+    card.transport_mut().resets_pending = 1;
     assert!(card.chuid().unwrap().is_some());
 
     // Reset before a signature: the PIN is not replayed; the caller is told.
-    card.transport_mut().reset_pending = true;
+    card.transport_mut().resets_pending = 1;
     assert!(matches!(
         card.sign_message(Slot::Authentication, &key, scheme, b"after", None),
         Err(Error::LoginLost)
@@ -76,4 +84,23 @@ fn operations_after_a_reset_go_on_and_a_lost_login_is_reported() {
     card.verify_pin(&pin).unwrap();
     card.sign_message(Slot::Authentication, &key, scheme, b"after", None)
         .unwrap();
+}
+
+#[test]
+fn an_operation_that_brings_its_pin_sees_through_a_burst_of_resets() {
+    let (mut card, key) = card_with_key();
+    let pin = Secret::new(b"123456".to_vec()).unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    // Programs closing one after another, each resetting the card.
+    card.transport_mut().resets_pending = 4;
+    card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&pin))
+        .expect("the VERIFY and the signature are redone together");
+    assert_eq!(card.transport().resets_pending, 0);
+
+    // A card reset without end is reported, not chased for ever.
+    card.transport_mut().resets_pending = usize::MAX;
+    assert!(matches!(
+        card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&pin)),
+        Err(Error::Transport(TransportError::Reset))
+    ));
 }

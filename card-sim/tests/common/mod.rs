@@ -13,6 +13,7 @@ use apdu_spec::piv::templates::{DynamicAuth, PublicKeyTemplate};
 use apdu_spec::piv::{Algorithm, Instruction, KeyRef, ObjectId, PinPolicy, Slot, TouchPolicy};
 use apdu_spec::{CommandApdu, Response, StatusWord};
 use card_sim::{Card, CardConfig};
+use rsa::BoxedUint;
 
 pub fn fresh() -> Card {
     Card::in_memory(&CardConfig {
@@ -26,18 +27,29 @@ pub fn fresh_with(config: CardConfig) -> Card {
     Card::in_memory(&config).unwrap()
 }
 
+/// What answers command APDUs: the card in this process, or one behind a link to it.
+pub trait Reader {
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
+}
+
+impl Reader for Card {
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        Card::transmit(self, command)
+    }
+}
+
 pub fn cmd(ins: Instruction, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
     CommandApdu::new(0x00, ins as u8, p1, p2).with_data(data)
 }
 
 /// One exchange, no chaining or GET RESPONSE.
-pub fn exchange(card: &mut Card, apdu: &CommandApdu) -> Response {
+pub fn exchange(card: &mut impl Reader, apdu: &CommandApdu) -> Response {
     Response::parse(&card.transmit(&apdu.encode().unwrap())).expect("a response has a status word")
 }
 
 /// Sends like a host does: command chaining in 255-byte blocks, then GET RESPONSE while
 /// the card says 61xx.
-pub fn send(card: &mut Card, apdu: CommandApdu) -> Response {
+pub fn send(card: &mut impl Reader, apdu: CommandApdu) -> Response {
     let blocks: Vec<&[u8]> = if apdu.data.is_empty() {
         vec![&[]]
     } else {
@@ -77,7 +89,7 @@ pub fn ok(r: Response) -> Vec<u8> {
     r.data
 }
 
-pub fn select(card: &mut Card) -> Response {
+pub fn select(card: &mut impl Reader) -> Response {
     send(card, Select::piv().to_apdu())
 }
 
@@ -87,12 +99,12 @@ pub fn padded(pin: &[u8]) -> Vec<u8> {
     v
 }
 
-pub fn verify_pin(card: &mut Card, pin: &[u8]) -> StatusWord {
+pub fn verify_pin(card: &mut impl Reader, pin: &[u8]) -> StatusWord {
     send(card, Verify::Pin(PaddedPin::pad(pin)).to_apdu()).sw
 }
 
 /// Mutual authentication with `key`; returns the final status.
-pub fn authenticate_with(card: &mut Card, key: &ManagementKey) -> StatusWord {
+pub fn authenticate_with(card: &mut impl Reader, key: &ManagementKey) -> StatusWord {
     let step = |template| {
         GeneralAuthenticate::new(key.algorithm(), AuthKey::Management, template).to_apdu()
     };
@@ -205,7 +217,7 @@ pub fn get_data(card: &mut Card, object: ObjectId) -> Response {
 }
 
 /// PUT DATA of one object: `content` goes inside the object's content tag (53).
-pub fn put_data(card: &mut Card, object: ObjectId, content: &[u8]) -> StatusWord {
+pub fn put_data(card: &mut impl Reader, object: ObjectId, content: &[u8]) -> StatusWord {
     let put = PutData {
         object,
         content: content.to_vec().into(),
@@ -215,7 +227,7 @@ pub fn put_data(card: &mut Card, object: ObjectId, content: &[u8]) -> StatusWord
 
 /// CHANGE REFERENCE DATA of the PIN or PUK: old and new, each FF-padded to 8.
 pub fn change_reference(
-    card: &mut Card,
+    card: &mut impl Reader,
     credential: Credential,
     old: &[u8],
     new: &[u8],
@@ -226,4 +238,31 @@ pub fn change_reference(
         new: PaddedPin::pad(new),
     };
     send(card, change.to_apdu()).sw
+}
+
+/// The RSA public key of a public key template.
+pub fn rsa_public(template: &PublicKeyTemplate) -> rsa::PublicKey {
+    let PublicKeyTemplate::Rsa { modulus, exponent } = template else {
+        panic!("not an RSA key: {template:?}")
+    };
+    rsa::PublicKey::new(
+        BoxedUint::from_be_slice_vartime(modulus),
+        BoxedUint::from_be_slice_vartime(exponent),
+    )
+    .unwrap()
+}
+
+/// EMSA-PKCS1-v1_5 for SHA-256, built on the host as PIV requires.
+pub fn pkcs1_sha256_block(hash: &[u8], k: usize) -> Vec<u8> {
+    const PREFIX: [u8; 19] = [
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    let t_len = PREFIX.len() + hash.len();
+    let mut block = vec![0x00, 0x01];
+    block.resize(k - t_len - 1, 0xFF);
+    block.push(0x00);
+    block.extend_from_slice(&PREFIX);
+    block.extend_from_slice(hash);
+    block
 }

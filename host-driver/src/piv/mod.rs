@@ -74,6 +74,11 @@ impl Features {
     }
 }
 
+/// How often one operation is tried when the card keeps being reset under it. Each reset
+/// is another program ending its session, so a few tries see through any burst of them;
+/// a card reset without end is reported rather than chased.
+const ATTEMPTS: usize = 8;
+
 pub struct PivCard<T: Transport> {
     transport: T,
     features: Features,
@@ -142,20 +147,25 @@ impl<T: Transport> PivCard<T> {
 
     /// Runs one operation in one transaction, after a SELECT (another program may have
     /// selected another application in between). If the card was reset under us, the
-    /// operation is tried once more on the reconnected card; an operation that then lacks
-    /// its login, now or later until the PIN is verified again, is reported as
+    /// operation is tried again on the reconnected card, up to [`ATTEMPTS`] times in all:
+    /// programs sharing the card reset it whenever one of them closes after a login, and
+    /// with several at work another reset can come before the retry. An operation that
+    /// then lacks its login, now or later until the PIN is verified again, is reported as
     /// [`Error::LoginLost`] rather than the PIN being replayed.
     pub(crate) fn run<R>(
         &mut self,
         mut op: impl FnMut(&mut Exchange<'_>) -> Result<R>,
     ) -> Result<R> {
-        let result = match self.attempt(&mut op) {
-            Err(Error::Transport(TransportError::Reset)) => {
-                self.login_lost = true;
-                self.attempt(&mut op)
+        let mut result = self.attempt(&mut op);
+        let mut attempts = 1;
+        while matches!(result, Err(Error::Transport(TransportError::Reset))) {
+            self.login_lost = true;
+            if attempts == ATTEMPTS {
+                break;
             }
-            other => other,
-        };
+            attempts += 1;
+            result = self.attempt(&mut op);
+        }
         match result {
             Err(Error::SecurityStatusNotSatisfied) if self.login_lost => Err(Error::LoginLost),
             other => other,

@@ -165,6 +165,13 @@ impl Link for TransactionLink<'_> {
                 self.interrupted = true;
                 Err(map_error(self.reader, e))
             }
+            // pcscd's answer when another program's reset of the card is still under way:
+            // a handle that reconnected meanwhile has the protocol the reset then undid.
+            // The card was reset under us all the same; reconnecting negotiates afresh.
+            Err(pcsc::Error::ProtoMismatch) => {
+                self.interrupted = true;
+                Err(TransportError::Reset)
+            }
             Err(e) => Err(map_error(self.reader, e)),
         }
     }

@@ -1,0 +1,221 @@
+//! A real `card-sim serve` process, with this test playing the vpcd it connects to, and a
+//! kill (SIGKILL) that lands when its moment comes, whatever the card is doing then.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::Reader;
+
+/// vpcd's control codes (see card-sim's vpcd module).
+const POWER_ON: u8 = 0x01;
+const GET_ATR: u8 = 0x04;
+
+/// How long a card that is not being killed may take to connect or to answer.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The vpcd side of the link: a listener on an ephemeral loopback port.
+pub struct Vpcd {
+    listener: TcpListener,
+    address: String,
+}
+
+impl Vpcd {
+    pub fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        // Non-blocking, so that waiting for a card can notice it exited instead.
+        listener.set_nonblocking(true).unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        Self { listener, address }
+    }
+
+    /// Starts `card-sim serve` on `state`, waits for it to connect and powers the card on.
+    /// Its log goes to `log`.
+    pub fn serve(&self, state: &Path, log: &Path) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_card-sim"))
+            .arg("serve")
+            .arg("--state")
+            .arg(state)
+            .arg("--vpcd")
+            .arg(&self.address)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(log).unwrap())
+            .spawn()
+            .expect("card-sim starts");
+        let stream = self.accept(&mut child, log).unwrap_or_else(|problem| {
+            // No card-sim outlives the test, whatever happens to it.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{problem}")
+        });
+        let mut served = Served {
+            child,
+            stream,
+            kill_at: None,
+            killed: false,
+        };
+        let atr = served.exchange(&[GET_ATR]).expect("the card sends its ATR");
+        assert!(!atr.is_empty(), "an ATR");
+        served
+            .send_frame(&[POWER_ON])
+            .expect("the card takes power");
+        served
+    }
+
+    /// The card's connection, or why there is none.
+    fn accept(&self, child: &mut Child, log: &Path) -> Result<TcpStream, String> {
+        let start = Instant::now();
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    return Ok(stream);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(format!("accepting the card: {e}")),
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let log = fs::read_to_string(log).unwrap_or_default();
+                return Err(format!(
+                    "card-sim serve ended ({status}) instead of connecting:\n{log}"
+                ));
+            }
+            if start.elapsed() > PATIENCE {
+                return Err(format!("card-sim did not connect within {PATIENCE:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Where the kill cut an exchange short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Killed {
+    BeforeSending,
+    BeforeAnswer,
+}
+
+/// A card being served, and when it is to be killed.
+pub struct Served {
+    child: Child,
+    stream: TcpStream,
+    kill_at: Option<Instant>,
+    killed: bool,
+}
+
+/// Exchanges before a kill is armed must all succeed.
+impl Reader for Served {
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        assert!(self.kill_at.is_none(), "an exchange that may not fail");
+        self.exchange(command).expect("card-sim answers")
+    }
+}
+
+/// A test that fails midway leaves no card-sim behind.
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    /// From now on, any exchange can be cut short by the kill at `at`.
+    pub fn arm_kill(&mut self, at: Instant) {
+        self.kill_at = Some(at);
+    }
+
+    /// Sends one frame and reads the answer. The kill lands as soon as it is due: before
+    /// sending, or while waiting for the answer. An answer the card sent whole before it
+    /// died still counts.
+    pub fn exchange(&mut self, payload: &[u8]) -> Result<Vec<u8>, Killed> {
+        if self.kill_is_due() {
+            self.kill();
+        }
+        if self.killed {
+            return Err(Killed::BeforeSending);
+        }
+        let answer = self.send_frame(payload).and_then(|()| {
+            let mut len = [0u8; 2];
+            self.read_full(&mut len)?;
+            let mut answer = vec![0u8; u16::from_be_bytes(len).into()];
+            self.read_full(&mut answer)?;
+            Ok(answer)
+        });
+        answer.map_err(|e| {
+            assert!(self.killed, "card-sim failed unkilled: {e}");
+            Killed::BeforeAnswer
+        })
+    }
+
+    /// Kills the card when its moment comes, if no exchange did, and waits for it to end.
+    pub fn kill_when_due(mut self) {
+        if let Some(at) = self.kill_at {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+        }
+        self.kill();
+        let status = self.child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "card-sim was killed, not ended on its own: {status}"
+        );
+    }
+
+    fn kill_is_due(&self) -> bool {
+        self.kill_at.is_some_and(|at| Instant::now() >= at)
+    }
+
+    fn kill(&mut self) {
+        if !self.killed {
+            // SIGKILL: nothing in the card runs after it. It fails only for a card that
+            // already ended, which waiting reports.
+            let _ = self.child.kill();
+            self.killed = true;
+        }
+    }
+
+    fn send_frame(&mut self, payload: &[u8]) -> io::Result<()> {
+        let mut frame = u16::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
+        frame.extend_from_slice(payload);
+        self.stream.write_all(&frame)
+    }
+
+    /// Reads until `buf` is full; waits no longer than the kill's moment, then kills and
+    /// reads what the card sent before it died.
+    fn read_full(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let until_kill = match self.kill_at {
+                Some(at) if !self.killed => at.saturating_duration_since(Instant::now()),
+                _ => PATIENCE,
+            };
+            if until_kill.is_zero() {
+                self.kill();
+                continue;
+            }
+            self.stream
+                .set_read_timeout(Some(until_kill.min(PATIENCE)))?;
+            match self.stream.read(&mut buf[filled..]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) && self.kill_is_due()
+                        && !self.killed => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
