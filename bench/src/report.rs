@@ -93,8 +93,7 @@ impl Row {
             peer.map_or_else(|| "–".into(), |p| p.name.clone()),
             peer.map_or_else(|| "–".into(), |p| time(p.summary.median)),
             peer.map_or_else(|| "–".into(), |p| rss(p.summary.max_rss_kib)),
-            self.ratio()
-                .map_or_else(|| "–".into(), |r| format!("{r:.2}×")),
+            self.ratio().map_or_else(|| "–".into(), ratio),
         ]
     }
 }
@@ -145,6 +144,16 @@ fn time(d: Duration) -> String {
     format!("{value:.decimals$} {unit}")
 }
 
+/// Two decimals, or two significant digits below 0.1 (in-process beside a process).
+fn ratio(r: f64) -> String {
+    if r >= 0.1 {
+        format!("{r:.2}×")
+    } else {
+        let decimals = (1 - r.log10().floor() as i32).clamp(2, 9) as usize;
+        format!("{r:.decimals$}×")
+    }
+}
+
 fn rss(kib: Option<u64>) -> String {
     kib.map_or_else(|| "–".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
 }
@@ -184,6 +193,13 @@ mod tests {
         assert!(
             table.contains("| card | sign | 3 | 30.0 ms | – | openssl | 10.0 ms | – | 3.00× |")
         );
+    }
+
+    #[test]
+    fn small_ratios_keep_two_significant_digits() {
+        assert_eq!(ratio(1.234), "1.23×");
+        assert_eq!(ratio(0.0637), "0.064×");
+        assert_eq!(ratio(0.00374), "0.0037×");
     }
 
     #[test]
