@@ -24,6 +24,10 @@ pub enum EntityError {
     EightBitMultipart,
 }
 
+/// The size of the reads from the input: large enough that the calls cost little beside
+/// the copying, small enough that memory stays a few MiB.
+const CHUNK: usize = 256 * 1024;
+
 /// How the body becomes the entity's body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BodyEncoding {
@@ -47,7 +51,7 @@ pub struct Message<R> {
 impl<R: Read + Seek> Message<R> {
     /// Reads the headers and scans the body to see how it must be encoded.
     pub fn read(input: R) -> Result<Self, EntityError> {
-        let mut reader = BufReader::with_capacity(64 * 1024, input);
+        let mut reader = BufReader::with_capacity(CHUNK, input);
         let headers =
             mime::read_headers(&mut reader).map_err(|e| EntityError::NotMail(e.to_string()))?;
         if headers.is_empty() {
@@ -55,16 +59,19 @@ impl<R: Read + Seek> Message<R> {
         }
         let body_start = reader.stream_position()?;
 
-        // First pass: does the body travel as it is?
-        let mut scan = BodyScan::default();
-        for_each_chunk(&mut reader, |chunk| {
-            scan.push(chunk);
-            Ok::<_, io::Error>(())
-        })?;
         let content_type = mime::content_type(&headers);
         let encoding = mime::transfer_encoding(&headers);
         let already_encoded = matches!(encoding.as_str(), "base64" | "quoted-printable");
-        let body_encoding = if scan.needs_encoding() && !already_encoded {
+        // First pass, unless the body is encoded already: does it travel as it is?
+        let needs_encoding = !already_encoded && {
+            let mut scan = BodyScan::default();
+            for_each_chunk(&mut reader, |chunk| {
+                scan.push(chunk);
+                Ok::<_, io::Error>(())
+            })?;
+            scan.needs_encoding()
+        };
+        let body_encoding = if needs_encoding {
             if content_type.is_multipart() {
                 return Err(EntityError::EightBitMultipart);
             }
@@ -133,7 +140,7 @@ impl<R: Read + Seek> Message<R> {
         emit(&self.entity_head)?;
         let reader = &mut self.reader;
         let mut canonical = CrlfCanonicalizer::default();
-        let mut scratch = Vec::with_capacity(80 * 1024);
+        let mut scratch = Vec::with_capacity(CHUNK + CHUNK / 8);
         match self.body_encoding {
             BodyEncoding::Canonical => for_each_chunk(reader, |chunk| {
                 scratch.clear();
@@ -142,7 +149,7 @@ impl<R: Read + Seek> Message<R> {
             }),
             BodyEncoding::Base64 { text } => {
                 // Base64 into a buffer that is handed on and emptied chunk by chunk.
-                let mut b64 = Base64LineWriter::new(Vec::with_capacity(112 * 1024));
+                let mut b64 = Base64LineWriter::new(Vec::with_capacity(CHUNK / 3 * 4 + CHUNK / 8));
                 for_each_chunk(reader, |chunk| -> Result<(), E> {
                     if text {
                         scratch.clear();
@@ -151,7 +158,7 @@ impl<R: Read + Seek> Message<R> {
                     } else {
                         b64.write_all(chunk)?;
                     }
-                    let encoded = b64.get_mut();
+                    let encoded = b64.get_mut()?;
                     emit(encoded)?;
                     encoded.clear();
                     Ok(())
