@@ -4,7 +4,10 @@
 //! To, Subject, Date, …) stay outside, on the message that carries the result.
 //!
 //! The input is read twice (once to see whether the body is 7-bit safe, once to stream the
-//! entity out), so it must be seekable; memory stays flat whatever its size.
+//! entity out), so it must be seekable; memory stays flat whatever its size. One pass is
+//! not possible: the entity's headers, which say whether the body is re-encoded, go out
+//! before the body, and a body is known to be 7-bit safe only once its last byte is seen.
+//! A body already in base64 or quoted-printable needs no scan and is read once.
 
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
@@ -65,10 +68,16 @@ impl<R: Read + Seek> Message<R> {
         // First pass, unless the body is encoded already: does it travel as it is?
         let needs_encoding = !already_encoded && {
             let mut scan = BodyScan::default();
-            for_each_chunk(&mut reader, |chunk| {
+            // Once the body needs encoding, nothing further in it can change that.
+            while !scan.needs_encoding() {
+                let chunk = reader.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let n = chunk.len();
                 scan.push(chunk);
-                Ok::<_, io::Error>(())
-            })?;
+                reader.consume(n);
+            }
             scan.needs_encoding()
         };
         let body_encoding = if needs_encoding {
