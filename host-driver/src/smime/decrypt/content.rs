@@ -7,8 +7,8 @@
 //!
 //! GCM must not release a byte before its tag is checked, and the tag comes after the
 //! content. The ciphertext (never the plaintext) waits in a private temporary file, in
-//! memory while it is small; once the stream has ended, the tag is checked over it and only
-//! then is it decrypted into the output. GCM's counter mode and GHASH are written out here
+//! memory while it is small, and GHASH takes it in as it arrives; once the stream has ended,
+//! the tag is checked and only then is the ciphertext decrypted into the output. GCM's counter mode and GHASH are written out here
 //! from `ctr` and `ghash` because the `aes-gcm` crate decrypts whole buffers only.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -173,6 +173,12 @@ impl ContentCipher {
                 Ok(())
             }
             Self::Gcm { nonce, tag_len, .. } => {
+                let mut gcm = GcmDecryptor::new(key, nonce);
+                // GHASH takes the ciphertext as it arrives, as if there were no
+                // authenticated attributes (what this crate and OpenSSL write): a pass
+                // over the spooled ciphertext saved. They would come after the content
+                // (RFC 5083 §2.1); a message with them has its spool hashed again.
+                let mut ghash = gcm.ghash(&[]);
                 let mut ciphertext = tempfile::SpooledTempFile::new(SPILL_IN_MEMORY);
                 let mut spooled: u64 = 0;
                 loop {
@@ -186,6 +192,7 @@ impl ContentCipher {
                     if spooled > GCM_MAX_BYTES {
                         return Err(malformed("the GCM content is longer than GCM allows"));
                     }
+                    ghash.update(&chunk[..n]);
                     ciphertext.write_all(&chunk[..n])?;
                 }
                 let trailer = envelope.read_trailer(reader)?;
@@ -198,10 +205,14 @@ impl ContentCipher {
                         tag.len()
                     )));
                 }
-                let mut gcm = GcmDecryptor::new(key, nonce);
-                ciphertext.seek(SeekFrom::Start(0))?;
-                let aad = trailer.auth_attrs.unwrap_or_default();
-                if !gcm.tag_matches(&aad, &mut ciphertext, &mut chunk, &tag)? {
+                let matches = match trailer.auth_attrs {
+                    None => gcm.tag_is(ghash, &tag),
+                    Some(aad) => {
+                        ciphertext.seek(SeekFrom::Start(0))?;
+                        gcm.tag_matches(&aad, &mut ciphertext, &mut chunk, &tag)?
+                    }
+                };
+                if !matches {
                     return Err(DecryptError::Failed);
                 }
                 ciphertext.seek(SeekFrom::Start(0))?;
@@ -349,8 +360,22 @@ impl GcmDecryptor {
         with_aes!(key, make(key, nonce))
     }
 
+    /// GHASH keyed for this message, having taken in `aad`; the ciphertext comes next.
+    fn ghash(&self, aad: &[u8]) -> GhashStream {
+        GhashStream::new(&self.hash_key, aad)
+    }
+
+    /// Whether `tag` is GCM's tag over what `ghash` took in.
+    fn tag_is(&self, ghash: GhashStream, tag: &[u8]) -> bool {
+        let mut expected = ghash.finish();
+        for (e, m) in expected.iter_mut().zip(self.tag_mask) {
+            *e ^= m;
+        }
+        bool::from(expected[..tag.len()].ct_eq(tag))
+    }
+
     /// Whether `tag` is GCM's tag over `aad` and the ciphertext `input` holds, read in
-    /// pieces through `buf` (whose length is a multiple of the block).
+    /// pieces through `buf`.
     fn tag_matches(
         &self,
         aad: &[u8],
@@ -358,32 +383,74 @@ impl GcmDecryptor {
         buf: &mut [u8],
         tag: &[u8],
     ) -> io::Result<bool> {
-        let mut ghash = GHash::new(&Array::from(self.hash_key));
-        ghash.update_padded(aad);
-        let mut len = 0u64;
+        let mut ghash = self.ghash(aad);
         loop {
             let n = read_full(input, buf)?;
             if n == 0 {
                 break;
             }
-            // Only the last piece can be short, so only it is padded.
-            ghash.update_padded(&buf[..n]);
-            len += n as u64;
+            ghash.update(&buf[..n]);
         }
-        let mut lengths = [0u8; BLOCK];
-        lengths[..8].copy_from_slice(&(aad.len() as u64 * 8).to_be_bytes());
-        lengths[8..].copy_from_slice(&(len * 8).to_be_bytes());
-        ghash.update(&[Array::from(lengths)]);
-        let mut expected: [u8; BLOCK] = ghash.finalize().into();
-        for (e, m) in expected.iter_mut().zip(self.tag_mask) {
-            *e ^= m;
-        }
-        Ok(bool::from(expected[..tag.len()].ct_eq(tag)))
+        Ok(self.tag_is(ghash, tag))
     }
 
     /// Decrypts `data` in place (the next piece of the content).
     fn keystream(&mut self, data: &mut [u8]) {
         (self.keystream)(data);
+    }
+}
+
+/// GHASH over the additional data and then the ciphertext, which may come in pieces of
+/// any length: only the end of each part is padded to a block.
+struct GhashStream {
+    ghash: GHash,
+    /// The start of a block of ciphertext, waiting for its end.
+    partial: [u8; BLOCK],
+    partial_len: usize,
+    aad_len: u64,
+    len: u64,
+}
+
+impl GhashStream {
+    fn new(hash_key: &[u8; BLOCK], aad: &[u8]) -> Self {
+        let mut ghash = GHash::new(&Array::from(*hash_key));
+        ghash.update_padded(aad);
+        Self {
+            ghash,
+            partial: [0; BLOCK],
+            partial_len: 0,
+            aad_len: aad.len() as u64,
+            len: 0,
+        }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
+        self.len += data.len() as u64;
+        if self.partial_len > 0 {
+            let take = (BLOCK - self.partial_len).min(data.len());
+            self.partial[self.partial_len..self.partial_len + take].copy_from_slice(&data[..take]);
+            self.partial_len += take;
+            data = &data[take..];
+            if self.partial_len < BLOCK {
+                return;
+            }
+            self.ghash.update(&[Array::from(self.partial)]);
+            self.partial_len = 0;
+        }
+        let (blocks, rest) = Array::slice_as_chunks(data);
+        self.ghash.update(blocks);
+        self.partial[..rest.len()].copy_from_slice(rest);
+        self.partial_len = rest.len();
+    }
+
+    /// The hash, with the lengths block; still to be masked.
+    fn finish(mut self) -> [u8; BLOCK] {
+        self.ghash.update_padded(&self.partial[..self.partial_len]);
+        let mut lengths = [0u8; BLOCK];
+        lengths[..8].copy_from_slice(&(self.aad_len * 8).to_be_bytes());
+        lengths[8..].copy_from_slice(&(self.len * 8).to_be_bytes());
+        self.ghash.update(&[Array::from(lengths)]);
+        self.ghash.finalize().into()
     }
 }
 
@@ -426,6 +493,11 @@ mod tests {
                 gcm.tag_matches(&h(aad), &mut &ciphertext[..], &mut buf, &h(tag))
                     .unwrap()
             );
+            for piece in [1, 5, 16, 17] {
+                let mut ghash = gcm.ghash(&h(aad));
+                ciphertext.chunks(piece).for_each(|c| ghash.update(c));
+                assert!(gcm.tag_is(ghash, &h(tag)), "pieces of {piece}");
+            }
             let mut flipped = ciphertext.clone();
             flipped[7] ^= 1;
             assert!(
