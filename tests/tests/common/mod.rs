@@ -62,7 +62,7 @@ impl Bench {
         let card = SimCard::start_with(init_args);
         let dir = tempfile::tempdir().expect("temp dir");
         // OpenSC's PKCS#11 module gives each reader 4 slots and stops at 16 by default, so
-        // only the first 4 of pcscd's 8 readers would get a slot; one slot per reader
+        // only the first 4 of pcscd's 16 readers would get a slot; one slot per reader
         // reaches all of them. The module also probes the cards of every reader — other
         // tests' cards — and its default card drivers SELECT foreign AIDs, which deselects
         // PIV and drops its logins (a YubiKey does the same), breaking a yubico-piv-tool
@@ -236,6 +236,18 @@ impl Bench {
             "{text}"
         );
         public
+    }
+
+    /// Has the card attest the key in `slot` and checks the attestation against the card's
+    /// own attestation certificate (F9). Returns the paths of both (PEM).
+    pub fn attest_verified(&self, slot: &str) -> (String, String) {
+        let attestation = self.path(&format!("attest-{slot}.pem"));
+        self.piv_tool_ok(&["-a", "attest", "-s", slot, "-o", &attestation]);
+        let f9 = self.path("f9.pem");
+        self.piv_tool_ok(&["-a", "read-certificate", "-s", "f9", "-o", &f9]);
+        let verified = self.openssl_ok(&["verify", "-CAfile", &f9, "-partial_chain", &attestation]);
+        assert!(verified.contains(": OK"), "{verified}");
+        (attestation, f9)
     }
 
     /// Makes a certificate for `public` (PEM) issued by a throwaway CA (the tool's own
