@@ -21,13 +21,18 @@ fi
 
 # The interop tests run the card-sim binary; build it before they start.
 cargo build --workspace --bins
-# nextest runs the tests of every binary side by side, each interop test in a reader of
-# its own (.config/nextest.toml says which run alone); it leaves doctests to cargo test.
+# The interop tests (crate e2e) mostly wait, on pcscd's reader polls, card-sim and the
+# clients: nextest runs them side by side, each in a reader of its own
+# (.config/nextest.toml says which run alone). The other crates' tests compute, and some
+# share fixtures made once per test binary (smime_verify's PKI), which nextest's process
+# per test would make again for every test: cargo test runs those, doctests included.
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace "$@"
-    cargo test --doc --workspace
+    cargo nextest run --workspace -E 'package(e2e)' "$@"
+    cargo test --workspace --exclude e2e "$@"
+    cargo test --doc -p e2e
 else
-    echo "test.sh: cargo-nextest is not installed, so the tests run one binary after another" \
-         "with cargo test (slower); 'cargo install --locked cargo-nextest' runs them in parallel" >&2
+    echo "test.sh: cargo-nextest is not installed, so the interop tests run one binary after" \
+         "another with cargo test (slower); 'cargo install --locked cargo-nextest' runs them" \
+         "side by side" >&2
     cargo test --workspace "$@"
 fi
