@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # PC/SC test environment for card-sim: pcscd + vsmartcard's vpcd driver with
-# 8 virtual readers on TCP ports 35963..35970 (card-sim connects as a client).
+# 16 virtual readers on TCP ports 35963..35978 (card-sim connects as a client),
+# as many as pcscd serves (PCSCLITE_MAX_READERS_CONTEXTS is 16 in pcsc-lite 1.9).
 #
 #   .ci/pcsc-env.sh install|start|stop|restart|readers|status
 #
 # Port -> reader name, in pcscd's order (deterministic, see write_conf):
 #   35963 "Virtual PCD 00 00"    35964 "Virtual PCD 00 01"    (Debian's driver and port)
 #   35965 "Virtual PCD 1 00 00"  35966 "Virtual PCD 1 00 01"  (our entries, 2 slots each)
-#   35967 "Virtual PCD 2 00 00"  35968 "Virtual PCD 2 00 01"
-#   35969 "Virtual PCD 3 00 00"  35970 "Virtual PCD 3 00 01"
+#   ...
+#   35977 "Virtual PCD 7 00 00"  35978 "Virtual PCD 7 00 01"
+# i.e. entry k (0..7) owns ports 35963 + 2k and 35964 + 2k.
 #
 # Env: PCSC_ENV_DIR (pid file + log, default /tmp/card-sim-pcsc),
 #      PCSCD_ARGS (default "-d -a": debug + APDU log, quiet while idle).
@@ -27,7 +29,7 @@ CONF=$CONF_DIR/vpcd
 LEGACY_CONF=/etc/reader.conf.d/card-sim-vpcd # where older versions wrote the extra readers
 VPCD_LIB=/usr/lib/pcsc/drivers/serial/libifdvpcd.so
 LIBDIR=/usr/local/lib/card-sim-vpcd
-EXTRA=3                                      # our entries; each one = 2 readers (VPCDSLOTS=2)
+EXTRA=7                                      # our entries; each one = 2 readers (VPCDSLOTS=2)
 BASE_PORT=35963
 NREADERS=$((2 * (EXTRA + 1)))
 PORTS=$(seq "$BASE_PORT" $((BASE_PORT + NREADERS - 1)))

@@ -2,8 +2,8 @@
 # The whole test suite, on a fresh Debian machine as root or on a developer's:
 # installs the PC/SC stack and the real clients the interop tests judge by
 # (pcscd, vsmartcard-vpcd, OpenSC, yubico-piv-tool, openssl, gpgsm), starts pcscd
-# with the virtual readers, runs every test of the workspace, and stops pcscd again
-# if it started it.
+# with the virtual readers, runs every test of the workspace (in parallel with
+# cargo-nextest where installed), and stops pcscd again if it started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +21,18 @@ fi
 
 # The interop tests run the card-sim binary; build it before they start.
 cargo build --workspace --bins
-cargo test --workspace "$@"
+# The interop tests (crate e2e) mostly wait, on pcscd's reader polls, card-sim and the
+# clients: nextest runs them side by side, each in a reader of its own
+# (.config/nextest.toml says which run alone). The other crates' tests compute, and some
+# share fixtures made once per test binary (smime_verify's PKI), which nextest's process
+# per test would make again for every test: cargo test runs those, doctests included.
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace -E 'package(e2e)' "$@"
+    cargo test --workspace --exclude e2e "$@"
+    cargo test --doc -p e2e
+else
+    echo "test.sh: cargo-nextest is not installed, so the interop tests run one binary after" \
+         "another with cargo test (slower); 'cargo install --locked cargo-nextest' runs them" \
+         "side by side" >&2
+    cargo test --workspace "$@"
+fi

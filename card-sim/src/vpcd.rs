@@ -245,6 +245,11 @@ fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> 
         return Ended::Lost(e);
     }
     loop {
+        // Reads see a shutdown only when they time out: a vpcd that keeps commands coming
+        // would otherwise keep the card from ever seeing one.
+        if shutdown.load(Ordering::Relaxed) {
+            return Ended::Shutdown;
+        }
         let payload = match read_frame(&mut stream, shutdown) {
             Ok(payload) => payload,
             Err(ended) => return ended,

@@ -12,8 +12,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The vpcd readers `.ci/pcsc-env.sh` sets up: TCP port and the reader's name.
-pub const READERS: [(u16, &str); 8] = [
+/// The vpcd readers `.ci/pcsc-env.sh` sets up, in pcscd's order: TCP port and the reader's
+/// name. Sixteen, as many as pcscd serves.
+pub const READERS: [(u16, &str); 16] = [
     (35963, "Virtual PCD 00 00"),
     (35964, "Virtual PCD 00 01"),
     (35965, "Virtual PCD 1 00 00"),
@@ -22,6 +23,14 @@ pub const READERS: [(u16, &str); 8] = [
     (35968, "Virtual PCD 2 00 01"),
     (35969, "Virtual PCD 3 00 00"),
     (35970, "Virtual PCD 3 00 01"),
+    (35971, "Virtual PCD 4 00 00"),
+    (35972, "Virtual PCD 4 00 01"),
+    (35973, "Virtual PCD 5 00 00"),
+    (35974, "Virtual PCD 5 00 01"),
+    (35975, "Virtual PCD 6 00 00"),
+    (35976, "Virtual PCD 6 00 01"),
+    (35977, "Virtual PCD 7 00 00"),
+    (35978, "Virtual PCD 7 00 01"),
 ];
 
 /// The `card-sim` binary, built once per test process.
@@ -60,7 +69,9 @@ fn build_binary(package: &str, bin: &str) -> PathBuf {
 }
 
 /// A vpcd reader held exclusively (an flock on a file per port) for a test's lifetime,
-/// so tests running in parallel never share a reader.
+/// so tests running in parallel, in one process or many, never share a reader. Tests that
+/// wait for more than one reader claim them in the order of [`READERS`], so none waits for
+/// a reader held by another that waits for one of its own.
 pub struct Reader {
     pub port: u16,
     pub name: &'static str,
@@ -68,9 +79,12 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Any free reader.
+    /// Any free reader. The last are tried first: the first ones are those that tests
+    /// needing a particular reader (the demo's, the one OpenSC shows as installed) wait for.
     pub fn claim() -> Reader {
-        Self::claim_among(&READERS)
+        let mut readers = READERS;
+        readers.reverse();
+        Self::claim_among(&readers)
     }
 
     /// The reader on `port`, once no other test holds it.

@@ -1,5 +1,6 @@
 //! `card-sim serve` reconnects when pcscd restarts. The only test in its binary: it
-//! restarts the shared pcscd, which `cargo test` does while no other test binary runs.
+//! restarts the shared pcscd, which must happen while no other test runs: `cargo test`
+//! runs one binary at a time, and nextest runs this test alone (`.config/nextest.toml`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -399,13 +399,7 @@ fn reset_after_blocking_pin_and_puk() {
 fn attestation_verifies_against_f9() {
     let bench = Bench::with(&["--serial", "12345678"]);
     let public = bench.generate("9a", "ECCP256", "attested");
-    let attest = bench.path("attest.pem");
-    bench.piv_tool_ok(&["-a", "attest", "-s", "9a", "-o", &attest]);
-    let f9 = bench.path("f9.pem");
-    bench.piv_tool_ok(&["-a", "read-certificate", "-s", "f9", "-o", &f9]);
-
-    let verified = bench.openssl_ok(&["verify", "-CAfile", &f9, "-partial_chain", &attest]);
-    assert!(verified.contains(": OK"), "{verified}");
+    let (attest, f9) = bench.attest_verified("9a");
     let subject = bench.openssl_ok(&[
         "x509", "-in", &attest, "-noout", "-subject", "-nameopt", "RFC2253",
     ]);

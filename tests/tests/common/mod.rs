@@ -61,18 +61,26 @@ impl Bench {
     pub fn with(init_args: &[&str]) -> Bench {
         let card = SimCard::start_with(init_args);
         let dir = tempfile::tempdir().expect("temp dir");
-        // OpenSC's PKCS#11 module gives each reader 4 slots and stops at 16 by default, so
-        // only the first 4 of pcscd's 8 readers would get a slot; one slot per reader
-        // reaches all of them. The module also probes the cards of every reader — other
-        // tests' cards — and its default card drivers SELECT foreign AIDs, which deselects
-        // PIV and drops its logins (a YubiKey does the same), breaking a yubico-piv-tool
-        // that runs there between two transactions. Only the PIV driver probes here:
-        // it re-selects PIV, which keeps a PIV card's security state.
+        // OpenSC's clients look at every reader: the PKCS#11 module probes the card of each
+        // (with its default card drivers, SELECTs of foreign AIDs that deselect PIV and drop
+        // its logins, as a YubiKey does) and gives slots to the first 4 readers only. Other
+        // tests' cards are no business of this one, and probing them would break their
+        // yubico-piv-tool runs between two transactions and cost time that grows with the
+        // cards in use: every reader but ours is ignored. Only the PIV driver probes ours,
+        // one slot per reader.
+        let ignored: Vec<String> = e2e::READERS
+            .iter()
+            .filter(|&&(_, name)| name != card.reader.name)
+            .map(|(_, name)| format!("\"{name}\""))
+            .collect();
         std::fs::write(
             dir.path().join("opensc.conf"),
-            "app default {\n\tframework pkcs15 {\n\t}\n}\n\
-             app opensc-pkcs11 {\n\tcard_drivers = PIV-II;\n\
-             \tpkcs11 {\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}\n}\n",
+            format!(
+                "app default {{\n\tignored_readers = {};\n\tframework pkcs15 {{\n\t}}\n}}\n\
+                 app opensc-pkcs11 {{\n\tcard_drivers = PIV-II;\n\
+                 \tpkcs11 {{\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}}\n}}\n",
+                ignored.join(", ")
+            ),
         )
         .expect("write opensc.conf");
         Bench {
@@ -236,6 +244,18 @@ impl Bench {
             "{text}"
         );
         public
+    }
+
+    /// Has the card attest the key in `slot` and checks the attestation against the card's
+    /// own attestation certificate (F9). Returns the paths of both (PEM).
+    pub fn attest_verified(&self, slot: &str) -> (String, String) {
+        let attestation = self.path(&format!("attest-{slot}.pem"));
+        self.piv_tool_ok(&["-a", "attest", "-s", slot, "-o", &attestation]);
+        let f9 = self.path("f9.pem");
+        self.piv_tool_ok(&["-a", "read-certificate", "-s", "f9", "-o", &f9]);
+        let verified = self.openssl_ok(&["verify", "-CAfile", &f9, "-partial_chain", &attestation]);
+        assert!(verified.contains(": OK"), "{verified}");
+        (attestation, f9)
     }
 
     /// Makes a certificate for `public` (PEM) issued by a throwaway CA (the tool's own
