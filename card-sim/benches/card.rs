@@ -1,5 +1,6 @@
 //! Throughput of the card core, through `Card::transmit` as a host would drive it:
-//! GET DATA, VERIFY, and RSA-2048 and P-256 signatures (keys parsed once at generation).
+//! GET DATA, VERIFY, and RSA-2048/3072/4096 and P-256 signatures (keys parsed once at
+//! generation).
 
 use apdu_spec::piv::command::{
     AuthKey, GeneralAuthenticate, GenerateAsymmetricKeyPair, GetData, Verify,
@@ -77,24 +78,35 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("verify_pin", |b| b.iter(|| transmit(&mut card, &verify)));
 
-    let mut block = vec![0x00, 0x01];
-    block.resize(256 - 52, 0xFF);
-    block.push(0);
-    block.extend_from_slice(&[0x42; 51]);
-    let rsa = DynamicAuth {
-        response: Some(vec![]),
-        challenge: Some(block),
-        ..Default::default()
-    };
-    let rsa_sign =
-        general_authenticate(Algorithm::Rsa2048, AuthKey::Slot(Slot::Authentication), rsa);
-    c.bench_function("sign_rsa2048", |b| {
-        b.iter(|| {
-            let r = transmit(&mut card, &rsa_sign);
-            // An extended command gets its 264-byte answer in one response.
-            assert_eq!((r.sw, r.data.len()), (StatusWord::SUCCESS, 264));
-        })
-    });
+    // RSA signatures of every size the card makes, on an EMSA-PKCS1-v1_5-like block.
+    for (alg, slot, answer_len) in [
+        (Algorithm::Rsa2048, Slot::Authentication, 264),
+        (Algorithm::Rsa3072, Slot::retired(1).unwrap(), 392),
+        (Algorithm::Rsa4096, Slot::retired(2).unwrap(), 520),
+    ] {
+        if slot != Slot::Authentication {
+            generate(&mut card, slot, alg);
+        }
+        let bits = alg.rsa_bits().unwrap();
+        let k = bits / 8;
+        let mut block = vec![0x00, 0x01];
+        block.resize(k - 52, 0xFF);
+        block.push(0);
+        block.extend_from_slice(&[0x42; 51]);
+        let rsa = DynamicAuth {
+            response: Some(vec![]),
+            challenge: Some(block),
+            ..Default::default()
+        };
+        let rsa_sign = general_authenticate(alg, AuthKey::Slot(slot), rsa);
+        c.bench_function(&format!("sign_rsa{bits}"), |b| {
+            b.iter(|| {
+                let r = transmit(&mut card, &rsa_sign);
+                // An extended command gets its whole answer (7C { 82 { signature } }) at once.
+                assert_eq!((r.sw, r.data.len()), (StatusWord::SUCCESS, answer_len));
+            })
+        });
+    }
 
     let ec = DynamicAuth {
         response: Some(vec![]),

@@ -13,6 +13,8 @@ use signature::hazmat::PrehashSigner;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
+mod aws_lc;
+
 /// Why a key could not be made, loaded or used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum KeyError {
@@ -37,11 +39,30 @@ pub struct PrivateKey(Material);
 
 #[derive(Clone)]
 enum Material {
-    Rsa(Box<rsa::PrivateKey>),
+    Rsa(Box<RsaKey>),
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
     X25519(x25519_dalek::StaticSecret),
+}
+
+/// An RSA key in two forms: the `rsa` crate's, which makes and imports keys and gives the
+/// public key and the state file's PKCS#1 encoding, and AWS-LC's, which does the private
+/// operation (`aws_lc` says why). Both wipe the key when dropped.
+#[derive(Clone)]
+struct RsaKey {
+    key: rsa::PrivateKey,
+    private: aws_lc::RsaPrivate,
+}
+
+impl RsaKey {
+    /// `None` for a key that AWS-LC finds inconsistent.
+    fn new(key: rsa::PrivateKey) -> Option<Self> {
+        // The DER is wiped when dropped.
+        let der = key.to_pkcs1_der().ok()?;
+        let private = aws_lc::RsaPrivate::from_pkcs1_der(der.as_bytes())?;
+        Some(Self { key, private })
+    }
 }
 
 impl std::fmt::Debug for PrivateKey {
@@ -65,7 +86,7 @@ impl PrivateKey {
                 let bits = a.rsa_bits().unwrap_or(2048);
                 let key =
                     rsa::PrivateKey::new(&mut rng(), bits).map_err(|_| KeyError::Generation)?;
-                Material::Rsa(Box::new(key))
+                Material::Rsa(Box::new(RsaKey::new(key).ok_or(KeyError::Generation)?))
             }
             Algorithm::EccP256 => {
                 Material::P256(p256::ecdsa::SigningKey::generate_from_rng(&mut rng()))
@@ -101,7 +122,9 @@ impl PrivateKey {
                 if key.n().bit_width_vartime() as usize != bits {
                     return Err(invalid());
                 }
-                let key = Self(Material::Rsa(Box::new(key)));
+                let key = Self(Material::Rsa(Box::new(
+                    RsaKey::new(key).ok_or_else(invalid)?,
+                )));
                 // Factors that are not prime give a key whose private operation does not
                 // invert the public one: refuse it now rather than at the first signature.
                 let mut probe = vec![0u8; bits / 8];
@@ -129,7 +152,7 @@ impl PrivateKey {
     pub fn algorithm(&self) -> Algorithm {
         match &self.0 {
             // Every RSA key here has one of PIV's sizes (checked when it was made or read).
-            Material::Rsa(k) => Algorithm::rsa_with_bits(k.n().bit_width_vartime() as usize)
+            Material::Rsa(k) => Algorithm::rsa_with_bits(k.key.n().bit_width_vartime() as usize)
                 .unwrap_or(Algorithm::Rsa2048),
             Material::P256(_) => Algorithm::EccP256,
             Material::P384(_) => Algorithm::EccP384,
@@ -142,8 +165,8 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKeyTemplate {
         match &self.0 {
             Material::Rsa(k) => PublicKeyTemplate::Rsa {
-                modulus: k.n_bytes().to_vec(),
-                exponent: k.e_bytes().to_vec(),
+                modulus: k.key.n_bytes().to_vec(),
+                exponent: k.key.e_bytes().to_vec(),
             },
             Material::P256(k) => {
                 PublicKeyTemplate::Point(k.verifying_key().to_sec1_bytes().to_vec())
@@ -163,7 +186,7 @@ impl PrivateKey {
         use spki::EncodePublicKey;
         let invalid = || KeyError::InvalidKey(self.algorithm());
         let der = match &self.0 {
-            Material::Rsa(k) => k.to_public_key().to_public_key_der(),
+            Material::Rsa(k) => k.key.to_public_key().to_public_key_der(),
             Material::P256(k) => k.verifying_key().to_public_key_der(),
             Material::P384(k) => k.verifying_key().to_public_key_der(),
             Material::Ed25519(k) => {
@@ -183,18 +206,7 @@ impl PrivateKey {
         let Material::Rsa(key) = &self.0 else {
             return Err(KeyError::Unsupported(self.algorithm()));
         };
-        let k = key.size();
-        if input.len() != k {
-            return Err(KeyError::WrongInputLength {
-                got: input.len(),
-                want: k,
-            });
-        }
-        let c = BoxedUint::from_be_slice(input, key.n_bits_precision())
-            .map_err(|_| KeyError::InvalidInput)?;
-        let m = rsa::hazmat::rsa_decrypt_and_check(key.as_ref(), Some(&mut rng()), &c)
-            .map_err(|_| KeyError::InvalidInput)?;
-        Ok(left_pad(&m.to_be_bytes(), k))
+        key.private.private(input)
     }
 
     /// ECDSA over a hash computed by the host (truncated or zero-extended to the field size,
@@ -262,6 +274,7 @@ impl PrivateKey {
     pub(crate) fn secret_bytes(&self) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         Ok(Zeroizing::new(match &self.0 {
             Material::Rsa(k) => k
+                .key
                 .to_pkcs1_der()
                 .map(|d| d.as_bytes().to_vec())
                 .map_err(|_| KeyError::InvalidKey(self.algorithm()))?,
@@ -280,7 +293,7 @@ impl PrivateKey {
                 if a.rsa_bits() != Some(key.n().bit_width_vartime() as usize) {
                     return Err(invalid());
                 }
-                Material::Rsa(Box::new(key))
+                Material::Rsa(Box::new(RsaKey::new(key).ok_or_else(invalid)?))
             }
             Algorithm::EccP256 => {
                 Material::P256(p256::ecdsa::SigningKey::from_slice(bytes).map_err(|_| invalid())?)
@@ -401,22 +414,51 @@ mod tests {
         assert!(PrivateKey::from_secret_bytes(Algorithm::EccP256, &[0; 32]).is_err());
     }
 
-    #[test]
-    fn rsa_private_operation_inverts_the_public_one() {
-        let key = PrivateKey::generate(Algorithm::Rsa1024).unwrap();
-        let Material::Rsa(rsa) = &key.0 else {
-            unreachable!()
+    /// The public operation of the `rsa` crate, on the public key the card gives out.
+    fn rsa_public_op(key: &PrivateKey, input: &[u8]) -> Vec<u8> {
+        let PublicKeyTemplate::Rsa { modulus, exponent } = key.public_key() else {
+            panic!("RSA key without a modulus")
         };
-        let m = BoxedUint::from_be_slice(&[0x11; 128], rsa.n_bits_precision()).unwrap();
-        let c = rsa::hazmat::rsa_encrypt(rsa.as_ref(), &m).unwrap();
-        assert_eq!(
-            key.rsa_private(&left_pad(&c.to_be_bytes(), 128)).unwrap(),
-            vec![0x11; 128]
-        );
-        assert!(matches!(
-            key.rsa_private(&[1; 127]),
-            Err(KeyError::WrongInputLength { .. })
-        ));
-        assert_eq!(key.rsa_private(&[0xFF; 128]), Err(KeyError::InvalidInput));
+        let n = BoxedUint::from_be_slice_vartime(&modulus);
+        let public = rsa::PublicKey::new(n, BoxedUint::from_be_slice_vartime(&exponent)).unwrap();
+        let x = BoxedUint::from_be_slice(input, public.n_bits_precision()).unwrap();
+        left_pad(
+            &rsa::hazmat::rsa_encrypt(&public, &x).unwrap().to_be_bytes(),
+            modulus.len(),
+        )
+    }
+
+    #[test]
+    fn rsa_private_operation_agrees_with_the_public_key_at_every_size() {
+        for alg in [
+            Algorithm::Rsa1024,
+            Algorithm::Rsa2048,
+            Algorithm::Rsa3072,
+            Algorithm::Rsa4096,
+        ] {
+            let key = PrivateKey::generate(alg).unwrap();
+            let len = alg.rsa_bits().unwrap() / 8;
+            let mut block = vec![0x11; len];
+            block[0] = 0;
+            // Decryption undoes the public operation; a signature is undone by it.
+            let encrypted = rsa_public_op(&key, &block);
+            assert_eq!(key.rsa_private(&encrypted).unwrap(), block, "{alg}");
+            let signed = key.rsa_private(&block).unwrap();
+            assert_eq!(signed.len(), len, "{alg}");
+            assert_eq!(rsa_public_op(&key, &signed), block, "{alg}");
+
+            assert_eq!(
+                key.rsa_private(&block[1..]),
+                Err(KeyError::WrongInputLength {
+                    got: len - 1,
+                    want: len
+                })
+            );
+            // Not less than the modulus.
+            assert_eq!(
+                key.rsa_private(&vec![0xFF; len]),
+                Err(KeyError::InvalidInput)
+            );
+        }
     }
 }

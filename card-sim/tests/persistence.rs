@@ -759,3 +759,45 @@ fn temporary_files_a_killed_write_left_are_removed_by_the_next_open() {
     expected.sort();
     assert_eq!(dir_entries(dir.path()), expected);
 }
+
+#[test]
+fn rsa_keys_of_a_state_file_saved_by_earlier_versions_still_sign() {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+
+    // Written with the `rsa` crate doing the private operations, before AWS-LC did.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/rsa-keys-card.json");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    fs::copy(&fixture, &path).unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&fs::read(&fixture).unwrap()).unwrap();
+
+    let mut card = open(&path);
+    for (slot, alg) in [
+        (Slot::Authentication, Algorithm::Rsa2048),
+        (Slot::Signature, Algorithm::Rsa3072),
+        (Slot::KeyManagement, Algorithm::Rsa4096),
+        (Slot::CardAuthentication, Algorithm::Rsa1024),
+    ] {
+        let secret = saved["keys"][slot.to_string()]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the fixture has a key in {slot}"));
+        let public = rsa::PrivateKey::from_pkcs1_der(&hex::decode(secret).unwrap())
+            .unwrap()
+            .to_public_key();
+        let mut block = vec![0x5A; public.size()];
+        block[0] = 0;
+        // The signature slot asks for the PIN before every signature.
+        assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+        let signed = private_op(&mut card, slot, alg, &block).expect("the old key signs");
+        let n = public.n_bits_precision();
+        let recovered =
+            rsa::hazmat::rsa_encrypt(&public, &rsa::BoxedUint::from_be_slice(&signed, n).unwrap())
+                .unwrap();
+        assert_eq!(
+            recovered,
+            rsa::BoxedUint::from_be_slice(&block, n).unwrap(),
+            "{alg} in {slot}: the signature verifies with the saved public key"
+        );
+    }
+}
