@@ -138,14 +138,52 @@ impl Served {
         if self.killed {
             return Err(Killed::BeforeSending);
         }
-        let answer = frame::write(&mut self.stream, payload).and_then(|()| frame::read(self));
-        match answer {
-            Ok(answer) => Ok(answer.to_vec()),
-            Err(e) => {
-                assert!(self.killed, "card-sim failed unkilled: {e}");
-                Err(Killed::BeforeAnswer)
-            }
+        match frame::write(&mut self.stream, payload) {
+            Ok(()) => self.answer(),
+            Err(e) => Err(self.cut_short(e)),
         }
+    }
+
+    /// Sends one frame and kills the card as soon as `moment` holds (looked at over and
+    /// over until the answer starts to arrive), then reads what the card sent before it
+    /// died: an answer it sent whole still counts.
+    pub fn exchange_killed_when(
+        &mut self,
+        payload: &[u8],
+        moment: impl Fn() -> bool,
+    ) -> Result<Vec<u8>, Killed> {
+        assert!(self.kill_at.is_none(), "one kill at a time");
+        frame::write(&mut self.stream, payload).expect("the card takes the command");
+        self.stream.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let mut byte = [0u8; 1];
+        loop {
+            if moment() {
+                self.kill();
+                break;
+            }
+            match self.stream.peek(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                _ => break,
+            }
+            assert!(start.elapsed() < PATIENCE, "card-sim did not answer");
+        }
+        self.stream.set_nonblocking(false).unwrap();
+        self.answer()
+    }
+
+    /// The answer to the frame just sent, or the kill that cut it short.
+    fn answer(&mut self) -> Result<Vec<u8>, Killed> {
+        match frame::read(self) {
+            Ok(answer) => Ok(answer.to_vec()),
+            Err(e) => Err(self.cut_short(e)),
+        }
+    }
+
+    /// An exchange that failed: only a kill may have done that.
+    fn cut_short(&self, e: io::Error) -> Killed {
+        assert!(self.killed, "card-sim failed unkilled: {e}");
+        Killed::BeforeAnswer
     }
 
     /// Kills the card when its moment comes, if no exchange did, and waits for it to end.
