@@ -1,16 +1,15 @@
 //! The echo card: a vpcd client that answers every APDU with 90 00 at once, so that a
 //! round trip through it is what pcscd, vpcd and the sockets cost alone. It frames bytes
-//! as `card-sim`'s vpcd link does (a 2-byte length, then the payload; a 1-byte payload is
-//! a control code, of which only 04, "the ATR?", wants an answer) with the same socket
-//! options, and it presents card-sim's ATR so that pcscd treats both cards alike.
+//! with `card-sim`'s vpcd frames (a 1-byte payload is a control code, of which only
+//! "the ATR?" wants an answer) and the same socket options, and it presents card-sim's
+//! ATR so that pcscd treats both cards alike.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use anyhow::{Context, Result};
+use card_sim::vpcd::frame::{self, GET_ATR};
 use socket2::SockRef;
 
-const GET_ATR: u8 = 0x04;
 const SUCCESS: [u8; 2] = [0x90, 0x00];
 
 /// Serves the reader at `address` until vpcd closes the connection.
@@ -22,22 +21,15 @@ pub fn serve(address: &str) -> Result<()> {
     stream.set_nodelay(true)?;
     loop {
         SockRef::from(&stream).set_tcp_quickack(true)?;
-        let mut length = [0u8; 2];
-        match stream.read_exact(&mut length) {
+        let payload = match frame::read(&mut stream) {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             other => other.context("reading from vpcd")?,
-        }
-        let mut payload = vec![0u8; usize::from(u16::from_be_bytes(length))];
-        stream
-            .read_exact(&mut payload)
-            .context("reading from vpcd")?;
+        };
         let answer: &[u8] = match payload.as_slice() {
             [GET_ATR] => &card_sim::atr::ATR,
             [_] => continue,
             _ => &SUCCESS,
         };
-        let mut frame = u16::try_from(answer.len())?.to_be_bytes().to_vec();
-        frame.extend_from_slice(answer);
-        stream.write_all(&frame).context("writing to vpcd")?;
+        frame::write(&mut stream, answer).context("writing to vpcd")?;
     }
 }

@@ -1,6 +1,6 @@
 //! `card-sim`: a virtual PIV card for pcscd's vpcd reader, and its state files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -176,18 +176,7 @@ fn run(command: Command) -> Result<(), String> {
                 yubikey_extensions: !no_yubikey_extensions,
                 metadata: metadata.into(),
             };
-            let card = CardState::factory_new(&config).map_err(|e| e.to_string())?;
-            FileStore::new(&state).create(&card).map_err(|e| match e {
-                StoreError::Write { source, .. }
-                    if source.kind() == std::io::ErrorKind::AlreadyExists =>
-                {
-                    format!(
-                        "{} already exists; remove it first to create a new card",
-                        state.display()
-                    )
-                }
-                e => e.to_string(),
-            })?;
+            let card = init(&state, &config)?;
             println!("created card {} in {}", card.serial, state.display());
             Ok(())
         }
@@ -196,5 +185,43 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", summary::summary(&card));
             Ok(())
         }
+    }
+}
+
+/// Creates a factory-fresh card with `config` in `state`, which must not exist. It holds
+/// the card's lock while writing, as every writer does: a program claiming the card then
+/// never takes the write's temporary file for one a crash left, and removes it.
+fn init(state: &Path, config: &CardConfig) -> Result<CardState, String> {
+    let card = CardState::factory_new(config).map_err(|e| e.to_string())?;
+    let store = FileStore::open_exclusive(state).map_err(|e| e.to_string())?;
+    store.create(&card).map_err(|e| match e {
+        StoreError::Write { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            format!(
+                "{} already exists; remove it first to create a new card",
+                state.display()
+            )
+        }
+        e => e.to_string(),
+    })?;
+    Ok(card)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_refuses_a_card_in_use_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("card.json");
+        let serving = FileStore::open_exclusive(&state).unwrap();
+        let refused = init(&state, &CardConfig::default()).unwrap_err();
+        assert!(refused.contains("in use"), "{refused}");
+        assert!(!state.exists(), "nothing written");
+
+        drop(serving);
+        init(&state, &CardConfig::default()).unwrap();
+        let again = init(&state, &CardConfig::default()).unwrap_err();
+        assert!(again.contains("already exists"), "{again}");
     }
 }

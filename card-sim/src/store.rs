@@ -7,7 +7,12 @@
 //! directory fsynced), so a crash leaves either the old or the new state, never a mix.
 //! A crash in the middle of a write leaves its temporary file behind (`.<name>.XXXXXX.tmp`,
 //! as private as the state and holding the same secrets); the next program to claim the
-//! card removes it.
+//! card removes it. Every writer of the file, `card-sim init` too, holds the card's lock
+//! (see [`FileStore::open_exclusive`]), so the one claiming it never removes a write
+//! under way. Versions before this one named their temporary files `.card-sim-XXXXXX`;
+//! those are left alone: the name does not say which state file it was for, and an older
+//! card-sim serving another card in the same directory may be writing one at that very
+//! moment. Remove them by hand once no older card-sim runs.
 //!
 //! ```json
 //! {

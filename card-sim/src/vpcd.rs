@@ -32,17 +32,14 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::Card;
 
 mod destination;
+pub mod frame;
 mod proc_net_tcp;
 
 pub use destination::{AllowedListener, ForeignListener};
+use frame::{GET_ATR, POWER_OFF, POWER_ON, RESET};
 
 /// Where Debian's vpcd listens for the first virtual reader.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:35963";
-
-const POWER_OFF: u8 = 0x00;
-const POWER_ON: u8 = 0x01;
-const RESET: u8 = 0x02;
-const GET_ATR: u8 = 0x04;
 
 /// How often a blocked connect, read or write looks up to check for shutdown.
 const SHUTDOWN_POLL: Duration = Duration::from_millis(200);
@@ -291,11 +288,7 @@ fn read_full(
 
 /// Writes length and payload in one call, so they leave in one segment.
 fn write_frame(stream: &mut TcpStream, payload: &[u8], shutdown: &AtomicBool) -> Result<(), Ended> {
-    let len = u16::try_from(payload.len())
-        .map_err(|_| io::Error::other("response longer than 65535 bytes"))?;
-    let mut frame = Zeroizing::new(Vec::with_capacity(payload.len() + 2));
-    frame.extend_from_slice(&len.to_be_bytes());
-    frame.extend_from_slice(payload);
+    let frame = frame::encode(payload)?;
     let deadline = Some(Instant::now() + FRAME_DEADLINE);
     let stalled = "vpcd did not take the card's answer";
     transfer(frame.len(), shutdown, deadline, stalled, |written| {

@@ -1,6 +1,8 @@
-//! A card reset by someone else between two operations: the client re-selects and goes
-//! on, and says the PIN login was lost instead of replaying the PIN.
+//! A card reset by someone else between two operations or within one: the client
+//! re-selects and goes on, and says the PIN login was lost instead of replaying the PIN.
 
+use apdu_spec::CommandApdu;
+use apdu_spec::piv::command::{PivCommand, Verify};
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
 use card_sim::CardConfig;
@@ -8,15 +10,55 @@ use host_driver::hash::HashAlg;
 use host_driver::transport::{Link, TransportError};
 use host_driver::{Error, InProcess, PivCard, PublicKey, Secret, SignatureScheme, Transport};
 
-/// An in-process card that other "programs" reset before the next transactions, the
-/// way PC/SC reports SCARD_W_RESET_CARD after the transport has reconnected.
-struct ResetBeforeNext {
+/// An in-process card that other "programs" reset: before the next transactions, the
+/// way PC/SC reports SCARD_W_RESET_CARD after the transport has reconnected, or within
+/// one, around a VERIFY.
+struct ResetByOthers {
     inner: InProcess,
     /// How many of the next transactions meet a reset.
     resets_pending: usize,
+    around_verify: AroundVerify,
 }
 
-impl Transport for ResetBeforeNext {
+/// Resets around a VERIFY that brings a PIN, and a count of those VERIFYs.
+#[derive(Default)]
+struct AroundVerify {
+    /// The command after the next VERIFY meets a reset.
+    reset_after: bool,
+    /// The next VERIFY reaches the card, but its answer is lost to a reset.
+    reset_during: bool,
+    /// VERIFYs with a PIN that reached the card.
+    verifies: usize,
+}
+
+/// The card's side of one transaction of [`ResetByOthers`].
+struct Interrupting<'a> {
+    card: &'a mut dyn Link,
+    plan: &'a mut AroundVerify,
+    /// The card was reset: it answers nothing more in this transaction.
+    reset: bool,
+}
+
+impl Link for Interrupting<'_> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.reset {
+            return Err(TransportError::Reset);
+        }
+        let answer = self.card.transmit(apdu)?;
+        let command = CommandApdu::parse(apdu).map(|c| PivCommand::parse(&c));
+        if let Ok(Ok(PivCommand::Verify(Verify::Pin(_)))) = command {
+            self.plan.verifies += 1;
+            self.reset = std::mem::take(&mut self.plan.reset_after);
+            if std::mem::take(&mut self.plan.reset_during) {
+                self.reset = true;
+                return Err(TransportError::Reset);
+            }
+        }
+        Ok(answer)
+    }
+}
+
+impl Transport for ResetByOthers {
     fn name(&self) -> String {
         self.inner.name()
     }
@@ -34,7 +76,22 @@ impl Transport for ResetBeforeNext {
             self.inner.reset()?;
             return Err(TransportError::Reset.into());
         }
-        self.inner.transaction(work)
+        let plan = &mut self.around_verify;
+        let mut reset = false;
+        let result = self.inner.transaction(&mut |card| {
+            let mut link = Interrupting {
+                card,
+                plan,
+                reset: false,
+            };
+            let result = work(&mut link);
+            reset = link.reset;
+            result
+        });
+        if reset {
+            self.inner.reset()?;
+        }
+        result
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
@@ -47,11 +104,12 @@ impl Transport for ResetBeforeNext {
 }
 
 /// A card with a P-256 key in 9A, and that key.
-fn card_with_key() -> (PivCard<ResetBeforeNext>, PublicKey) {
+fn card_with_key() -> (PivCard<ResetByOthers>, PublicKey) {
     let inner = InProcess::in_memory(&CardConfig::default()).unwrap();
-    let mut card = PivCard::open(ResetBeforeNext {
+    let mut card = PivCard::open(ResetByOthers {
         inner,
         resets_pending: 0,
+        around_verify: AroundVerify::default(),
     })
     .unwrap();
     card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
@@ -103,4 +161,61 @@ fn an_operation_that_brings_its_pin_sees_through_a_burst_of_resets() {
         card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&pin)),
         Err(Error::Transport(TransportError::Reset))
     ));
+}
+
+#[test]
+fn a_reset_after_the_card_took_the_pin_is_reported_not_answered_with_the_pin_again() {
+    let (mut card, key) = card_with_key();
+    let pin = Secret::new(b"123456".to_vec()).unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    card.transport_mut().around_verify.reset_after = true;
+    assert!(matches!(
+        card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&pin)),
+        Err(Error::LoginLost)
+    ));
+    assert_eq!(card.transport().around_verify.verifies, 1);
+
+    // The user runs it again: one more VERIFY, and the signature.
+    card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&pin))
+        .unwrap();
+    assert_eq!(card.transport().around_verify.verifies, 2);
+}
+
+#[test]
+fn a_wrong_pin_among_resets_spends_exactly_one_try() {
+    let (mut card, key) = card_with_key();
+    let wrong = Secret::new(b"654321".to_vec()).unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    card.transport_mut().resets_pending = 3;
+    card.transport_mut().around_verify.reset_after = true;
+    assert!(matches!(
+        card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&wrong)),
+        Err(Error::WrongPin { tries_left: 2 })
+    ));
+    assert_eq!(card.transport().around_verify.verifies, 1);
+    assert_eq!(card.pin_tries_left().unwrap(), Some(2));
+}
+
+#[test]
+fn a_pin_whose_answer_a_reset_swallowed_is_not_sent_again() {
+    let (mut card, key) = card_with_key();
+    let wrong = Secret::new(b"654321".to_vec()).unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    card.transport_mut().resets_pending = 2;
+    card.transport_mut().around_verify.reset_during = true;
+    assert!(matches!(
+        card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&wrong)),
+        Err(Error::Transport(TransportError::Reset))
+    ));
+    assert_eq!(card.transport().around_verify.verifies, 1);
+    assert_eq!(card.pin_tries_left().unwrap(), Some(2));
+
+    // VERIFY alone likewise goes out once.
+    card.transport_mut().around_verify.reset_during = true;
+    assert!(matches!(
+        card.verify_pin(&wrong),
+        Err(Error::Transport(TransportError::Reset))
+    ));
+    assert_eq!(card.transport().around_verify.verifies, 2);
+    assert_eq!(card.pin_tries_left().unwrap(), Some(1));
 }

@@ -2,18 +2,16 @@
 //! kill (SIGKILL) that lands when its moment comes, whatever the card is doing then.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::Reader;
+use card_sim::vpcd::frame::{self, GET_ATR, POWER_ON};
 
-/// vpcd's control codes (see card-sim's vpcd module).
-const POWER_ON: u8 = 0x01;
-const GET_ATR: u8 = 0x04;
+use crate::common::Reader;
 
 /// How long a card that is not being killed may take to connect or to answer.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -62,9 +60,7 @@ impl Vpcd {
         };
         let atr = served.exchange(&[GET_ATR]).expect("the card sends its ATR");
         assert!(!atr.is_empty(), "an ATR");
-        served
-            .send_frame(&[POWER_ON])
-            .expect("the card takes power");
+        frame::write(&mut served.stream, &[POWER_ON]).expect("the card takes power");
         served
     }
 
@@ -142,17 +138,52 @@ impl Served {
         if self.killed {
             return Err(Killed::BeforeSending);
         }
-        let answer = self.send_frame(payload).and_then(|()| {
-            let mut len = [0u8; 2];
-            self.read_full(&mut len)?;
-            let mut answer = vec![0u8; u16::from_be_bytes(len).into()];
-            self.read_full(&mut answer)?;
-            Ok(answer)
-        });
-        answer.map_err(|e| {
-            assert!(self.killed, "card-sim failed unkilled: {e}");
-            Killed::BeforeAnswer
-        })
+        match frame::write(&mut self.stream, payload) {
+            Ok(()) => self.answer(),
+            Err(e) => Err(self.cut_short(e)),
+        }
+    }
+
+    /// Sends one frame and kills the card as soon as `moment` holds (looked at over and
+    /// over until the answer starts to arrive), then reads what the card sent before it
+    /// died: an answer it sent whole still counts.
+    pub fn exchange_killed_when(
+        &mut self,
+        payload: &[u8],
+        moment: impl Fn() -> bool,
+    ) -> Result<Vec<u8>, Killed> {
+        assert!(self.kill_at.is_none(), "one kill at a time");
+        frame::write(&mut self.stream, payload).expect("the card takes the command");
+        self.stream.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let mut byte = [0u8; 1];
+        loop {
+            if moment() {
+                self.kill();
+                break;
+            }
+            match self.stream.peek(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                _ => break,
+            }
+            assert!(start.elapsed() < PATIENCE, "card-sim did not answer");
+        }
+        self.stream.set_nonblocking(false).unwrap();
+        self.answer()
+    }
+
+    /// The answer to the frame just sent, or the kill that cut it short.
+    fn answer(&mut self) -> Result<Vec<u8>, Killed> {
+        match frame::read(self) {
+            Ok(answer) => Ok(answer.to_vec()),
+            Err(e) => Err(self.cut_short(e)),
+        }
+    }
+
+    /// An exchange that failed: only a kill may have done that.
+    fn cut_short(&self, e: io::Error) -> Killed {
+        assert!(self.killed, "card-sim failed unkilled: {e}");
+        Killed::BeforeAnswer
     }
 
     /// Kills the card when its moment comes, if no exchange did, and waits for it to end.
@@ -181,18 +212,13 @@ impl Served {
             self.killed = true;
         }
     }
+}
 
-    fn send_frame(&mut self, payload: &[u8]) -> io::Result<()> {
-        let mut frame = u16::try_from(payload.len()).unwrap().to_be_bytes().to_vec();
-        frame.extend_from_slice(payload);
-        self.stream.write_all(&frame)
-    }
-
-    /// Reads until `buf` is full; waits no longer than the kill's moment, then kills and
-    /// reads what the card sent before it died.
-    fn read_full(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
+/// The card's answers, read so that no read waits past the kill's moment: then the card
+/// is killed, and what it sent before it died is still read.
+impl Read for Served {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
             let until_kill = match self.kill_at {
                 Some(at) if !self.killed => at.saturating_duration_since(Instant::now()),
                 _ => PATIENCE,
@@ -203,19 +229,15 @@ impl Served {
             }
             self.stream
                 .set_read_timeout(Some(until_kill.min(PATIENCE)))?;
-            match self.stream.read(&mut buf[filled..]) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            match self.stream.read(buf) {
                 Err(e)
                     if matches!(
                         e.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) && self.kill_is_due()
                         && !self.killed => {}
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
-        Ok(())
     }
 }

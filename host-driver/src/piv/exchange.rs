@@ -1,10 +1,11 @@
 //! One command, however many APDUs it takes: command chaining (or one extended APDU
 //! where the card advertises them), GET RESPONSE while the card says 61xx, and a resend
-//! with the right Le on 6Cxx.
+//! with the right Le on 6Cxx. It also notes whether a PIN or PUK went out, which decides
+//! whether an operation the card was reset under may be redone.
 
 use apdu_spec::apdu::{CLA_CHAINING, SHORT_MAX_DATA};
 use apdu_spec::piv::PivCommand;
-use apdu_spec::piv::command::GetResponse;
+use apdu_spec::piv::command::{GetResponse, Verify};
 use apdu_spec::{CommandApdu, Response, StatusWord, describe};
 use log::debug;
 use zeroize::{Zeroize, Zeroizing};
@@ -15,10 +16,25 @@ use crate::transport::Link;
 /// GET RESPONSE rounds before a card that never stops saying 61xx is given up on.
 const MAX_RESPONSE_ROUNDS: usize = 1024;
 
+/// How far a command carrying a PIN or PUK (VERIFY with data, CHANGE REFERENCE DATA,
+/// RESET RETRY COUNTER) got in one transaction. Once such a command may have reached the
+/// card, redoing the operation would spend a try or log in a second time: it is not redone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SecretSent {
+    /// None was sent.
+    #[default]
+    No,
+    /// One went to the transport without an answer: the card may have acted on it.
+    Possibly,
+    /// The card answered one.
+    Answered,
+}
+
 pub(crate) struct Exchange<'a> {
     pub link: &'a mut dyn Link,
     /// Whether to send large commands as one extended APDU instead of a chain.
     pub extended: bool,
+    pub secret_sent: SecretSent,
 }
 
 impl Exchange<'_> {
@@ -42,7 +58,24 @@ impl Exchange<'_> {
 
     /// Sends a command and gathers the whole response.
     pub fn send(&mut self, command: impl Into<PivCommand>) -> Result<Response> {
-        let cmd = command.into().to_apdu();
+        let command = command.into();
+        let carries_secret = matches!(
+            command,
+            PivCommand::Verify(Verify::Pin(_))
+                | PivCommand::ChangeReferenceData(_)
+                | PivCommand::ResetRetryCounter(_)
+        );
+        if carries_secret && self.secret_sent == SecretSent::No {
+            self.secret_sent = SecretSent::Possibly;
+        }
+        let response = self.send_apdu(command.to_apdu())?;
+        if carries_secret {
+            self.secret_sent = SecretSent::Answered;
+        }
+        Ok(response)
+    }
+
+    fn send_apdu(&mut self, cmd: CommandApdu) -> Result<Response> {
         let mut response = if cmd.data.len() > SHORT_MAX_DATA && !self.extended {
             self.send_chained(&cmd)?
         } else {

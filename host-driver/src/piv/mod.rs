@@ -25,7 +25,7 @@ use log::debug;
 
 use crate::error::{Error, Result};
 use crate::transport::{Transport, TransportError};
-use exchange::Exchange;
+use exchange::{Exchange, SecretSent};
 
 /// What the card turned out to support.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -146,26 +146,34 @@ impl<T: Transport> PivCard<T> {
     }
 
     /// Runs one operation in one transaction, after a SELECT (another program may have
-    /// selected another application in between). If the card was reset under us, the
-    /// operation is tried again on the reconnected card, up to [`ATTEMPTS`] times in all:
-    /// programs sharing the card reset it whenever one of them closes after a login, and
-    /// with several at work another reset can come before the retry. An operation that
-    /// then lacks its login, now or later until the PIN is verified again, is reported as
-    /// [`Error::LoginLost`] rather than the PIN being replayed.
+    /// selected another application in between). If the card was reset under us before
+    /// any PIN or PUK was sent, the operation is tried again on the reconnected card, up
+    /// to [`ATTEMPTS`] times in all: programs sharing the card reset it whenever one of
+    /// them closes after a login, and with several at work another reset can come before
+    /// the retry. A PIN or PUK is never sent twice for one call: a reset after the card
+    /// answered one is [`Error::LoginLost`] (the login it made is gone), a reset while one
+    /// was on its way is [`TransportError::Reset`] (whether the card acted on it is
+    /// unknown). An operation that lacks its login after a reset, now or later until the
+    /// PIN is verified again, is likewise reported as [`Error::LoginLost`].
     pub(crate) fn run<R>(
         &mut self,
         mut op: impl FnMut(&mut Exchange<'_>) -> Result<R>,
     ) -> Result<R> {
-        let mut result = self.attempt(&mut op);
-        let mut attempts = 1;
-        while matches!(result, Err(Error::Transport(TransportError::Reset))) {
-            self.login_lost = true;
-            if attempts == ATTEMPTS {
-                break;
-            }
+        let mut attempts = 0;
+        let result = loop {
             attempts += 1;
-            result = self.attempt(&mut op);
-        }
+            let (result, secret_sent) = self.attempt(&mut op);
+            if !matches!(result, Err(Error::Transport(TransportError::Reset))) {
+                break result;
+            }
+            self.login_lost = true;
+            match secret_sent {
+                SecretSent::Answered => break Err(Error::LoginLost),
+                SecretSent::Possibly => break result,
+                SecretSent::No if attempts == ATTEMPTS => break result,
+                SecretSent::No => {}
+            }
+        };
         match result {
             Err(Error::SecurityStatusNotSatisfied) if self.login_lost => Err(Error::LoginLost),
             other => other,
@@ -197,19 +205,32 @@ impl<T: Transport> PivCard<T> {
             .reset_when_closed(self.logged_in && !self.keep_session);
     }
 
-    fn attempt<R>(&mut self, op: &mut impl FnMut(&mut Exchange<'_>) -> Result<R>) -> Result<R> {
+    /// One try of [`PivCard::run`], and how far a PIN or PUK got in it.
+    fn attempt<R>(
+        &mut self,
+        op: &mut impl FnMut(&mut Exchange<'_>) -> Result<R>,
+    ) -> (Result<R>, SecretSent) {
         let extended = self.features.extended_apdus;
         let mut out = None;
-        self.transport.transaction(&mut |link| {
-            let mut x = Exchange { link, extended };
-            let select = x.send(Select::piv())?;
-            if !select.sw.is_success() {
-                return Err(Error::NotPiv(select.sw));
-            }
-            out = Some(op(&mut x)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| Error::malformed("the operation returned nothing"))
+        let mut secret_sent = SecretSent::No;
+        let result = self.transport.transaction(&mut |link| {
+            let mut x = Exchange {
+                link,
+                extended,
+                secret_sent: SecretSent::No,
+            };
+            let select = x.send(Select::piv());
+            let done = match select {
+                Ok(select) if !select.sw.is_success() => Err(Error::NotPiv(select.sw)),
+                Ok(_) => op(&mut x).map(|r| out = Some(r)),
+                Err(e) => Err(e),
+            };
+            secret_sent = x.secret_sent;
+            done
+        });
+        let result = result
+            .and_then(|()| out.ok_or_else(|| Error::malformed("the operation returned nothing")));
+        (result, secret_sent)
     }
 
     /// Resets the card (every login is lost).

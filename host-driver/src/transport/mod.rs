@@ -35,7 +35,11 @@ pub enum TransportError {
     SeveralCards(Vec<String>),
     #[error("no PIV card in any reader ({})", .0.join(", "))]
     NoPivCard(Vec<String>),
-    /// The card was reset by another program; the transport has reconnected.
+    /// The card was reset (or removed and re-inserted) under us; the transport has
+    /// reconnected, and every login is lost. From [`Transport::transaction`] before any
+    /// command, nothing was sent. From [`Link::transmit`], the command may have reached the
+    /// card: pcscd refuses a handle the card was reset under before sending anything, but a
+    /// card pulled out in the middle of a command may have acted on it.
     #[error("the card was reset by another program")]
     Reset,
     #[error("cannot reach the PC/SC service: {0}; is pcscd running?")]

@@ -60,6 +60,7 @@ pub struct PcscTransport {
     card: Option<Card>,
     /// How to leave the card when closing: reset once we have logged in.
     on_close: Disposition,
+    mismatches: ProtoMismatches,
 }
 
 impl Drop for PcscTransport {
@@ -95,6 +96,7 @@ impl PcscTransport {
             reader,
             card,
             on_close: Disposition::LeaveCard,
+            mismatches: ProtoMismatches::default(),
         })
     }
 
@@ -148,10 +150,35 @@ fn map_error(reader: &CStr, source: pcsc::Error) -> TransportError {
     }
 }
 
+/// pcscd's answer PROTO_MISMATCH when another program's reset of the card is still under
+/// way: a handle that reconnected meanwhile has the protocol the reset then undid, and
+/// reconnecting negotiates afresh. It is taken for that reset once per operation; the
+/// next one in a row is a real fault (say a reader whose protocol never matches) and is
+/// reported as the PC/SC error it is, not retried.
+#[derive(Debug, Default)]
+struct ProtoMismatches {
+    /// The last transaction ended in a PROTO_MISMATCH taken for a reset.
+    excused: bool,
+}
+
+impl ProtoMismatches {
+    /// Whether this PROTO_MISMATCH is taken for a reset.
+    fn is_reset(&mut self) -> bool {
+        self.excused = !self.excused;
+        self.excused
+    }
+
+    /// A transaction ran to its end: the next operation may be excused one again.
+    fn completed(&mut self) {
+        self.excused = false;
+    }
+}
+
 /// The commands of one transaction; remembers whether the card was reset under it.
 struct TransactionLink<'a> {
     tx: &'a pcsc::Transaction<'a>,
     reader: &'a CStr,
+    mismatches: &'a mut ProtoMismatches,
     interrupted: bool,
     /// Every answer passes through here, decrypted keys and shared secrets included.
     buffer: Zeroizing<Vec<u8>>,
@@ -165,10 +192,7 @@ impl Link for TransactionLink<'_> {
                 self.interrupted = true;
                 Err(map_error(self.reader, e))
             }
-            // pcscd's answer when another program's reset of the card is still under way:
-            // a handle that reconnected meanwhile has the protocol the reset then undid.
-            // The card was reset under us all the same; reconnecting negotiates afresh.
-            Err(pcsc::Error::ProtoMismatch) => {
+            Err(pcsc::Error::ProtoMismatch) if self.mismatches.is_reset() => {
                 self.interrupted = true;
                 Err(TransportError::Reset)
             }
@@ -192,11 +216,16 @@ impl Transport for PcscTransport {
         work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let reader = self.reader.clone();
-        let (result, interrupted) = match self.card()?.transaction() {
+        let card = self
+            .card
+            .as_mut()
+            .ok_or_else(|| TransportError::CardRemoved(reader.to_string_lossy().into_owned()))?;
+        let (result, interrupted) = match card.transaction() {
             Ok(tx) => {
                 let mut link = TransactionLink {
                     tx: &tx,
                     reader: &reader,
+                    mismatches: &mut self.mismatches,
                     interrupted: false,
                     buffer: Zeroizing::new(vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED]),
                 };
@@ -205,6 +234,7 @@ impl Transport for PcscTransport {
                 if !interrupted {
                     // Ending can only fail if the card went away, which the next call sees.
                     let _ = tx.end(Disposition::LeaveCard);
+                    self.mismatches.completed();
                 }
                 (result, interrupted)
             }
@@ -248,6 +278,25 @@ mod tests {
         ]
         .map(String::from)
         .to_vec()
+    }
+
+    #[test]
+    fn proto_mismatch_is_a_reset_once_per_operation() {
+        let mut mismatches = ProtoMismatches::default();
+        assert!(
+            mismatches.is_reset(),
+            "the first is another program's reset"
+        );
+        assert!(
+            !mismatches.is_reset(),
+            "the second in a row is a real error"
+        );
+        assert!(mismatches.is_reset(), "the next operation is excused one");
+        mismatches.completed();
+        assert!(
+            mismatches.is_reset(),
+            "after a transaction that ran through"
+        );
     }
 
     #[test]
