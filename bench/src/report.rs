@@ -146,7 +146,8 @@ fn time(d: Duration) -> String {
 
 /// Two decimals, or two significant digits below 0.1 (in-process beside a process).
 fn ratio(r: f64) -> String {
-    if r >= 0.1 {
+    // Zero, a negative or no number has no significant digits to count.
+    if !(r.is_finite() && r > 0.0) || r >= 0.1 {
         format!("{r:.2}×")
     } else {
         let decimals = (1 - r.log10().floor() as i32).clamp(2, 9) as usize;
@@ -200,6 +201,14 @@ mod tests {
         assert_eq!(ratio(1.234), "1.23×");
         assert_eq!(ratio(0.0637), "0.064×");
         assert_eq!(ratio(0.00374), "0.0037×");
+    }
+
+    #[test]
+    fn a_ratio_without_significant_digits_is_shown_as_it_is() {
+        assert_eq!(ratio(0.0), "0.00×");
+        assert_eq!(ratio(-0.5), "-0.50×");
+        assert_eq!(ratio(f64::INFINITY), "inf×");
+        assert_eq!(ratio(f64::NAN), "NaN×");
     }
 
     #[test]
