@@ -11,17 +11,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Does the selection include a section that talks to pcscd?
-needs_pcscd=1
+# Does the selection include a section that talks to pcscd? All sections unless `--only`
+# is given; `--only` may be given more than once, and the sections add up.
 args=("$@")
+only=()
 for i in "${!args[@]}"; do
     case "${args[$i]}" in
-        --only=*) only=${args[$i]#--only=} ;;
-        --only) only=${args[$((i + 1))]:-} ;;
-        *) continue ;;
+        --only=*) only+=("${args[$i]#--only=}") ;;
+        --only) only+=("${args[$((i + 1))]:-}") ;;
     esac
-    [[ ",$only," == *,transport,* || ",$only," == *,yubico,* ]] || needs_pcscd=0
 done
+needs_pcscd=1
+if [ "${#only[@]}" -gt 0 ]; then
+    selected=",$(IFS=,; echo "${only[*]}"),"
+    [[ $selected == *,transport,* || $selected == *,yubico,* ]] || needs_pcscd=0
+fi
 
 env_script=.ci/pcsc-env.sh
 bash "$env_script" install   # also openssl and yubico-piv-tool

@@ -1,6 +1,6 @@
 //! Samples and how they are taken: a child process timed from spawn to exit with its peak
 //! memory, or an in-process operation repeated for a while; ours and the peer's taken in
-//! turn, so that drift in the machine's load falls on both alike.
+//! pairs, so that drift in the machine's load falls on both alike.
 
 use std::io::{Read, Seek};
 use std::process::{Command, Stdio};
@@ -25,16 +25,27 @@ impl Sample {
     }
 }
 
-/// Runs `ours` and `peer` `runs` times each, in turn (ours, peer, ours, peer, ...).
+/// Runs `ours` and `peer` `runs` times each, in pairs, after one warm-up pair whose samples
+/// are dropped (a first run meets cold caches and unloaded libraries). The pairs take turns
+/// at going first, ABBA (ours, peer, peer, ours, ...), so that what comes with either slot
+/// (a cold cache on a file just written, the writeback of the run before) falls on both
+/// sides alike. Sample `i` of each side is from pair `i`.
 pub fn alternate(
     runs: usize,
     mut ours: impl FnMut() -> Result<Sample>,
     mut peer: impl FnMut() -> Result<Sample>,
 ) -> Result<(Vec<Sample>, Vec<Sample>)> {
+    ours()?;
+    peer()?;
     let mut samples = (Vec::with_capacity(runs), Vec::with_capacity(runs));
-    for _ in 0..runs {
-        samples.0.push(ours()?);
-        samples.1.push(peer()?);
+    for pair in 0..runs {
+        if pair % 2 == 0 {
+            samples.0.push(ours()?);
+            samples.1.push(peer()?);
+        } else {
+            samples.1.push(peer()?);
+            samples.0.push(ours()?);
+        }
     }
     Ok(samples)
 }
@@ -133,4 +144,42 @@ fn describe(command: &Command) -> String {
     let mut words = vec![command.get_program().to_string_lossy().into_owned()];
     words.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn pairs_take_turns_at_going_first_after_a_dropped_warm_up_pair() {
+        let order = RefCell::new(Vec::new());
+        let run = |side: &'static str| {
+            let order = &order;
+            move || {
+                order.borrow_mut().push(side);
+                let n = order.borrow().len() as u64;
+                Ok(Sample::time(Duration::from_millis(n)))
+            }
+        };
+        let (ours, peer) = alternate(4, run("ours"), run("peer")).unwrap();
+        assert_eq!(
+            *order.borrow(),
+            [
+                "ours", "peer", "ours", "peer", "peer", "ours", "ours", "peer", "peer", "ours"
+            ]
+        );
+        // The warm-up (1 and 2) is dropped; sample i of each side is from pair i.
+        let millis = |s: &[Sample]| s.iter().map(|s| s.time.as_millis()).collect::<Vec<_>>();
+        assert_eq!(millis(&ours), [3, 6, 7, 10]);
+        assert_eq!(millis(&peer), [4, 5, 8, 9]);
+    }
+
+    #[test]
+    fn a_failure_of_either_side_ends_the_run() {
+        let failed = alternate(3, || Ok(Sample::time(Duration::ZERO)), || bail!("no peer"));
+        assert!(failed.is_err());
+    }
 }

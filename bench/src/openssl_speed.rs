@@ -16,15 +16,19 @@ pub fn sign(algorithm: &str) -> Result<Sample> {
     Ok(Sample::time(Duration::from_secs_f64(1.0 / rate)))
 }
 
-/// The signing rate in the summary line of a public-key algorithm, which ends in the
-/// signatures and the verifications per second: `+F2:<n>:<bits>:<sign/s>:<verify/s>` for
-/// RSA, `+F4` for ECDSA, and `+F6:<n>:<bits>:<name>:<sign/s>:<verify/s>` for EdDSA.
+/// The signing rate from the first summary line of a public-key signature. Each kind of
+/// line has its tag and its fields in a fixed order: after the tag, the algorithm's index
+/// and its bits, then for EdDSA the curve's name, then the signatures per second. What
+/// follows differs between versions (OpenSSL 3.2 added RSA's encryptions and decryptions
+/// per second after the verifications), so the rate is read from the front, never the end.
 fn signatures_per_second(output: &str) -> Result<f64> {
-    let Some(line) = output.lines().find(|l| l.starts_with("+F")) else {
-        bail!("no summary line (+F...) in its output");
+    let Some((line, position)) = output.lines().find_map(|line| {
+        let tag = line.split(':').next()?;
+        Some((line, sign_position(tag)?))
+    }) else {
+        bail!("no summary line of a signature (+F2, +F4 or +F6) in its output");
     };
-    let fields: Vec<&str> = line.split(':').collect();
-    let Some(&sign) = fields.len().checked_sub(2).and_then(|i| fields.get(i)) else {
+    let Some(sign) = line.split(':').nth(position) else {
         bail!("a summary line too short: {line}");
     };
     let rate: f64 = sign
@@ -36,12 +40,24 @@ fn signatures_per_second(output: &str) -> Result<f64> {
     Ok(rate)
 }
 
+/// Where the signatures per second sit in a summary line with `tag`, counting the tag as 0:
+/// `+F2` RSA and `+F4` ECDSA (`<index>:<bits>:<sign/s>:...`), `+F6` EdDSA
+/// (`<index>:<bits>:<curve>:<sign/s>:...`). Other tags (DSA's `+F3` among them) are not
+/// measured here.
+fn sign_position(tag: &str) -> Option<usize> {
+    match tag {
+        "+F2" | "+F4" => Some(3),
+        "+F6" => Some(4),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_signing_rate_is_read_from_each_kind_of_summary_line() {
+    fn the_signing_rate_is_read_from_each_kind_of_summary_line_of_openssl_3_0() {
         let rsa = "Doing 2048 bits private rsa's for 1s: 1360 2048 bits private RSA's in 1.00s\n\
                    +R2:1360:2048:1.00\n+F2:2:2048:1360.000000:50442.500000\n";
         assert_eq!(signatures_per_second(rsa).unwrap(), 1360.0);
@@ -52,9 +68,25 @@ mod tests {
     }
 
     #[test]
+    fn rsa_from_openssl_3_2_on_gives_the_signing_rate_not_the_encryption_rate() {
+        // sign/s, verify/s, encrypt/s, decrypt/s.
+        let rsa = "+R1:1360:2048:1.00\n\
+                   +F2:2:2048:1360.000000:50442.500000:48000.000000:1400.000000\n";
+        assert_eq!(signatures_per_second(rsa).unwrap(), 1360.0);
+    }
+
+    #[test]
+    fn lines_of_other_kinds_are_passed_over() {
+        let output = "+H:16:64\n+F10:1:x:5.0\n+F4:3:256:42595.000000:13851.162791\n";
+        assert_eq!(signatures_per_second(output).unwrap(), 42595.0);
+    }
+
+    #[test]
     fn output_without_a_rate_is_an_error() {
         assert!(signatures_per_second("speed: Unknown algorithm rsa9\n").is_err());
         assert!(signatures_per_second("+F2:0:2048:0.000000:0.000000\n").is_err());
         assert!(signatures_per_second("+F2\n").is_err());
+        assert!(signatures_per_second("+F6:0:253:Ed25519\n").is_err());
+        assert!(signatures_per_second("+F3:0:2048:10.0:10.0\n").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The table: one row per measured item, the median of its samples beside the peer's, and
-//! their ratio; written as Markdown.
+//! the median of the ratios of the pairs they were taken in; written as Markdown.
 
+use std::cmp::Ordering;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -18,16 +19,9 @@ pub struct Summary {
 impl Summary {
     /// `samples` must not be empty.
     pub fn of(samples: &[Sample]) -> Summary {
-        let mut times: Vec<Duration> = samples.iter().map(|s| s.time).collect();
-        times.sort();
-        let middle = times.len() / 2;
-        let median = if times.len() % 2 == 1 {
-            times[middle]
-        } else {
-            (times[middle - 1] + times[middle]) / 2
-        };
+        let times = samples.iter().map(|s| s.time).collect();
         Summary {
-            median,
+            median: median(times, |a, b| (a + b) / 2).expect("at least one sample"),
             max_rss_kib: samples.iter().filter_map(|s| s.max_rss_kib).max(),
             runs: samples.len(),
         }
@@ -38,6 +32,9 @@ impl Summary {
 pub struct Peer {
     pub name: String,
     pub summary: Summary,
+    /// Ours over the peer's time, the median over the pairs: a pair shares the machine's
+    /// state of the moment, which a ratio of the two medians would mix across pairs.
+    pub ratio: Option<f64>,
 }
 
 #[derive(Clone, Debug)]
@@ -59,12 +56,20 @@ impl Row {
         }
     }
 
+    /// An item beside its peer, from samples taken in pairs ([`crate::measure::alternate`]):
+    /// sample `i` of ours beside sample `i` of the peer's.
     pub fn beside(
         section: &'static str,
         item: impl Into<String>,
         (ours, peer): (Vec<Sample>, Vec<Sample>),
         peer_name: impl Into<String>,
     ) -> Row {
+        let ratios = ours
+            .iter()
+            .zip(&peer)
+            .filter(|(_, p)| !p.time.is_zero())
+            .map(|(o, p)| o.time.as_secs_f64() / p.time.as_secs_f64())
+            .collect();
         Row {
             section,
             item: item.into(),
@@ -72,14 +77,14 @@ impl Row {
             peer: Some(Peer {
                 name: peer_name.into(),
                 summary: Summary::of(&peer),
+                ratio: median(ratios, |a, b| (a + b) / 2.0),
             }),
         }
     }
 
-    /// Ours over the peer's median time: above 1, ours is slower.
+    /// Ours over the peer's time, the median over the pairs: above 1, ours is slower.
     pub fn ratio(&self) -> Option<f64> {
-        let peer = self.peer.as_ref()?.summary.median.as_secs_f64();
-        (peer > 0.0).then(|| self.ours.median.as_secs_f64() / peer)
+        self.peer.as_ref()?.ratio
     }
 
     fn cells(&self) -> [String; 9] {
@@ -95,6 +100,18 @@ impl Row {
             peer.map_or_else(|| "–".into(), |p| rss(p.summary.max_rss_kib)),
             self.ratio().map_or_else(|| "–".into(), ratio),
         ]
+    }
+}
+
+/// The middle one of `values`, or `mean` of the middle two; none of none.
+fn median<T: Copy + PartialOrd>(mut values: Vec<T>, mean: impl Fn(T, T) -> T) -> Option<T> {
+    // Times and ratios of times that are not zero are never NaN.
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    let middle = values.len() / 2;
+    match values.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(values[middle]),
+        _ => Some(mean(values[middle - 1], values[middle])),
     }
 }
 
@@ -146,7 +163,8 @@ fn time(d: Duration) -> String {
 
 /// Two decimals, or two significant digits below 0.1 (in-process beside a process).
 fn ratio(r: f64) -> String {
-    if r >= 0.1 {
+    // Zero, a negative or no number has no significant digits to count.
+    if !(r.is_finite() && r > 0.0) || r >= 0.1 {
         format!("{r:.2}×")
     } else {
         let decimals = (1 - r.log10().floor() as i32).clamp(2, 9) as usize;
@@ -168,6 +186,11 @@ mod tests {
             .collect()
     }
 
+    /// A row of "sign" on the card beside openssl, from pairs of times in ms.
+    fn beside(ours: &[u64], peer: &[u64]) -> Row {
+        Row::beside("card", "sign", (samples(ours), samples(peer)), "openssl")
+    }
+
     #[test]
     fn the_median_is_the_middle_sample_or_the_mean_of_the_middle_two() {
         assert_eq!(
@@ -181,13 +204,8 @@ mod tests {
     }
 
     #[test]
-    fn a_row_beside_a_peer_shows_the_ratio_of_the_medians() {
-        let row = Row::beside(
-            "card",
-            "sign",
-            (samples(&[30, 20, 40]), samples(&[10, 11, 9])),
-            "openssl",
-        );
+    fn a_row_beside_a_peer_shows_both_medians_and_the_ratio() {
+        let row = beside(&[30, 20, 40], &[10, 11, 9]);
         assert_eq!(row.ratio(), Some(3.0));
         let table = markdown(&[row]);
         assert!(
@@ -196,10 +214,37 @@ mod tests {
     }
 
     #[test]
+    fn the_ratio_is_the_median_of_the_ratios_of_the_pairs() {
+        // Pairs 10/20, 20/10, 30/15: ratios 0.5, 2 and 2; the medians' ratio is 20/15.
+        let row = beside(&[10, 20, 30], &[20, 10, 15]);
+        assert_eq!(row.ratio(), Some(2.0));
+        let even = beside(&[10, 30, 40, 10], &[10, 10, 10, 20]);
+        // Ratios 1, 3, 4 and 0.5: the mean of 1 and 3.
+        assert_eq!(even.ratio(), Some(2.0));
+    }
+
+    #[test]
+    fn pairs_whose_peer_took_no_time_have_no_ratio() {
+        let row = beside(&[10, 20, 30], &[0, 10, 0]);
+        assert_eq!(row.ratio(), Some(2.0));
+        let none = beside(&[10], &[0]);
+        assert_eq!(none.ratio(), None);
+        assert!(markdown(&[none]).ends_with("| – |\n"));
+    }
+
+    #[test]
     fn small_ratios_keep_two_significant_digits() {
         assert_eq!(ratio(1.234), "1.23×");
         assert_eq!(ratio(0.0637), "0.064×");
         assert_eq!(ratio(0.00374), "0.0037×");
+    }
+
+    #[test]
+    fn a_ratio_without_significant_digits_is_shown_as_it_is() {
+        assert_eq!(ratio(0.0), "0.00×");
+        assert_eq!(ratio(-0.5), "-0.50×");
+        assert_eq!(ratio(f64::INFINITY), "inf×");
+        assert_eq!(ratio(f64::NAN), "NaN×");
     }
 
     #[test]

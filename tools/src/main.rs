@@ -27,7 +27,11 @@ use choose::Opened;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+    env_logger::Builder::new()
+        // A pipe has no terminal to ask, so env_logger would never colour what goes through
+        // it: colour where stderr would be coloured. RUST_LOG_STYLE still decides.
+        .write_style(anstream::AutoStream::choice(&std::io::stderr()).into())
+        .parse_env(env_logger::Env::default().default_filter_or("warn"))
         .target(env_logger::Target::Pipe(Box::new(progress::AboveBars)))
         .init();
     let cli = Cli::parse();

@@ -3,8 +3,8 @@
 //! RSA-4096 key takes a token tens of seconds). Drawn only when stderr is a terminal (and
 //! not a dumb one: TERM unset or `dumb`), so scripts, pipes and CI see nothing extra. Every
 //! bar clears itself when it goes, on success or error, so what is printed next stands
-//! alone; prompts and log lines are written with the bars taken away ([`suspended`]), so
-//! neither garbles the other.
+//! alone; prompts are written with the bars taken away ([`suspended`]) and log lines above
+//! them ([`AboveBars`]), so neither garbles the other.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -64,24 +64,42 @@ pub fn while_working<T>(what: &str, work: impl FnOnce() -> T) -> T {
 /// Runs `output`, which writes to the terminal (a prompt, a note), with the bars taken
 /// away; they come back after it.
 pub fn suspended<T>(output: impl FnOnce() -> T) -> T {
+    if BARS.is_hidden() {
+        return output();
+    }
+    // indicatif's `suspend` panics where it cannot clear or redraw the bars (the terminal
+    // gone after a hangup) and has no form that returns the error; what is written here
+    // needs that terminal too.
     BARS.suspend(output)
 }
 
-/// Stderr for another writer (the logger): each line goes above the bars.
+/// Stderr for another writer (the logger): each line goes above the bars. Where no bar is
+/// drawn, straight to stderr; else through indicatif's `println`, which returns a failure
+/// to write (the terminal gone) rather than panic as `suspend` does.
 pub struct AboveBars;
 
 impl Write for AboveBars {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        suspended(|| io::stderr().write(buf))
+        self.write_all(buf)?;
+        Ok(buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        suspended(|| io::stderr().write_all(buf))
+        write_above(&BARS, buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// Writes `buf`, whole lines, above `bars`.
+fn write_above(bars: &MultiProgress, buf: &[u8]) -> io::Result<()> {
+    if bars.is_hidden() {
+        return io::stderr().write_all(buf);
+    }
+    // env_logger hands over each record whole, as UTF-8; `println` ends each line.
+    bars.println(String::from_utf8_lossy(buf))
 }
 
 /// `bar`, saying `what`, drawn among the others at once, cleared when it finishes or is
@@ -106,6 +124,53 @@ fn style(template: &str) -> ProgressStyle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A terminal that hung up: every write fails as on a pty whose other end closed.
+    #[derive(Debug)]
+    struct HungUp;
+
+    impl indicatif::TermLike for HungUp {
+        fn width(&self) -> u16 {
+            80
+        }
+        fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+            gone()
+        }
+        fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+            gone()
+        }
+        fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+            gone()
+        }
+        fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+            gone()
+        }
+        fn write_line(&self, _: &str) -> io::Result<()> {
+            gone()
+        }
+        fn write_str(&self, _: &str) -> io::Result<()> {
+            gone()
+        }
+        fn clear_line(&self) -> io::Result<()> {
+            gone()
+        }
+        fn flush(&self) -> io::Result<()> {
+            gone()
+        }
+    }
+
+    fn gone() -> io::Result<()> {
+        Err(io::Error::from_raw_os_error(libc::EIO))
+    }
+
+    #[test]
+    fn a_log_line_to_a_terminal_gone_is_an_error_not_a_panic() {
+        let bars = MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(HungUp)));
+        let bar = bars.add(ProgressBar::new(10));
+        bar.tick();
+        let written = write_above(&bars, b"a log line\n");
+        assert_eq!(written.unwrap_err().raw_os_error(), Some(libc::EIO));
+    }
 
     #[test]
     fn templates_are_valid() {
