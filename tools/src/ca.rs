@@ -32,7 +32,7 @@ pub fn run(choice: &CardChoice, command: CaCommand) -> anyhow::Result<()> {
         } => {
             let ca = CertificateAuthority::init(dir, *key, &host_driver::ca::name(name)?, *days)?;
             created(&ca, dir);
-            eprintln!(
+            say!(
                 "Its key is {}: keep it safe, readable by you alone.",
                 dir.join(host_driver::ca::directory::KEY_FILE).display()
             );
@@ -74,7 +74,7 @@ fn run_on_card<T: Transport>(card: PivCard<T>, command: &CaCommand) -> anyhow::R
             ca.save_certificate(dir)?;
             card.borrow_mut().write_certificate(CA_SLOT, &der)?;
             created(&ca, dir);
-            eprintln!("Its key stays on the card, in slot 9c, beside the certificate.");
+            say!("Its key stays on the card, in slot 9c, beside the certificate.");
             Ok(())
         }
         CaCommand::Issue { dir, pin, .. } => {
@@ -86,7 +86,7 @@ fn run_on_card<T: Transport>(card: PivCard<T>, command: &CaCommand) -> anyhow::R
 
 fn created<S: CaSigner>(ca: &CertificateAuthority<S>, dir: &Path) {
     let subject = ca.certificate().tbs_certificate().subject().to_string();
-    eprintln!(
+    say!(
         "Created the CA \"{}\"; its certificate is {}.",
         Escaped(&subject),
         dir.join(host_driver::ca::directory::CERTIFICATE_FILE)
@@ -112,7 +112,7 @@ fn issue<S: CaSigner>(ca: &CertificateAuthority<S>, command: &CaCommand) -> anyh
     let certificate = ca.issue(&der, email, *usage, *days)?;
     let pem = host_driver::pem::encode("CERTIFICATE", &certificate);
     output::write(out, pem.as_bytes(), Readers::Anyone)?;
-    eprintln!(
+    say!(
         "Issued a certificate for {} ({}), valid {days} days: {}.",
         Escaped(email),
         usage,

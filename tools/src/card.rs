@@ -41,7 +41,7 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
                 ),
                 || card.generate(slot, algorithm, pin_policy, touch_policy),
             )?;
-            eprintln!("Generated an {algorithm} key in slot {}.", slot.name());
+            say!("Generated an {algorithm} key in slot {}.", slot.name());
             emit(out.as_deref(), key.to_pem()?.as_bytes(), "the public key")?;
         }
         CardCommand::ImportCert {
@@ -57,7 +57,7 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             }
             authenticate(card, &mgmt, &pin)?;
             card.write_certificate(slot, &der)?;
-            eprintln!("Stored the certificate in slot {}.", slot.name());
+            say!("Stored the certificate in slot {}.", slot.name());
         }
         CardCommand::ExportCert { slot, out, der } => {
             let Some(cert) = card.read_certificate(slot)? else {
@@ -81,31 +81,31 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             // The key first: where the card cannot delete keys, nothing is deleted.
             if key {
                 card.delete_key(slot)?;
-                eprintln!("Deleted the key in slot {}.", slot.name());
+                say!("Deleted the key in slot {}.", slot.name());
             }
             if cert {
                 card.delete_certificate(slot)?;
-                eprintln!("Deleted the certificate in slot {}.", slot.name());
+                say!("Deleted the certificate in slot {}.", slot.name());
             }
         }
         CardCommand::VerifyPin { pin } => {
             card.verify_pin(&pin.read()?)?;
-            eprintln!("The PIN is correct.");
+            say!("The PIN is correct.");
         }
         CardCommand::ChangePin { pin, new_pin } => {
             let (pin, new_pin) = (pin.read()?, new_pin.read()?);
             card.change_pin(&pin, &new_pin)?;
-            eprintln!("The PIN was changed.");
+            say!("The PIN was changed.");
         }
         CardCommand::ChangePuk { puk, new_puk } => {
             let (puk, new_puk) = (puk.read()?, new_puk.read()?);
             card.change_puk(&puk, &new_puk)?;
-            eprintln!("The PUK was changed.");
+            say!("The PUK was changed.");
         }
         CardCommand::UnblockPin { puk, new_pin } => {
             let (puk, new_pin) = (puk.read()?, new_pin.read()?);
             card.unblock_pin(&puk, &new_pin)?;
-            eprintln!("The PIN was set and is unblocked.");
+            say!("The PIN was set and is unblocked.");
         }
         CardCommand::SetMgmtKey {
             new_key,
@@ -123,7 +123,7 @@ pub fn run<T: Transport>(card: &mut PivCard<T>, command: CardCommand) -> anyhow:
             let algorithm = algorithm.unwrap_or(current);
             let key = secrets::new_management_key(algorithm, &bytes)?;
             card.set_management_key(&key, touch)?;
-            eprintln!(
+            say!(
                 "The management key was changed ({algorithm}{}).",
                 if touch { ", touch required" } else { "" }
             );
@@ -152,7 +152,7 @@ fn emit(out: Option<&Path>, bytes: &[u8], what: &str) -> anyhow::Result<()> {
     match out {
         Some(path) => {
             output::write(path, bytes, Readers::Anyone)?;
-            eprintln!("Wrote {what} to {}.", path.display());
+            say!("Wrote {what} to {}.", path.display());
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -276,7 +276,7 @@ fn attestation_report(info: &AttestationInfo, rooted: bool) -> String {
 fn reset<T: Transport>(card: &mut PivCard<T>) -> anyhow::Result<()> {
     match card.reset_piv() {
         Ok(()) => {
-            eprintln!(
+            say!(
                 "The PIV application was reset: every key and certificate is erased; the PIN is \
                  123456, the PUK 12345678 and the management key the factory key."
             );

@@ -65,7 +65,7 @@ pub fn encrypt_into(
     output.commit()?;
     // Names come from certificates: shown escaped.
     let names: Vec<String> = recipients.iter().map(|r| r.subject().to_owned()).collect();
-    eprintln!(
+    say!(
         "Encrypted {} bytes with {} for {}; wrote {}.",
         report.encrypted_bytes,
         report.cipher,

@@ -67,7 +67,7 @@ pub fn enroll_with<T: Transport>(
     // Each step is told above the spinner; a new key can take the card a while.
     let outcome = progress::while_working("Enrolling the card", || {
         enrolment::enrol(&card, plan, secrets, issuer_seam, &mut |step| {
-            progress::suspended(|| eprintln!("{step}"))
+            progress::suspended(|| say!("{step}"))
         })
     })
     .map_err(|e| match e {
@@ -76,7 +76,7 @@ pub fn enroll_with<T: Transport>(
         e => e.into(),
     })?;
     match outcome {
-        Outcome::Enrolled => eprintln!("The card is enrolled and personalised."),
+        Outcome::Enrolled => say!("The card is enrolled and personalised."),
         Outcome::Requests(requests) => {
             let Issuer::Requests(dir) = issuer else {
                 anyhow::bail!("the local CA issued no certificates");
@@ -84,7 +84,7 @@ pub fn enroll_with<T: Transport>(
             for request in &requests {
                 write_request(dir, request)?;
             }
-            eprintln!(
+            say!(
                 "Have your CA issue the certificates, store each with `smime-card card \
                  import-cert --slot SLOT --in CERT`, then run this command again to finish."
             );
@@ -103,7 +103,7 @@ fn write_request(dir: &Path, request: &Request) -> anyhow::Result<()> {
     let path = dir.join(format!("{name}.csr.pem"));
     let pem = host_driver::pem::encode("CERTIFICATE REQUEST", &request.der);
     output::write(&path, pem.as_bytes(), Readers::Anyone)?;
-    eprintln!(
+    say!(
         "Wrote the request for slot {} to {}.",
         request.slot.name(),
         path.display()

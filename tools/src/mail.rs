@@ -128,7 +128,7 @@ pub fn sign<T: Transport>(
                 &request,
             )?;
             output.commit()?;
-            eprintln!("{}; wrote {}.", signed(report), out.display());
+            say!("{}; wrote {}.", signed(report), out.display());
         }
         Some(recipients) => {
             // The signed message waits in an unnamed private file, then is encrypted with
@@ -139,7 +139,7 @@ pub fn sign<T: Transport>(
                 &mut signed_mail,
                 &request,
             )?;
-            eprintln!("{}.", signed(report));
+            say!("{}.", signed(report));
             signed_mail.rewind()?;
             encrypt::encrypt_into(&signed_mail, out, &recipients, cipher)?;
         }

@@ -3,6 +3,15 @@
 //! A thin shell: it parses arguments, asks for secrets, calls host-driver and formats what
 //! comes back.
 
+/// Like `eprintln!`, but a stderr that is gone (a closed terminal) loses the message instead
+/// of panicking: what it reports has already happened, and the exit code still tells.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod ca;
 mod card;
 mod choose;
@@ -40,9 +49,9 @@ fn main() -> ExitCode {
         Err(err) => {
             let explained = failure::explain(&err);
             // Errors may quote what a file or a card said; none may steer the terminal.
-            eprintln!("error: {}", Escaped(&explained.message));
+            say!("error: {}", Escaped(&explained.message));
             if let Some(hint) = explained.hint {
-                eprintln!("hint: {hint}");
+                say!("hint: {hint}");
             }
             ExitCode::from(explained.code)
         }
