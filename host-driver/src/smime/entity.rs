@@ -219,15 +219,17 @@ impl<R: Read + Seek> Message<R> {
                 let mut scan = speculative.then(BodyScan::default);
                 let mut abandoned = false;
                 for_each_chunk(reader, |chunk| -> Result<bool, E> {
-                    if let Some(scan) = &mut scan {
-                        scan.push(chunk);
-                        if scan.needs_encoding() {
-                            abandoned = true;
-                            return Ok(false);
-                        }
-                    }
                     scratch.clear();
-                    canonical.push(chunk, &mut scratch);
+                    match &mut scan {
+                        Some(scan) => {
+                            scan.push_canonicalizing(chunk, &mut canonical, &mut scratch);
+                            if scan.needs_encoding() {
+                                abandoned = true;
+                                return Ok(false);
+                            }
+                        }
+                        None => canonical.push(chunk, &mut scratch),
+                    }
                     emit(&scratch)?;
                     Ok(true)
                 })?;
