@@ -180,3 +180,141 @@ fn eight_bit_bodies_are_base64_encoded_and_lf_becomes_crlf(flavour: Flavour) {
     );
     assert!(verify(dir.path(), "m.eml").status.success());
 }
+
+/// A body of `lines` short 7-bit lines, then `tail`: far enough in that the first chunks
+/// read have long gone out when the tail shows what the body needs.
+fn late(lines: usize, tail: &str) -> String {
+    (0..lines)
+        .map(|i| format!("line {i}\n"))
+        .collect::<String>()
+        + tail
+}
+
+/// The signed entity of a multipart/signed mail: what lies between the first boundary line
+/// and the next.
+fn signed_entity(mail: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(mail.to_vec()).unwrap();
+    let boundary = text
+        .split("boundary=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let line = format!("--{boundary}\r\n");
+    let start = text.find(&line).unwrap() + line.len();
+    let end = start
+        + text[start..]
+            .find(&format!("\r\n--{boundary}\r\n"))
+            .unwrap();
+    text.as_bytes()[start..end].to_vec()
+}
+
+#[test]
+fn one_pass_signs_the_same_bytes_as_a_scan_first() {
+    use host_driver::smime::rewind::{Forward, Rewind};
+    use host_driver::smime::sign::SignReport;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (card, cert) = enrolled_card(
+        Flavour::YubiKey,
+        dir.path(),
+        Algorithm::EccP256,
+        Slot::Signature,
+    );
+    let card = RefCell::new(card);
+    let signer = CardSigner::new(&card, Slot::Signature, None)
+        .unwrap()
+        .with_pin(Secret::new(b"123456".to_vec()).unwrap());
+    let sign_into = |message: &str, form, output: &mut dyn Rewind| -> SignReport {
+        let request = SignRequest {
+            signer: &signer,
+            certificate: &cert,
+            chain: &[],
+            form,
+            digest: digest_for(signer.scheme()),
+        };
+        sign(std::io::Cursor::new(message), output, &request).unwrap()
+    };
+    let head = "From: alice@example.org\nContent-Type: text/plain; charset=utf-8\n";
+    let lines = 20_000; // about 200 KiB: several chunks before the tail
+    let base64_body = "SGVsbG8gQm9iLA0KY2Fmw6kgY3LDqG1lLg0K\n".repeat(lines);
+    let qp_body =
+        "Caf=C3=A9 cr=C3=A8me, a long line cut with a soft break =\nhere.\n".repeat(lines);
+    let cases = [
+        ("7-bit", format!("{head}\n{}", late(lines, "end\n")), false),
+        (
+            "8-bit late",
+            format!("{head}\n{}", late(lines, "caf\u{e9}\n")),
+            true,
+        ),
+        (
+            "long line late",
+            format!("{head}\n{}", late(lines, &("x".repeat(999) + "\n"))),
+            true,
+        ),
+        (
+            "base64",
+            format!("{head}Content-Transfer-Encoding: base64\n\n{base64_body}"),
+            false,
+        ),
+        (
+            "quoted-printable",
+            format!("{head}Content-Transfer-Encoding: quoted-printable\n\n{qp_body}"),
+            false,
+        ),
+    ];
+    for (name, message, reencoded) in &cases {
+        for form in [Form::Multipart, Form::Opaque] {
+            let mut one_pass = Vec::new();
+            let mut scan_first = Forward(Vec::new());
+            let report = sign_into(message, form, &mut one_pass);
+            assert_eq!(
+                report,
+                sign_into(message, form, &mut scan_first),
+                "{name} {form:?}"
+            );
+            // Either way, openssl finds the signature good and the same content in it.
+            let mut contents = Vec::new();
+            for (file, mail) in [("one.eml", &one_pass), ("two.eml", &scan_first.0)] {
+                std::fs::write(dir.path().join(file), mail).unwrap();
+                let out = verify(dir.path(), file);
+                assert!(
+                    out.status.success(),
+                    "{name} {form:?} {file}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                contents.push(std::fs::read(dir.path().join("content.out")).unwrap());
+            }
+            assert_eq!(contents[0], contents[1], "{name} {form:?}");
+            if form == Form::Multipart {
+                let entity = signed_entity(&one_pass);
+                assert_eq!(entity, signed_entity(&scan_first.0), "{name}");
+                assert_eq!(entity.len() as u64, report.signed_bytes, "{name}");
+                let head = String::from_utf8_lossy(&entity[..200]).into_owned();
+                assert_eq!(
+                    head.contains("Content-Transfer-Encoding: base64")
+                        && !name.starts_with("base64"),
+                    *reencoded,
+                    "{name}: {head}"
+                );
+            }
+        }
+    }
+    // A multipart body that proves late to need encoding is refused either way.
+    let multipart = format!(
+        "From: alice@example.org\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\n\n{}--b--\n",
+        late(lines, "caf\u{e9}\n")
+    );
+    let request = SignRequest {
+        signer: &signer,
+        certificate: &cert,
+        chain: &[],
+        form: Form::Multipart,
+        digest: digest_for(signer.scheme()),
+    };
+    for output in [&mut Vec::new() as &mut dyn Rewind, &mut Forward(Vec::new())] {
+        let error = sign(std::io::Cursor::new(&multipart), output, &request).unwrap_err();
+        assert!(error.to_string().contains("8-bit"), "{error}");
+    }
+}

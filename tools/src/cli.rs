@@ -135,7 +135,7 @@ pub enum Command {
     /// From, To, Subject and Date headers stay readable. Needs a card only with --self.
     #[command(group = clap::ArgGroup::new("recipients").required(true).multiple(true))]
     Encrypt {
-        /// The message to encrypt (a file: it is read twice, so memory stays flat)
+        /// The message to encrypt (a file: its body may be read again, so memory stays flat)
         #[arg(long = "in", value_name = "FILE")]
         input: PathBuf,
         /// The recipients' certificates (PEM, any number in a file, or one DER certificate
@@ -204,7 +204,7 @@ pub enum Command {
 /// What `sign` signs, how, and where the result goes.
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The message to sign (a file: it is read twice, so memory stays flat)
+    /// The message to sign (a file: its body may be read again, so memory stays flat)
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
     /// Where to write the signed message

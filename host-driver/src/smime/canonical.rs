@@ -12,9 +12,16 @@ impl CrlfCanonicalizer {
     /// Appends the canonical form of `chunk` to `out`: whole runs between line feeds are
     /// copied at once, so the cost is per line, not per byte.
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.push_seeing_lines(chunk, out, |_| {});
+    }
+
+    /// [`Self::push`], calling `at_lf` with the index of each line feed in `chunk`: one
+    /// walk over the line feeds serves whoever else needs them.
+    fn push_seeing_lines(&mut self, chunk: &[u8], out: &mut Vec<u8>, mut at_lf: impl FnMut(usize)) {
         out.reserve(chunk.len() + chunk.len() / 32);
         let mut run_start = 0;
         for lf in memchr::memchr_iter(b'\n', chunk) {
+            at_lf(lf);
             let after_cr = match lf.checked_sub(1) {
                 Some(before) => chunk[before] == b'\r',
                 None => self.pending_cr,
@@ -54,6 +61,37 @@ impl BodyScan {
     pub const MAX_LINE: usize = 998;
 
     pub fn push(&mut self, chunk: &[u8]) {
+        self.push_bytes(chunk);
+        if self.long_lines {
+            return;
+        }
+        let mut line_start = 0;
+        for lf in memchr::memchr_iter(b'\n', chunk) {
+            self.line_ends(&chunk[line_start..lf]);
+            line_start = lf + 1;
+        }
+        self.line_goes_on(&chunk[line_start..]);
+    }
+
+    /// Scans `chunk` and appends its canonical form to `out`, walking its line feeds once
+    /// for both: a body streamed as it is, while it is not known to be 7-bit safe.
+    pub fn push_canonicalizing(
+        &mut self,
+        chunk: &[u8],
+        canonical: &mut CrlfCanonicalizer,
+        out: &mut Vec<u8>,
+    ) {
+        self.push_bytes(chunk);
+        let mut line_start = 0;
+        canonical.push_seeing_lines(chunk, out, |lf| {
+            self.line_ends(&chunk[line_start..lf]);
+            line_start = lf + 1;
+        });
+        self.line_goes_on(&chunk[line_start..]);
+    }
+
+    /// Notes NUL and 8-bit bytes.
+    fn push_bytes(&mut self, chunk: &[u8]) {
         // The lowest and highest byte tell NUL and 8-bit; a fold without early exit
         // is one the compiler turns into vector code.
         let (low, high) = chunk
@@ -61,21 +99,22 @@ impl BodyScan {
             .fold((u8::MAX, 0u8), |(low, high), &b| (low.min(b), high.max(b)));
         self.nul |= low == 0;
         self.eight_bit |= high >= 0x80;
-        if self.long_lines {
-            return;
+    }
+
+    // A line's length leaves out its CRs; they are counted only where the line's length
+    // in bytes alone would be too long, or where it goes on in the next chunk.
+
+    /// A line, or its last part, that ends at a line feed.
+    fn line_ends(&mut self, line: &[u8]) {
+        if self.current_line + line.len() > Self::MAX_LINE {
+            self.long_lines |= self.current_line + without_cr(line) > Self::MAX_LINE;
         }
-        // A line's length leaves out its CRs; they are counted only where the line's
-        // length in bytes alone would be too long, or where it goes on in the next chunk.
-        let mut line_start = 0;
-        for lf in memchr::memchr_iter(b'\n', chunk) {
-            let line = &chunk[line_start..lf];
-            if self.current_line + line.len() > Self::MAX_LINE {
-                self.long_lines |= self.current_line + without_cr(line) > Self::MAX_LINE;
-            }
-            self.current_line = 0;
-            line_start = lf + 1;
-        }
-        self.current_line += without_cr(&chunk[line_start..]);
+        self.current_line = 0;
+    }
+
+    /// The start of a line that goes on in the next chunk.
+    fn line_goes_on(&mut self, part: &[u8]) {
+        self.current_line += without_cr(part);
         self.long_lines |= self.current_line > Self::MAX_LINE;
     }
 
@@ -138,6 +177,32 @@ mod tests {
             };
             assert!(!scan(&line).long_lines, "cut {cut}");
             assert!(scan(&long).long_lines, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn scanning_while_canonicalising_finds_and_writes_what_each_alone_does() {
+        let bodies: [&[u8]; 4] = [
+            b"short\nlines\r\nonly\n",
+            b"caf\xc3\xa9\n",
+            &[&[b'a'; 998][..], b"\r\n", &[b'b'; 999], b"\n"].concat(),
+            b"nul\0\r",
+        ];
+        for body in bodies {
+            for cut in [1, 3, 64, 1000, 5000] {
+                let (mut alone, mut with) = (BodyScan::default(), BodyScan::default());
+                let (mut canonical, mut out) = (CrlfCanonicalizer::default(), Vec::new());
+                for chunk in body.chunks(cut) {
+                    alone.push(chunk);
+                    with.push_canonicalizing(chunk, &mut canonical, &mut out);
+                }
+                assert_eq!(alone.needs_encoding(), with.needs_encoding(), "cut {cut}");
+                assert_eq!(
+                    (alone.eight_bit, alone.long_lines, alone.nul),
+                    (with.eight_bit, with.long_lines, with.nul)
+                );
+                assert_eq!(out, to_crlf(body), "cut {cut}");
+            }
         }
     }
 }

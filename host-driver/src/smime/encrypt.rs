@@ -8,8 +8,10 @@
 //! ([`key_agreement`]). Nothing here needs a card: encrypting takes only certificates.
 //!
 //! The CMS structure is indefinite-length BER, the ciphertext a constructed OCTET STRING
-//! of segments, so memory stays flat whatever the message's size. The input is read twice
-//! (see [`super::entity`]), so it must be seekable.
+//! of segments, so memory stays flat whatever the message's size. The input must be
+//! seekable and the output able to take back what it got ([`Rewind`]): the mail is written
+//! in one pass, and again, under a new content key, only if its body proves to need base64
+//! partway (see [`super::entity`]).
 
 mod content;
 mod key_agreement;
@@ -31,7 +33,8 @@ pub use recipient::Recipient;
 
 use super::base64_stream::Base64LineWriter;
 use super::ber_writer;
-use super::entity::{EntityError, Message};
+use super::entity::{EntityError, Message, Pass};
+use super::rewind::Rewind;
 use crate::escape::Escaped;
 use content::ContentEncryptor;
 
@@ -77,7 +80,7 @@ pub struct EncryptReport {
 
 /// Encrypts the mail in `input` for the request's recipients and writes the encrypted mail
 /// to `output`.
-pub fn encrypt<R: Read + Seek, W: Write>(
+pub fn encrypt<R: Read + Seek, W: Rewind>(
     input: R,
     output: W,
     request: &EncryptRequest<'_>,
@@ -85,7 +88,19 @@ pub fn encrypt<R: Read + Seek, W: Write>(
     if request.recipients.is_empty() {
         return Err(EncryptError::NoRecipients);
     }
-    let mut message = Message::read(input)?;
+    Message::read(input)?.write_into(output, |message, out| {
+        write_enveloped(message, out, request)
+    })
+}
+
+/// One pass of [`encrypt`]: the whole encrypted mail, unless the entity's stream is
+/// abandoned. Each pass has a content key of its own, so no key and IV ever encrypt two
+/// different plaintexts.
+fn write_enveloped<R: Read + Seek>(
+    message: &mut Message<R>,
+    out: &mut impl Write,
+    request: &EncryptRequest<'_>,
+) -> Result<Pass<EncryptReport>, EncryptError> {
     let mut content = ContentEncryptor::new(request.cipher)?;
     let infos = request
         .recipients
@@ -93,8 +108,7 @@ pub fn encrypt<R: Read + Seek, W: Write>(
         .map(|r| r.recipient_info(content.key(), request.rsa_padding))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut out = io::BufWriter::with_capacity(64 * 1024, output);
-    message.write_outer_headers(&mut out)?;
+    message.write_outer_headers(out)?;
     let smime_type = if request.cipher.is_authenticated() {
         "authEnveloped-data"
     } else {
@@ -104,7 +118,7 @@ pub fn encrypt<R: Read + Seek, W: Write>(
         out,
         "Content-Type: application/pkcs7-mime; smime-type={smime_type}; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n"
     )?;
-    let mut b64 = Base64LineWriter::new(&mut out);
+    let mut b64 = Base64LineWriter::new(out);
     b64.write_all(&envelope_prefix(
         request.cipher,
         infos,
@@ -112,20 +126,22 @@ pub fn encrypt<R: Read + Seek, W: Write>(
     )?)?;
     let mut ciphertext = Vec::with_capacity(128 * 1024);
     let mut encrypted_bytes = 0u64;
-    message.stream_entity(|chunk| {
+    let streamed = message.stream_entity(|chunk| {
         encrypted_bytes += chunk.len() as u64;
         content.update(chunk, &mut ciphertext)?;
         write_ciphertext(&mut b64, &mut ciphertext)
     })?;
+    if streamed == Pass::Abandoned {
+        return Ok(Pass::Abandoned);
+    }
     let tag = content.finish(&mut ciphertext);
     write_ciphertext(&mut b64, &mut ciphertext)?;
     b64.write_all(&envelope_suffix(tag)?)?;
     b64.finish()?;
-    out.flush()?;
-    Ok(EncryptReport {
+    Ok(Pass::Done(EncryptReport {
         cipher: request.cipher,
         encrypted_bytes,
-    })
+    }))
 }
 
 /// Writes what `ciphertext` holds as one segment of the encrypted content, and empties it.

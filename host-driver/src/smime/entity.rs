@@ -3,17 +3,20 @@
 //! base64 when 7-bit mail could not carry it as it is. The message's other headers (From,
 //! To, Subject, Date, …) stay outside, on the message that carries the result.
 //!
-//! The input is read twice (once to see whether the body is 7-bit safe, once to stream the
-//! entity out), so it must be seekable; memory stays flat whatever its size. One pass is
-//! not possible: the entity's headers, which say whether the body is re-encoded, go out
-//! before the body, and a body is known to be 7-bit safe only once its last byte is seen.
-//! A body already in base64 or quoted-printable needs no scan and is read once.
+//! The entity's headers, which say whether the body is re-encoded, go out before the body,
+//! and a body is known to be 7-bit safe only once its last byte is seen. So the entity is
+//! written speculatively ([`Message::write_into`]): the body goes out as it is, scanned as
+//! it streams, and the rare body that proves to need base64 is written again from the start
+//! (the input is seekable, and the output must be able to take back what it got). Where
+//! the output cannot, a first pass scans the body. A body already in base64 or
+//! quoted-printable needs no scan. Memory stays flat whatever the message's size.
 
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use super::base64_stream::Base64LineWriter;
 use super::canonical::{BodyScan, CrlfCanonicalizer};
-use super::mime::{self, Header};
+use super::mime::{self, ContentType, Header};
+use super::rewind::Rewind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EntityError {
@@ -41,19 +44,30 @@ enum BodyEncoding {
     Base64 { text: bool },
 }
 
+/// What came of writing an entity: done, or abandoned because the body, streamed as it
+/// is, proved to need base64 partway; what was written then is void.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pass<T = ()> {
+    Done(T),
+    Abandoned,
+}
+
 /// A mail message read as far as its body, ready to stream its entity.
 pub struct Message<R> {
     reader: BufReader<R>,
     /// The headers that stay outside the entity.
     outer: Vec<Header>,
-    /// The entity's header block, CRLF line endings, with the empty line that ends it.
-    entity_head: Vec<u8>,
-    body_encoding: BodyEncoding,
+    /// The message's content headers, which the entity's headers are made from.
+    content: Vec<Header>,
+    content_type: ContentType,
+    /// `None` while it is not known: the body is then streamed as it is, and scanned.
+    body_encoding: Option<BodyEncoding>,
     body_start: u64,
 }
 
 impl<R: Read + Seek> Message<R> {
-    /// Reads the headers and scans the body to see how it must be encoded.
+    /// Reads the headers.
     pub fn read(input: R) -> Result<Self, EntityError> {
         let mut reader = BufReader::with_capacity(CHUNK, input);
         let headers =
@@ -62,71 +76,112 @@ impl<R: Read + Seek> Message<R> {
             return Err(EntityError::NotMail("it has no headers".into()));
         }
         let body_start = reader.stream_position()?;
-
         let content_type = mime::content_type(&headers);
         let encoding = mime::transfer_encoding(&headers);
         let already_encoded = matches!(encoding.as_str(), "base64" | "quoted-printable");
-        // First pass, unless the body is encoded already: does it travel as it is?
-        let needs_encoding = !already_encoded && {
-            let mut scan = BodyScan::default();
-            // Once the body needs encoding, nothing further in it can change that.
-            while !scan.needs_encoding() {
-                let chunk = reader.fill_buf()?;
-                if chunk.is_empty() {
-                    break;
-                }
-                let n = chunk.len();
-                scan.push(chunk);
-                reader.consume(n);
-            }
-            scan.needs_encoding()
-        };
-        let body_encoding = if needs_encoding {
-            if content_type.is_multipart() {
-                return Err(EntityError::EightBitMultipart);
-            }
-            BodyEncoding::Base64 {
-                text: content_type.mime_type.starts_with("text/"),
-            }
-        } else {
-            BodyEncoding::Canonical
-        };
-
-        // The entity's headers: the message's content headers, with the transfer encoding
-        // replaced when the body is re-encoded.
-        let reencoded = matches!(body_encoding, BodyEncoding::Base64 { .. });
-        let mut entity_headers: Vec<Header> = headers
-            .iter()
-            .filter(|h| h.is_content_header())
-            .filter(|h| !(reencoded && h.is("Content-Transfer-Encoding")))
-            .cloned()
-            .collect();
-        if mime::find(&entity_headers, "Content-Type").is_none() {
-            entity_headers.insert(
-                0,
-                Header::new("Content-Type", "text/plain; charset=us-ascii"),
-            );
-        }
-        if reencoded {
-            entity_headers.push(Header::new("Content-Transfer-Encoding", "base64"));
-        }
-        let mut entity_head = Vec::new();
-        for h in &entity_headers {
-            h.write_crlf(&mut entity_head);
-        }
-        entity_head.extend_from_slice(b"\r\n");
-
-        let outer = headers
-            .into_iter()
-            .filter(|h| !h.is_content_header() && !h.is("MIME-Version"))
-            .collect();
+        let (content, mut outer): (Vec<Header>, Vec<Header>) =
+            headers.into_iter().partition(Header::is_content_header);
+        outer.retain(|h| !h.is("MIME-Version"));
         Ok(Self {
             reader,
             outer,
-            entity_head,
-            body_encoding,
+            content,
+            content_type,
+            body_encoding: already_encoded.then_some(BodyEncoding::Canonical),
             body_start,
         })
+    }
+
+    /// Writes, through `write`, the message that carries the entity into `output`, in one
+    /// pass where `output` can take back what it got: should the body prove to need
+    /// base64, `output` is rewound and `write` called again. Where `output` cannot, the
+    /// body is scanned first. `write` streams the entity with [`Message::stream_entity`]
+    /// and answers [`Pass::Abandoned`] when that does.
+    pub fn write_into<W: Rewind, T, E>(
+        &mut self,
+        output: W,
+        mut write: impl FnMut(&mut Self, &mut BufWriter<W>) -> Result<Pass<T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<io::Error> + From<EntityError>,
+    {
+        let mut out = BufWriter::with_capacity(CHUNK, output);
+        let start = out.get_mut().rewind_point()?;
+        if start.is_none() {
+            self.scan_body()?;
+        }
+        loop {
+            if let Pass::Done(done) = write(self, &mut out)? {
+                out.flush()?;
+                return Ok(done);
+            }
+            // Only a speculative pass is abandoned, and only where there is a start.
+            let start = start.ok_or_else(|| io::Error::other("abandoned a pass with no start"))?;
+            // What is still buffered is void too: dropped, not written.
+            let (mut inner, _void) = out.into_parts();
+            inner.rewind_to(start)?;
+            out = BufWriter::with_capacity(CHUNK, inner);
+        }
+    }
+
+    /// Decides how the body is encoded by reading it through once, if that is not known.
+    fn scan_body(&mut self) -> Result<(), EntityError> {
+        if self.body_encoding.is_some() {
+            return Ok(());
+        }
+        let mut scan = BodyScan::default();
+        // Once the body needs encoding, nothing further in it can change that.
+        while !scan.needs_encoding() {
+            let chunk = self.reader.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            scan.push(chunk);
+            self.reader.consume(n);
+        }
+        self.body_encoding = Some(if scan.needs_encoding() {
+            self.reencoded()?
+        } else {
+            BodyEncoding::Canonical
+        });
+        Ok(())
+    }
+
+    /// The encoding of a body that 7-bit mail cannot carry as it is.
+    fn reencoded(&self) -> Result<BodyEncoding, EntityError> {
+        if self.content_type.is_multipart() {
+            return Err(EntityError::EightBitMultipart);
+        }
+        Ok(BodyEncoding::Base64 {
+            text: self.content_type.mime_type.starts_with("text/"),
+        })
+    }
+
+    /// The entity's header block, CRLF line endings, with the empty line that ends it:
+    /// the message's content headers, with the transfer encoding replaced when the body
+    /// is re-encoded.
+    fn entity_head(&self, body_encoding: BodyEncoding) -> Vec<u8> {
+        let reencoded = matches!(body_encoding, BodyEncoding::Base64 { .. });
+        let mut entity_headers: Vec<&Header> = self
+            .content
+            .iter()
+            .filter(|h| !(reencoded && h.is("Content-Transfer-Encoding")))
+            .collect();
+        let default_type = Header::new("Content-Type", "text/plain; charset=us-ascii");
+        if !entity_headers.iter().any(|h| h.is("Content-Type")) {
+            entity_headers.insert(0, &default_type);
+        }
+        let base64 = Header::new("Content-Transfer-Encoding", "base64");
+        if reencoded {
+            entity_headers.push(&base64);
+        }
+        let mut head = Vec::new();
+        for h in entity_headers {
+            h.write_crlf(&mut head);
+        }
+        head.extend_from_slice(b"\r\n");
+        head
     }
 
     /// Writes the headers that stay outside the entity, then `MIME-Version: 1.0`: the
@@ -140,27 +195,54 @@ impl<R: Read + Seek> Message<R> {
         out.write_all(&block)
     }
 
-    /// Streams the entity: its headers, then the body in canonical form. An error of
-    /// `emit` ends the stream and is returned.
-    pub fn stream_entity<E: From<io::Error>>(
+    /// Streams the entity: its headers, then the body in canonical form. While the body's
+    /// encoding is not known, it goes as it is, each chunk scanned before it is emitted;
+    /// the first that proves it needs base64 ends the stream as [`Pass::Abandoned`], and
+    /// the next stream is of the base64 form. An error of `emit` ends the stream and is
+    /// returned.
+    pub fn stream_entity<E>(
         &mut self,
         mut emit: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
+    ) -> Result<Pass, E>
+    where
+        E: From<io::Error> + From<EntityError>,
+    {
         self.reader.seek(SeekFrom::Start(self.body_start))?;
-        emit(&self.entity_head)?;
+        let speculative = self.body_encoding.is_none();
+        let body_encoding = self.body_encoding.unwrap_or(BodyEncoding::Canonical);
+        emit(&self.entity_head(body_encoding))?;
         let reader = &mut self.reader;
         let mut canonical = CrlfCanonicalizer::default();
         let mut scratch = Vec::with_capacity(CHUNK + CHUNK / 8);
-        match self.body_encoding {
-            BodyEncoding::Canonical => for_each_chunk(reader, |chunk| {
-                scratch.clear();
-                canonical.push(chunk, &mut scratch);
-                emit(&scratch)
-            }),
+        match body_encoding {
+            BodyEncoding::Canonical => {
+                let mut scan = speculative.then(BodyScan::default);
+                let mut abandoned = false;
+                for_each_chunk(reader, |chunk| -> Result<bool, E> {
+                    scratch.clear();
+                    match &mut scan {
+                        Some(scan) => {
+                            scan.push_canonicalizing(chunk, &mut canonical, &mut scratch);
+                            if scan.needs_encoding() {
+                                abandoned = true;
+                                return Ok(false);
+                            }
+                        }
+                        None => canonical.push(chunk, &mut scratch),
+                    }
+                    emit(&scratch)?;
+                    Ok(true)
+                })?;
+                if abandoned {
+                    self.body_encoding = Some(self.reencoded()?);
+                    return Ok(Pass::Abandoned);
+                }
+                self.body_encoding = Some(BodyEncoding::Canonical);
+            }
             BodyEncoding::Base64 { text } => {
                 // Base64 into a buffer that is handed on and emptied chunk by chunk.
                 let mut b64 = Base64LineWriter::new(Vec::with_capacity(CHUNK / 3 * 4 + CHUNK / 8));
-                for_each_chunk(reader, |chunk| -> Result<(), E> {
+                for_each_chunk(reader, |chunk| -> Result<bool, E> {
                     if text {
                         scratch.clear();
                         canonical.push(chunk, &mut scratch);
@@ -171,18 +253,19 @@ impl<R: Read + Seek> Message<R> {
                     let encoded = b64.get_mut()?;
                     emit(encoded)?;
                     encoded.clear();
-                    Ok(())
+                    Ok(true)
                 })?;
-                emit(&b64.finish()?)
+                emit(&b64.finish()?)?;
             }
         }
+        Ok(Pass::Done(()))
     }
 }
 
-/// Calls `f` with the rest of `reader` in chunks.
+/// Calls `f` with the rest of `reader` in chunks, until it answers `false`.
 fn for_each_chunk<E: From<io::Error>>(
     reader: &mut impl BufRead,
-    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+    mut f: impl FnMut(&[u8]) -> Result<bool, E>,
 ) -> Result<(), E> {
     loop {
         let buf = reader.fill_buf()?;
@@ -190,7 +273,9 @@ fn for_each_chunk<E: From<io::Error>>(
             return Ok(());
         }
         let n = buf.len();
-        f(buf)?;
+        if !f(buf)? {
+            return Ok(());
+        }
         reader.consume(n);
     }
 }

@@ -22,5 +22,6 @@ pub mod encrypt;
 pub mod entity;
 pub mod kdf;
 pub mod mime;
+pub mod rewind;
 pub mod sign;
 pub mod verify;

@@ -4,8 +4,9 @@
 //! detached `application/pkcs7-signature` part of a `multipart/signed` message, or around
 //! it as an opaque `application/pkcs7-mime; smime-type=signed-data` body.
 //!
-//! The input is read twice (once to see whether the body is 7-bit safe, once to sign
-//! it), so it must be seekable; memory stays flat whatever its size.
+//! The input must be seekable and the output able to take back what it got ([`Rewind`]):
+//! the mail is written in one pass, and again only if its body proves to need base64
+//! partway (see [`super::entity`]). Memory stays flat whatever its size.
 
 use std::io::{self, Read, Seek, Write};
 use std::time::SystemTime;
@@ -28,8 +29,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 use super::attributes::{EssCertIdV2, IssuerSerial, SigningCertificateV2, SmimeCapability};
 use super::base64_stream::Base64LineWriter;
 use super::ber_writer;
-use super::entity::{EntityError, Message};
+use super::entity::{EntityError, Message, Pass};
 use super::mime;
+use super::rewind::Rewind;
 use crate::hash::{self, HashAlg, Hasher};
 use crate::signing::{SignatureBytes, SignatureScheme};
 
@@ -95,15 +97,21 @@ pub fn micalg(alg: HashAlg) -> String {
 }
 
 /// Signs the mail in `input` and writes the signed mail to `output`.
-pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
+pub fn sign<R: Read + Seek, W: Rewind, S: CmsSigner>(
     input: R,
     output: W,
     request: &SignRequest<'_, S>,
 ) -> Result<SignReport, SignError> {
-    let mut message = Message::read(input)?;
-    let mut out = io::BufWriter::with_capacity(64 * 1024, output);
-    message.write_outer_headers(&mut out)?;
+    Message::read(input)?.write_into(output, |message, out| write_signed(message, out, request))
+}
 
+/// One pass of [`sign`]: the whole signed mail, unless the entity's stream is abandoned.
+fn write_signed<R: Read + Seek, S: CmsSigner>(
+    message: &mut Message<R>,
+    out: &mut impl Write,
+    request: &SignRequest<'_, S>,
+) -> Result<Pass<SignReport>, SignError> {
+    message.write_outer_headers(out)?;
     let mut hasher = Hasher::new(request.digest);
     let mut signed_bytes = 0u64;
     match request.form {
@@ -116,17 +124,20 @@ pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
             )?;
             out.write_all(b"This is an S/MIME signed message\r\n\r\n")?;
             write!(out, "--{boundary}\r\n")?;
-            message.stream_entity(|chunk| {
+            let streamed = message.stream_entity(|chunk| -> Result<(), SignError> {
                 hasher.update(chunk);
                 signed_bytes += chunk.len() as u64;
-                out.write_all(chunk)
+                Ok(out.write_all(chunk)?)
             })?;
+            if streamed == Pass::Abandoned {
+                return Ok(Pass::Abandoned);
+            }
             let cms = signed_data_der(request, &hasher_take(&mut hasher, request.digest))?;
             write!(out, "\r\n--{boundary}\r\n")?;
             out.write_all(
                 b"Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7s\"\r\nContent-Description: S/MIME Cryptographic Signature\r\n\r\n",
             )?;
-            let mut b64 = Base64LineWriter::new(&mut out);
+            let mut b64 = Base64LineWriter::new(&mut *out);
             b64.write_all(&cms)?;
             b64.finish()?;
             write!(out, "\r\n--{boundary}--\r\n")?;
@@ -135,24 +146,26 @@ pub fn sign<R: Read + Seek, W: Write, S: CmsSigner>(
             out.write_all(
                 b"Content-Type: application/pkcs7-mime; smime-type=signed-data; name=\"smime.p7m\"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n",
             )?;
-            let mut b64 = Base64LineWriter::new(&mut out);
+            let mut b64 = Base64LineWriter::new(&mut *out);
             b64.write_all(&opaque_prefix(request.digest)?)?;
-            message.stream_entity(|chunk| {
+            let streamed = message.stream_entity(|chunk| -> Result<(), SignError> {
                 hasher.update(chunk);
                 signed_bytes += chunk.len() as u64;
-                ber_writer::write_segment(&mut b64, chunk)
+                Ok(ber_writer::write_segment(&mut b64, chunk)?)
             })?;
+            if streamed == Pass::Abandoned {
+                return Ok(Pass::Abandoned);
+            }
             let digest = hasher_take(&mut hasher, request.digest);
             b64.write_all(&opaque_suffix(request, &digest)?)?;
             b64.finish()?;
         }
     }
-    out.flush()?;
-    Ok(SignReport {
+    Ok(Pass::Done(SignReport {
         digest: request.digest,
         form: request.form,
         signed_bytes,
-    })
+    }))
 }
 
 fn hasher_take(hasher: &mut Hasher, alg: HashAlg) -> Vec<u8> {
