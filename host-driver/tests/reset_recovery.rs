@@ -18,6 +18,8 @@ struct ResetByOthers {
     /// How many of the next transactions meet a reset.
     resets_pending: usize,
     around_verify: AroundVerify,
+    /// How many operations began (a transport's allowances for resets last one each).
+    operations: usize,
 }
 
 /// Resets around a VERIFY that brings a PIN, and a count of those VERIFYs.
@@ -94,6 +96,10 @@ impl Transport for ResetByOthers {
         result
     }
 
+    fn operation_begins(&mut self) {
+        self.operations += 1;
+    }
+
     fn reset(&mut self) -> Result<(), TransportError> {
         self.inner.reset()
     }
@@ -110,6 +116,7 @@ fn card_with_key() -> (PivCard<ResetByOthers>, PublicKey) {
         inner,
         resets_pending: 0,
         around_verify: AroundVerify::default(),
+        operations: 0,
     })
     .unwrap();
     card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
@@ -218,4 +225,20 @@ fn a_pin_whose_answer_a_reset_swallowed_is_not_sent_again() {
     ));
     assert_eq!(card.transport().around_verify.verifies, 2);
     assert_eq!(card.pin_tries_left().unwrap(), Some(1));
+}
+
+#[test]
+fn the_transport_hears_of_each_operation_once_however_often_it_is_retried() {
+    let (mut card, _) = card_with_key();
+    let before = card.transport().operations;
+    card.transport_mut().resets_pending = 3;
+    assert!(card.chuid().unwrap().is_some());
+    assert_eq!(card.transport().operations, before + 1);
+
+    // One that gives up on endless resets is one too, and so is the next.
+    card.transport_mut().resets_pending = usize::MAX;
+    assert!(card.chuid().is_err());
+    card.transport_mut().resets_pending = 0;
+    assert!(card.chuid().unwrap().is_some());
+    assert_eq!(card.transport().operations, before + 3);
 }

@@ -159,6 +159,7 @@ impl<T: Transport> PivCard<T> {
         &mut self,
         mut op: impl FnMut(&mut Exchange<'_>) -> Result<R>,
     ) -> Result<R> {
+        self.transport.operation_begins();
         let mut attempts = 0;
         let result = loop {
             attempts += 1;
