@@ -35,6 +35,8 @@ pub(crate) struct Exchange<'a> {
     /// Whether to send large commands as one extended APDU instead of a chain.
     pub extended: bool,
     pub secret_sent: SecretSent,
+    /// The card accepted a PIN in a VERIFY: from here on, the login is this exchange's.
+    pub pin_verified: bool,
 }
 
 impl Exchange<'_> {
@@ -71,6 +73,9 @@ impl Exchange<'_> {
         let response = self.send_apdu(command.to_apdu())?;
         if carries_secret {
             self.secret_sent = SecretSent::Answered;
+        }
+        if matches!(command, PivCommand::Verify(Verify::Pin(_))) && response.sw.is_success() {
+            self.pin_verified = true;
         }
         Ok(response)
     }
