@@ -1,10 +1,10 @@
 //! A card reset by someone else between two operations or within one: the client
 //! re-selects and goes on, and says the PIN login was lost instead of replaying the PIN.
 
-use apdu_spec::CommandApdu;
 use apdu_spec::piv::command::{PivCommand, Verify};
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
+use apdu_spec::{CommandApdu, StatusWord};
 use card_sim::CardConfig;
 use host_driver::hash::HashAlg;
 use host_driver::transport::{Link, TransportError};
@@ -18,6 +18,8 @@ struct ResetByOthers {
     /// How many of the next transactions meet a reset.
     resets_pending: usize,
     around_verify: AroundVerify,
+    /// How many operations began (a transport's allowances for resets last one each).
+    operations: usize,
 }
 
 /// Resets around a VERIFY that brings a PIN, and a count of those VERIFYs.
@@ -27,6 +29,9 @@ struct AroundVerify {
     reset_after: bool,
     /// The next VERIFY reaches the card, but its answer is lost to a reset.
     reset_during: bool,
+    /// The command after the next VERIFY is refused with 6982, as a card that waited
+    /// in vain for a touch answers.
+    refuse_after: bool,
     /// VERIFYs with a PIN that reached the card.
     verifies: usize,
 }
@@ -37,6 +42,8 @@ struct Interrupting<'a> {
     plan: &'a mut AroundVerify,
     /// The card was reset: it answers nothing more in this transaction.
     reset: bool,
+    /// The next command is refused with 6982.
+    refuse: bool,
 }
 
 impl Link for Interrupting<'_> {
@@ -44,11 +51,17 @@ impl Link for Interrupting<'_> {
         if self.reset {
             return Err(TransportError::Reset);
         }
+        if std::mem::take(&mut self.refuse) {
+            return Ok(StatusWord::SECURITY_STATUS_NOT_SATISFIED
+                .to_bytes()
+                .to_vec());
+        }
         let answer = self.card.transmit(apdu)?;
         let command = CommandApdu::parse(apdu).map(|c| PivCommand::parse(&c));
         if let Ok(Ok(PivCommand::Verify(Verify::Pin(_)))) = command {
             self.plan.verifies += 1;
             self.reset = std::mem::take(&mut self.plan.reset_after);
+            self.refuse = std::mem::take(&mut self.plan.refuse_after);
             if std::mem::take(&mut self.plan.reset_during) {
                 self.reset = true;
                 return Err(TransportError::Reset);
@@ -83,6 +96,7 @@ impl Transport for ResetByOthers {
                 card,
                 plan,
                 reset: false,
+                refuse: false,
             };
             let result = work(&mut link);
             reset = link.reset;
@@ -92,6 +106,10 @@ impl Transport for ResetByOthers {
             self.inner.reset()?;
         }
         result
+    }
+
+    fn operation_begins(&mut self) {
+        self.operations += 1;
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
@@ -110,6 +128,7 @@ fn card_with_key() -> (PivCard<ResetByOthers>, PublicKey) {
         inner,
         resets_pending: 0,
         around_verify: AroundVerify::default(),
+        operations: 0,
     })
     .unwrap();
     card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
@@ -218,4 +237,36 @@ fn a_pin_whose_answer_a_reset_swallowed_is_not_sent_again() {
     ));
     assert_eq!(card.transport().around_verify.verifies, 2);
     assert_eq!(card.pin_tries_left().unwrap(), Some(1));
+}
+
+#[test]
+fn the_transport_hears_of_each_operation_once_however_often_it_is_retried() {
+    let (mut card, _) = card_with_key();
+    let before = card.transport().operations;
+    card.transport_mut().resets_pending = 3;
+    assert!(card.chuid().unwrap().is_some());
+    assert_eq!(card.transport().operations, before + 1);
+
+    // One that gives up on endless resets is one too, and so is the next.
+    card.transport_mut().resets_pending = usize::MAX;
+    assert!(card.chuid().is_err());
+    card.transport_mut().resets_pending = 0;
+    assert!(card.chuid().unwrap().is_some());
+    assert_eq!(card.transport().operations, before + 3);
+}
+
+#[test]
+fn a_refusal_after_a_pin_the_card_accepted_is_not_called_a_lost_login() {
+    let (mut card, key) = card_with_key();
+    let pin = Secret::new(b"123456".to_vec()).unwrap();
+    let scheme = SignatureScheme::Ecdsa(HashAlg::Sha256);
+    // The first try meets a reset before the PIN goes out; the second verifies it, and
+    // the card then refuses the signature for a reason of its own.
+    card.transport_mut().resets_pending = 1;
+    card.transport_mut().around_verify.refuse_after = true;
+    assert!(matches!(
+        card.sign_message(Slot::Authentication, &key, scheme, b"m", Some(&pin)),
+        Err(Error::SecurityStatusNotSatisfied)
+    ));
+    assert_eq!(card.transport().around_verify.verifies, 1);
 }

@@ -1,6 +1,7 @@
 //! Mail encrypted by `openssl cms -encrypt` to a certificate whose key was generated on an
 //! in-process card, decrypted with the card: RSA (PKCS#1 v1.5 and OAEP), P-256 and P-384,
-//! AES-CBC and AES-GCM, streamed or not; a retired key; and the failures a user meets.
+//! AES-CBC and AES-GCM, streamed or not; GCM with authenticated attributes; a retired key;
+//! and the failures a user meets.
 
 use std::path::Path;
 
@@ -355,4 +356,162 @@ fn our_encryption_to_a_card_key_opens_with_that_card_for_every_key_type_and_ciph
             }
         }
     }
+}
+
+/// GCMParameters (RFC 5084 §3.2).
+#[derive(der::Sequence)]
+struct GcmParameters {
+    nonce: der::asn1::OctetString,
+    icv_len: u8,
+}
+
+/// A content-type and a signing-time attribute, as a sender may authenticate them.
+fn auth_attributes(signed_at: u64) -> cms::authenveloped_data::AuthAttributes {
+    use const_oid::db::rfc5911;
+    use der::asn1::{SetOfVec, UtcTime};
+    use x509_cert::attr::Attribute;
+
+    let attribute = |oid, value: der::Any| Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value]).unwrap(),
+    };
+    let time = UtcTime::from_unix_duration(std::time::Duration::from_secs(signed_at)).unwrap();
+    SetOfVec::try_from(vec![
+        attribute(
+            rfc5911::ID_CONTENT_TYPE,
+            der::Any::encode_from(&rfc5911::ID_DATA).unwrap(),
+        ),
+        attribute(
+            rfc5911::ID_SIGNING_TIME,
+            der::Any::encode_from(&time).unwrap(),
+        ),
+    ])
+    .unwrap()
+}
+
+/// Mail holding an AuthEnvelopedData (AES-128-GCM) of [`CONTENT`] for the RSA key of
+/// `cert`, whose tag covers [`auth_attributes`] of `signed_at` (RFC 5083 §2.2: their DER
+/// with the SET tag) while the message carries those of `carried_at`. Built here, with an
+/// independent GCM, because neither our encryption nor OpenSSL's writes such attributes.
+fn gcm_mail_with_auth_attributes(cert: &[u8], signed_at: u64, carried_at: u64) -> Vec<u8> {
+    use aes_gcm::aead::{Aead, Payload};
+    use aes_gcm::{Aes128Gcm, KeyInit};
+    use cms::authenveloped_data::AuthEnvelopedData;
+    use cms::cert::IssuerAndSerialNumber;
+    use cms::content_info::{CmsVersion, ContentInfo};
+    use cms::enveloped_data::{
+        EncryptedContentInfo, KeyTransRecipientInfo, RecipientIdentifier, RecipientInfo,
+        RecipientInfos,
+    };
+    use const_oid::db::{rfc5911, rfc5912};
+    use der::asn1::OctetString;
+    use der::{Any, Decode, Encode};
+    use spki::AlgorithmIdentifierOwned;
+
+    let certificate = x509_cert::Certificate::from_der(cert).unwrap();
+    let host_driver::PublicKey::Rsa(public) = host_driver::PublicKey::from_spki_der(
+        &certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .unwrap(),
+    )
+    .unwrap() else {
+        panic!("an RSA certificate");
+    };
+    let mut key = [0u8; 16];
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut key).unwrap();
+    getrandom::fill(&mut nonce).unwrap();
+    let encrypted_key = public
+        .encrypt(&mut getrandom::SysRng, rsa::Pkcs1v15Encrypt, &key)
+        .unwrap();
+    let recipient = RecipientInfo::Ktri(KeyTransRecipientInfo {
+        version: CmsVersion::V0,
+        rid: RecipientIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: certificate.tbs_certificate().issuer().clone(),
+            serial_number: certificate.tbs_certificate().serial_number().clone(),
+        }),
+        key_enc_alg: AlgorithmIdentifierOwned {
+            oid: rfc5912::RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        },
+        enc_key: OctetString::new(encrypted_key).unwrap(),
+    });
+
+    let aad = auth_attributes(signed_at).to_der().unwrap();
+    let mut sealed = Aes128Gcm::new_from_slice(&key)
+        .unwrap()
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: CONTENT.as_bytes(),
+                aad: &aad,
+            },
+        )
+        .unwrap();
+    let tag = sealed.split_off(sealed.len() - 16);
+    let parameters = GcmParameters {
+        nonce: OctetString::new(nonce).unwrap(),
+        icv_len: 16,
+    };
+    let envelope = AuthEnvelopedData {
+        version: CmsVersion::V0,
+        originator_info: None,
+        recip_infos: RecipientInfos::try_from(vec![recipient]).unwrap(),
+        auth_encrypted_content_info: EncryptedContentInfo {
+            content_type: rfc5911::ID_DATA,
+            content_enc_alg: AlgorithmIdentifierOwned {
+                oid: rfc5911::ID_AES_128_GCM,
+                parameters: Some(Any::encode_from(&parameters).unwrap()),
+            },
+            encrypted_content: Some(OctetString::new(sealed).unwrap()),
+        },
+        auth_attrs: Some(auth_attributes(carried_at)),
+        mac: OctetString::new(tag).unwrap(),
+        unauth_attrs: None,
+    };
+    let der = ContentInfo {
+        content_type: rfc5911::ID_CT_AUTH_ENVELOPED_DATA,
+        content: Any::encode_from(&envelope).unwrap(),
+    }
+    .to_der()
+    .unwrap();
+    let mut mail = b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: Plans\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\n"
+        .to_vec();
+    let mut body = host_driver::smime::base64_stream::Base64LineWriter::new(&mut mail);
+    std::io::Write::write_all(&mut body, &der).unwrap();
+    body.finish().unwrap();
+    mail
+}
+
+#[test]
+fn gcm_with_authenticated_attributes_decrypts_and_fails_once_they_are_changed() {
+    let mut bob = Bob::new(Algorithm::Rsa2048);
+    let cert = test_pki::der_of(&bob.path().join("Bob.pem"));
+    let file = bob.path().join("attributes.eml");
+    let signed_at = 1_767_225_600;
+
+    std::fs::write(
+        &file,
+        gcm_mail_with_auth_attributes(&cert, signed_at, signed_at),
+    )
+    .unwrap();
+    let report = assert_decrypts(&mut bob.card, &file);
+    assert_eq!(report.content_cipher, "AES-128-GCM");
+
+    std::fs::write(
+        &file,
+        gcm_mail_with_auth_attributes(&cert, signed_at, signed_at + 1),
+    )
+    .unwrap();
+    let mut input = std::io::BufReader::new(std::fs::File::open(&file).unwrap());
+    let mut out = Vec::new();
+    let mut decryptor = CardDecryptor::new(&mut bob.card).with_pin(Secret::new("123456").unwrap());
+    let err = decrypt(&mut input, &mut out, &mut decryptor).unwrap_err();
+    assert!(matches!(err, DecryptError::Failed), "{err}");
+    assert!(out.is_empty(), "{} bytes written", out.len());
 }

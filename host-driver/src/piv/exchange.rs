@@ -1,7 +1,7 @@
 //! One command, however many APDUs it takes: command chaining (or one extended APDU
 //! where the card advertises them), GET RESPONSE while the card says 61xx, and a resend
-//! with the right Le on 6Cxx. It also notes whether a PIN or PUK went out, which decides
-//! whether an operation the card was reset under may be redone.
+//! with the right Le on 6Cxx (never of a PIN or PUK). It also notes whether a PIN or PUK
+//! went out, which decides whether an operation the card was reset under may be redone.
 
 use apdu_spec::apdu::{CLA_CHAINING, SHORT_MAX_DATA};
 use apdu_spec::piv::PivCommand;
@@ -35,6 +35,8 @@ pub(crate) struct Exchange<'a> {
     /// Whether to send large commands as one extended APDU instead of a chain.
     pub extended: bool,
     pub secret_sent: SecretSent,
+    /// The card accepted a PIN in a VERIFY: from here on, the login is this exchange's.
+    pub pin_verified: bool,
 }
 
 impl Exchange<'_> {
@@ -68,19 +70,32 @@ impl Exchange<'_> {
         if carries_secret && self.secret_sent == SecretSent::No {
             self.secret_sent = SecretSent::Possibly;
         }
-        let response = self.send_apdu(command.to_apdu())?;
+        let response = self.send_apdu(command.to_apdu(), carries_secret)?;
         if carries_secret {
             self.secret_sent = SecretSent::Answered;
+        }
+        if matches!(command, PivCommand::Verify(Verify::Pin(_))) && response.sw.is_success() {
+            self.pin_verified = true;
         }
         Ok(response)
     }
 
-    fn send_apdu(&mut self, cmd: CommandApdu) -> Result<Response> {
+    /// `carries_secret`: the command holds a PIN or PUK, and is sent once whatever the card
+    /// answers (a resend would spend a try or log in again).
+    fn send_apdu(&mut self, cmd: CommandApdu, carries_secret: bool) -> Result<Response> {
         let mut response = if cmd.data.len() > SHORT_MAX_DATA && !self.extended {
             self.send_chained(&cmd)?
         } else {
             let response = self.transmit(&cmd)?;
             match response.sw.exact_le() {
+                // These commands have no response data, so asking for a length is no
+                // answer to them.
+                Some(_) if carries_secret => {
+                    return Err(Error::malformed(format!(
+                        "the card answered a command carrying a PIN or PUK with {}",
+                        response.sw
+                    )));
+                }
                 Some(le) => self.transmit(&cmd.clone().with_le(le))?,
                 None => response,
             }
@@ -146,4 +161,64 @@ fn append_wiping(data: &mut Vec<u8>, more: &[u8]) {
         *data = grown;
     }
     data.extend_from_slice(more);
+}
+
+#[cfg(test)]
+mod tests {
+    use apdu_spec::piv::command::GetVersion;
+    use apdu_spec::piv::reference_data::PaddedPin;
+
+    use super::*;
+    use crate::transport::TransportError;
+
+    /// A card that answers every command with one status word (and, on a command that
+    /// names its Le, with that many bytes and 9000), and counts the commands it got.
+    struct AsksForLe {
+        sw: StatusWord,
+        commands: usize,
+    }
+
+    impl Link for AsksForLe {
+        fn transmit(&mut self, apdu: &[u8]) -> std::result::Result<Vec<u8>, TransportError> {
+            self.commands += 1;
+            let cmd = CommandApdu::parse(apdu).expect("the client sends well-formed APDUs");
+            Ok(match cmd.le {
+                Some(le) if self.commands > 1 => [vec![0; le], vec![0x90, 0x00]].concat(),
+                _ => self.sw.to_bytes().to_vec(),
+            })
+        }
+    }
+
+    fn exchange(link: &mut AsksForLe) -> Exchange<'_> {
+        Exchange {
+            link,
+            extended: false,
+            secret_sent: SecretSent::No,
+            pin_verified: false,
+        }
+    }
+
+    #[test]
+    fn a_6cxx_to_a_pin_is_an_error_and_the_pin_is_not_sent_again() {
+        let mut card = AsksForLe {
+            sw: StatusWord::wrong_le(5),
+            commands: 0,
+        };
+        let mut x = exchange(&mut card);
+        let pin = Verify::Pin(PaddedPin::pad(b"123456"));
+        assert!(matches!(x.send(pin), Err(Error::Malformed(_))));
+        assert!(!x.pin_verified);
+        assert_eq!(card.commands, 1);
+    }
+
+    #[test]
+    fn a_6cxx_to_a_command_without_a_secret_is_answered_with_its_le() {
+        let mut card = AsksForLe {
+            sw: StatusWord::wrong_le(3),
+            commands: 0,
+        };
+        let r = exchange(&mut card).send(GetVersion).unwrap();
+        assert_eq!((r.sw, r.data.len()), (StatusWord::SUCCESS, 3));
+        assert_eq!(card.commands, 2);
+    }
 }

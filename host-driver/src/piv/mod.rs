@@ -159,6 +159,7 @@ impl<T: Transport> PivCard<T> {
         &mut self,
         mut op: impl FnMut(&mut Exchange<'_>) -> Result<R>,
     ) -> Result<R> {
+        self.transport.operation_begins();
         let mut attempts = 0;
         let result = loop {
             attempts += 1;
@@ -213,11 +214,13 @@ impl<T: Transport> PivCard<T> {
         let extended = self.features.extended_apdus;
         let mut out = None;
         let mut secret_sent = SecretSent::No;
+        let mut pin_verified = false;
         let result = self.transport.transaction(&mut |link| {
             let mut x = Exchange {
                 link,
                 extended,
                 secret_sent: SecretSent::No,
+                pin_verified: false,
             };
             let select = x.send(Select::piv());
             let done = match select {
@@ -226,8 +229,14 @@ impl<T: Transport> PivCard<T> {
                 Err(e) => Err(e),
             };
             secret_sent = x.secret_sent;
+            pin_verified = x.pin_verified;
             done
         });
+        // A login this try made and no reset undid: what the card refuses now, it
+        // refuses for another reason (a touch, a policy), not for a lost login.
+        if pin_verified && !matches!(result, Err(Error::Transport(TransportError::Reset))) {
+            self.login_lost = false;
+        }
         let result = result
             .and_then(|()| out.ok_or_else(|| Error::malformed("the operation returned nothing")));
         (result, secret_sent)

@@ -68,10 +68,23 @@ impl<W: Write> Base64LineWriter<W> {
         }
     }
 
+    /// Writes out the encoded lines. What the writer took is dropped even when it then
+    /// fails, so a caller who tries again gets no line twice.
     fn write_lines(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.lines)?;
-        self.lines.clear();
-        Ok(())
+        let mut written = 0;
+        let result = loop {
+            if written == self.lines.len() {
+                break Ok(());
+            }
+            match self.out.write(&self.lines[written..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.lines.drain(..written);
+        result
     }
 
     /// Encodes the last partial line and ends it; returns the writer.
@@ -84,7 +97,13 @@ impl<W: Write> Base64LineWriter<W> {
 }
 
 impl<W: Write> Write for Base64LineWriter<W> {
+    /// Takes as much of `buf` as fills the batch, at least one byte. A full batch goes
+    /// out first, before any of `buf` is taken: an error then means nothing was written,
+    /// as [`Write::write`] promises, and what waits stays under a batch and a line.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.lines.len() >= BATCH {
+            self.write_lines()?;
+        }
         let mut rest = buf;
         if !self.pending.is_empty() {
             let take = (LINE_INPUT - self.pending.len()).min(rest.len());
@@ -98,17 +117,15 @@ impl<W: Write> Write for Base64LineWriter<W> {
             self.pending = line;
             self.pending.clear();
         }
-        // Whole lines, a batch's worth at a time.
-        let whole = rest.len() / LINE_INPUT * LINE_INPUT;
-        let (lines, tail) = rest.split_at(whole);
-        for batch in lines.chunks(BATCH / LINE * LINE_INPUT) {
-            self.push_lines(batch);
-            if self.lines.len() >= BATCH {
-                self.write_lines()?;
-            }
+        let room = (BATCH.saturating_sub(self.lines.len())).div_ceil(LINE + 2);
+        let whole = (rest.len() / LINE_INPUT).min(room) * LINE_INPUT;
+        self.push_lines(&rest[..whole]);
+        rest = &rest[whole..];
+        if rest.len() < LINE_INPUT {
+            self.pending.extend_from_slice(rest);
+            rest = &[];
         }
-        self.pending.extend_from_slice(tail);
-        Ok(buf.len())
+        Ok(buf.len() - rest.len())
     }
 
     /// Writes the whole lines so far; a partial line waits for its end.
@@ -284,6 +301,89 @@ mod tests {
                 w.flush().unwrap();
             }
             assert_eq!(w.finish().unwrap(), expected, "pieces of {piece}");
+        }
+    }
+
+    /// A writer that fails every `fail_every`th write, having taken nothing.
+    struct Flaky {
+        out: Vec<u8>,
+        writes: usize,
+        fail_every: usize,
+    }
+
+    impl Write for Flaky {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            if self.writes.is_multiple_of(self.fail_every) {
+                return Err(io::Error::other("the disk is full, for now"));
+            }
+            self.out.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn encoded_lines(data: &[u8]) -> Vec<u8> {
+        STANDARD
+            .encode_to_string(data)
+            .as_bytes()
+            .chunks(LINE)
+            .flat_map(|line| [line, b"\r\n"].concat())
+            .collect()
+    }
+
+    #[test]
+    fn small_writes_keep_at_most_a_batch_and_a_line_waiting() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        for piece in [1, 56] {
+            let mut w = Base64LineWriter::new(Vec::new());
+            let mut most = 0;
+            for chunk in data.chunks(piece) {
+                w.write_all(chunk).unwrap();
+                most = most.max(w.lines.len() + w.pending.len());
+            }
+            // A batch, the line that completed it, and the input short of the next.
+            let bound = BATCH + (LINE + 2) + LINE_INPUT;
+            assert!(most < bound, "{most} bytes waited, pieces of {piece}");
+            assert!(!w.out.is_empty(), "batches went out before the end");
+            assert_eq!(
+                w.finish().unwrap(),
+                encoded_lines(&data),
+                "pieces of {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_that_fails_has_taken_nothing() {
+        let data: Vec<u8> = (0..400_000u32).map(|i| (i * 11 % 241) as u8).collect();
+        for piece in [1, 56, 1000, 300_000] {
+            let flaky = Flaky {
+                out: Vec::new(),
+                writes: 0,
+                fail_every: 2,
+            };
+            let mut w = Base64LineWriter::new(flaky);
+            let mut failures = 0;
+            for mut chunk in data.chunks(piece) {
+                while !chunk.is_empty() {
+                    match w.write(chunk) {
+                        Ok(n) => chunk = &chunk[n..],
+                        Err(_) => failures += 1,
+                    }
+                }
+            }
+            assert!(failures > 0, "pieces of {piece}");
+            while w.flush().is_err() {}
+            w.out.fail_every = usize::MAX;
+            assert_eq!(
+                w.finish().unwrap().out,
+                encoded_lines(&data),
+                "pieces of {piece}"
+            );
         }
     }
 

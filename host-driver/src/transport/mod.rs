@@ -75,6 +75,10 @@ pub trait Transport {
         work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
     ) -> Result<(), Error>;
 
+    /// One operation (however many transactions its retries take) begins. Allowances
+    /// made for another program's reset hold for one operation, not beyond it.
+    fn operation_begins(&mut self) {}
+
     /// Resets the card: every login is lost.
     fn reset(&mut self) -> Result<(), TransportError>;
 

@@ -152,24 +152,23 @@ fn map_error(reader: &CStr, source: pcsc::Error) -> TransportError {
 
 /// pcscd's answer PROTO_MISMATCH when another program's reset of the card is still under
 /// way: a handle that reconnected meanwhile has the protocol the reset then undid, and
-/// reconnecting negotiates afresh. It is taken for that reset once per operation; the
-/// next one in a row is a real fault (say a reader whose protocol never matches) and is
-/// reported as the PC/SC error it is, not retried.
+/// reconnecting negotiates afresh. It is taken for that reset once per operation; any
+/// further one in the same operation is a real fault (say a reader whose protocol never
+/// matches) and is reported as the PC/SC error it is, not retried.
 #[derive(Debug, Default)]
 struct ProtoMismatches {
-    /// The last transaction ended in a PROTO_MISMATCH taken for a reset.
+    /// This operation has had its PROTO_MISMATCH taken for a reset.
     excused: bool,
 }
 
 impl ProtoMismatches {
     /// Whether this PROTO_MISMATCH is taken for a reset.
     fn is_reset(&mut self) -> bool {
-        self.excused = !self.excused;
-        self.excused
+        !std::mem::replace(&mut self.excused, true)
     }
 
-    /// A transaction ran to its end: the next operation may be excused one again.
-    fn completed(&mut self) {
+    /// An operation begins: however the last one ended, this one may be excused one.
+    fn operation_begins(&mut self) {
         self.excused = false;
     }
 }
@@ -234,7 +233,6 @@ impl Transport for PcscTransport {
                 if !interrupted {
                     // Ending can only fail if the card went away, which the next call sees.
                     let _ = tx.end(Disposition::LeaveCard);
-                    self.mismatches.completed();
                 }
                 (result, interrupted)
             }
@@ -248,6 +246,10 @@ impl Transport for PcscTransport {
             return Err(TransportError::Reset.into());
         }
         result
+    }
+
+    fn operation_begins(&mut self) {
+        self.mismatches.operation_begins();
     }
 
     fn reset(&mut self) -> Result<(), TransportError> {
@@ -283,19 +285,23 @@ mod tests {
     #[test]
     fn proto_mismatch_is_a_reset_once_per_operation() {
         let mut mismatches = ProtoMismatches::default();
+        mismatches.operation_begins();
         assert!(
             mismatches.is_reset(),
             "the first is another program's reset"
         );
         assert!(
             !mismatches.is_reset(),
-            "the second in a row is a real error"
+            "the second in one operation is a real error"
         );
-        assert!(mismatches.is_reset(), "the next operation is excused one");
-        mismatches.completed();
+        assert!(
+            !mismatches.is_reset(),
+            "a persistent mismatch stays an error within the operation"
+        );
+        mismatches.operation_begins();
         assert!(
             mismatches.is_reset(),
-            "after a transaction that ran through"
+            "the next operation is excused one, however the last one ended"
         );
     }
 
