@@ -6,14 +6,16 @@
 //!
 //! Most kills land at a random moment within a session's expected duration. Every
 //! [`AIM_EVERY`]th session is one wrong PIN, whose kill is aimed at its state write: the
-//! test watches (inotify) for the write's temporary file and kills the card the moment one
-//! is created. The test requires kills before a write and after one, and, where writes
-//! last at least [`HITTABLE_WRITE`] (timed at the start, in the state's directory), one in
-//! a write (its temporary file left behind). Aimed kills land in the write whenever it
-//! lasts longer than the test takes to be woken and kill (tens of microseconds), as
-//! writes with fsync on a disk do (a few milliseconds). The state lives under `target/`,
-//! not in /tmp, which may be a tmpfs where fsync costs nothing and writes are over in
-//! microseconds: there the kill in a write is counted but not required.
+//! test watches (inotify) the state's directory and kills the card the moment the write's
+//! temporary file is created, or, every other time, the moment it is renamed into place
+//! (the directory's fsync and the answer still to come). The test requires kills before a
+//! write and, where writes last at least [`HITTABLE_WRITE`] (timed at the start, in the
+//! state's directory), in one (its temporary file left behind) and after one (the state
+//! replaced, no answer). Aimed kills land where they aim whenever the write's fsyncs last
+//! longer than the test takes to be woken and kill (tens of microseconds), as fsyncs on a
+//! disk do (a millisecond or more). The state lives under `target/`, not in /tmp, which
+//! may be a tmpfs where fsync costs nothing and writes are over in microseconds: there
+//! those kills are counted but not required.
 //!
 //! The test plays vpcd itself, so pcscd is not involved. Operations and kill delays come
 //! from a seeded generator: the seed is printed (shown when the test fails) and
@@ -44,6 +46,7 @@ use apdu_spec::{CommandApdu, Response, StatusWord};
 use card_sim::objects::ObjectStore;
 use card_sim::{Card, CardConfig, CardState, FileStore, MemoryStore};
 use common::*;
+use rustix::fs::inotify::WatchFlags;
 use served::{Killed, Served, Vpcd};
 
 const ITERATIONS: usize = 200;
@@ -522,8 +525,11 @@ struct Unanswered {
 enum Kill {
     /// This long after the session starts.
     At(Duration),
-    /// As soon as a write's temporary file is seen.
+    /// As soon as a write's temporary file is created.
     InWrite,
+    /// As soon as a write's temporary file is renamed into place, before the directory's
+    /// fsync and the answer.
+    AfterRename,
 }
 
 /// The operations of one session and its kill.
@@ -536,9 +542,15 @@ impl Session {
     fn plan(iteration: usize, durations: &Durations, rng: &mut fastrand::Rng) -> Self {
         if iteration % AIM_EVERY == AIM_EVERY - 1 {
             // A wrong PIN writes once (the session's counter is never low: see `prepare`).
+            // Aimed kills take turns between the write's two moments.
+            let kill = if (iteration / AIM_EVERY).is_multiple_of(2) {
+                Kill::InWrite
+            } else {
+                Kill::AfterRename
+            };
             return Self {
                 kinds: vec![Kind::WrongPin],
-                kill: Kill::InWrite,
+                kill,
             };
         }
         let kinds: Vec<Kind> = (0..rng.usize(1..=MAX_OPERATIONS_PER_SESSION))
@@ -570,11 +582,18 @@ fn run_session(
         let start = Instant::now();
         let answer = match session.kill {
             Kill::At(_) => card.exchange(&apdu),
-            Kill::InWrite => {
-                card.exchange_killed_on_create(&apdu, state.parent().unwrap(), |name| {
-                    is_temporary(state, name)
-                })
-            }
+            Kill::InWrite => card.exchange_killed_on(
+                &apdu,
+                state.parent().unwrap(),
+                WatchFlags::CREATE,
+                |name| is_temporary(state, name),
+            ),
+            Kill::AfterRename => card.exchange_killed_on(
+                &apdu,
+                state.parent().unwrap(),
+                WatchFlags::MOVED_TO,
+                |name| Some(name) == state.file_name(),
+            ),
         };
         match answer {
             Ok(answer) => {
@@ -678,7 +697,7 @@ fn sigkill_at_any_moment_leaves_a_whole_state_and_spends_no_try_back() {
             .map_or(session.kinds[session.kinds.len() - 1], |u| u.kind);
         *phases.entry((kind, phase)).or_default() += 1;
         *landed.entry(phase).or_default() += 1;
-        if session.kill == Kill::InWrite {
+        if !matches!(session.kill, Kill::At(_)) {
             *aimed.entry(phase).or_default() += 1;
         }
 
@@ -719,21 +738,21 @@ fn sigkill_at_any_moment_leaves_a_whole_state_and_spends_no_try_back() {
             *total / *n
         );
     }
-    for phase in [Phase::BeforeWrite, Phase::AfterWrite] {
-        assert!(
-            landed.contains_key(&phase),
-            "no kill landed {phase:?}: {landed:?}"
-        );
-    }
+    assert!(
+        landed.contains_key(&Phase::BeforeWrite),
+        "no kill landed BeforeWrite: {landed:?}"
+    );
     if write_takes >= HITTABLE_WRITE {
-        assert!(
-            landed.contains_key(&Phase::DuringWrite),
-            "no kill landed in a write, although writes take {write_takes:?}: {landed:?}"
-        );
+        for phase in [Phase::DuringWrite, Phase::AfterWrite] {
+            assert!(
+                landed.contains_key(&phase),
+                "no kill landed {phase:?}, although writes take {write_takes:?}: {landed:?}"
+            );
+        }
     } else {
         println!(
-            "writes take {write_takes:?}, under {HITTABLE_WRITE:?}: too quick for a kill \
-             in one to be required"
+            "writes take {write_takes:?}, under {HITTABLE_WRITE:?}: too quick for kills \
+             in and just after one to be required"
         );
     }
 }

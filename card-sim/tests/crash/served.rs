@@ -150,21 +150,23 @@ impl Served {
         }
     }
 
-    /// Sends one frame and kills the card the moment a file named as `marks` says is
-    /// created in `dir`, then reads what the card sent before it died: an answer it sent
-    /// whole still counts. inotify wakes the test at the creation, so no loop spins on a
-    /// core the card needs; an answer that starts first ends the wait without a kill.
-    pub fn exchange_killed_on_create(
+    /// Sends one frame and kills the card the moment one of `events` (a file created or
+    /// moved into `dir`) happens to a file named as `marks` says, then reads what the card
+    /// sent before it died: an answer it sent whole still counts. inotify wakes the test
+    /// at the event, so no loop spins on a core the card needs; an answer that starts
+    /// first ends the wait without a kill.
+    pub fn exchange_killed_on(
         &mut self,
         payload: &[u8],
         dir: &Path,
+        events: inotify::WatchFlags,
         marks: impl Fn(&OsStr) -> bool,
     ) -> Result<Vec<u8>, Killed> {
         assert!(self.kill_at.is_none(), "one kill at a time");
         let watch = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
             .expect("inotify");
-        // Watching before sending: no creation the command causes goes unseen.
-        inotify::add_watch(&watch, dir, inotify::WatchFlags::CREATE).expect("inotify watch");
+        // Watching before sending: no event the command causes goes unseen.
+        inotify::add_watch(&watch, dir, events).expect("inotify watch");
         frame::write(&mut self.stream, payload).expect("the card takes the command");
         let deadline = Instant::now() + PATIENCE;
         let mut events = [MaybeUninit::uninit(); 4096];
@@ -179,11 +181,11 @@ impl Served {
                 Err(Errno::INTR) => continue,
                 result => result.expect("poll"),
             };
-            let (created, answered) = (
+            let (happened, answered) = (
                 !ready[0].revents().is_empty(),
                 !ready[1].revents().is_empty(),
             );
-            if created {
+            if happened {
                 let mut reader = inotify::Reader::new(&watch, &mut events);
                 while let Ok(event) = reader.next() {
                     if event
