@@ -13,6 +13,19 @@ set -euo pipefail
 seconds=${1:-20}
 cd "$(dirname "$0")/../fuzz"
 
+# libFuzzer is C++, compiled by libfuzzer-sys's build script.
+if ! command -v c++ >/dev/null && ! command -v g++ >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "fuzz.sh: installing g++ to compile libFuzzer"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends g++
+    else
+        echo "fuzz.sh: libFuzzer needs a C++ compiler (c++ or g++); install one," \
+             "e.g. 'apt-get install g++'" >&2
+        exit 1
+    fi
+fi
+
 if ! command -v cargo-fuzz >/dev/null; then
     cargo install cargo-fuzz --locked
 fi

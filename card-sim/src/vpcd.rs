@@ -262,11 +262,11 @@ fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> 
 /// Reads one frame, waiting for its first byte as long as it takes. The payload is wiped
 /// when dropped: a command may carry a PIN or a key.
 fn read_frame(stream: &mut TcpStream, shutdown: &AtomicBool) -> Result<Zeroizing<Vec<u8>>, Ended> {
-    let mut len = [0u8; 2];
-    read_full(stream, &mut len[..1], shutdown, None)?;
+    let mut header = [0u8; frame::HEADER_LEN];
+    read_full(stream, &mut header[..1], shutdown, None)?;
     let deadline = Some(Instant::now() + FRAME_DEADLINE);
-    read_full(stream, &mut len[1..], shutdown, deadline)?;
-    let mut payload = Zeroizing::new(vec![0u8; u16::from_be_bytes(len) as usize]);
+    read_full(stream, &mut header[1..], shutdown, deadline)?;
+    let mut payload = Zeroizing::new(vec![0u8; frame::payload_len(header)]);
     read_full(stream, &mut payload, shutdown, deadline)?;
     Ok(payload)
 }
@@ -389,9 +389,7 @@ mod tests {
         let request = [
             0, 0xCB, 0x3F, 0xFF, 0, 0, 5, 0x5C, 3, 0x5F, 0xFF, 0x01, 0, 0,
         ];
-        let mut frame = (request.len() as u16).to_be_bytes().to_vec();
-        frame.extend_from_slice(&request);
-        let batch = frame.repeat(256);
+        let batch = frame::encode(&request).unwrap().repeat(256);
         vpcd.set_write_timeout(Some(Duration::from_millis(500)))
             .unwrap();
         while vpcd.write_all(&batch).is_ok() {}
@@ -495,16 +493,14 @@ mod tests {
             let (mut s, _) = listener.accept().unwrap();
             let mut exchange = |payload: &[u8], reply: bool| -> Vec<u8> {
                 // Length and payload in two writes, as vpcd sends them.
-                s.write_all(&(payload.len() as u16).to_be_bytes()).unwrap();
+                let sent = frame::encode(payload).unwrap();
+                let (header, payload) = sent.split_at(frame::HEADER_LEN);
+                s.write_all(header).unwrap();
                 s.write_all(payload).unwrap();
                 if !reply {
                     return Vec::new();
                 }
-                let mut len = [0u8; 2];
-                s.read_exact(&mut len).unwrap();
-                let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-                s.read_exact(&mut buf).unwrap();
-                buf
+                frame::read(&mut s).unwrap().to_vec()
             };
             let atr = exchange(&[GET_ATR], true);
             exchange(&[POWER_ON], false);

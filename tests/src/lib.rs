@@ -33,16 +33,31 @@ pub const READERS: [(u16, &str); 16] = [
     (35978, "Virtual PCD 7 00 01"),
 ];
 
-/// The `card-sim` binary, built once per test process.
+/// The `card-sim` binary: `$CARD_SIM_BIN`, or built once per test process.
 pub fn card_sim_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_binary("card-sim", "card-sim"))
+    BIN.get_or_init(|| binary("CARD_SIM_BIN", "card-sim", "card-sim"))
 }
 
-/// The `smime-card` binary (package `smime-card`), built once per test process.
+/// The `smime-card` binary (package `smime-card`): `$SMIME_CARD_BIN`, or built once per
+/// test process.
 pub fn smime_card_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_binary("smime-card", "smime-card"))
+    BIN.get_or_init(|| binary("SMIME_CARD_BIN", "smime-card", "smime-card"))
+}
+
+/// The binary named by the environment variable `var`, when the test runner built it
+/// already (scripts/test.sh does: under nextest, a cargo build per test process would
+/// queue on cargo's lock); else `bin` of `package`, built now.
+fn binary(var: &str, package: &str, bin: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(path.is_file(), "{var} names no file: {}", path.display());
+            path
+        }
+        None => build_binary(package, bin),
+    }
 }
 
 /// Builds `bin` of the workspace package `package` and returns its path.

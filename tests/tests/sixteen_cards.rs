@@ -118,11 +118,19 @@ fn sixteen_cards_in_sixteen_readers_each_answer_for_their_own() {
                 &answer.attestation,
             ],
         );
+        let text = e2e::output_text(&out);
+        // Refused for the chain, not for anything else that could make openssl fail: an
+        // F9 of another name is no issuer, one of the same name signed with another key.
+        let refused_for_the_chain = [
+            "unable to get local issuer certificate",
+            "certificate signature failure",
+        ]
+        .iter()
+        .any(|reason| text.contains(reason));
         assert!(
-            !out.status.success(),
-            "the attestation of '{}' verifies with another card's F9:\n{}",
+            !out.status.success() && refused_for_the_chain,
+            "the attestation of '{}' is not refused as unsigned by another card's F9:\n{text}",
             bench.reader(),
-            e2e::output_text(&out)
         );
     }
 }

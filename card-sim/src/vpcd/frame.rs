@@ -15,6 +15,14 @@ pub const RESET: u8 = 0x02;
 /// Answer with the ATR.
 pub const GET_ATR: u8 = 0x04;
 
+/// The length in front of every payload.
+pub const HEADER_LEN: usize = 2;
+
+/// The payload length a frame's header announces.
+pub fn payload_len(header: [u8; HEADER_LEN]) -> usize {
+    u16::from_be_bytes(header).into()
+}
+
 /// The frame that carries `payload`: one buffer, so that a single write sends length and
 /// payload in one segment. Wiped when dropped: a payload may hold a PIN or a key.
 pub fn encode(payload: &[u8]) -> io::Result<Zeroizing<Vec<u8>>> {
@@ -38,9 +46,9 @@ pub fn write(to: &mut impl Write, payload: &[u8]) -> io::Result<()> {
 /// Reads one frame, blocking until it is whole; a stream that ends first is
 /// [`io::ErrorKind::UnexpectedEof`]. The payload is wiped when dropped.
 pub fn read(from: &mut impl Read) -> io::Result<Zeroizing<Vec<u8>>> {
-    let mut len = [0u8; 2];
-    from.read_exact(&mut len)?;
-    let mut payload = Zeroizing::new(vec![0u8; u16::from_be_bytes(len).into()]);
+    let mut header = [0u8; HEADER_LEN];
+    from.read_exact(&mut header)?;
+    let mut payload = Zeroizing::new(vec![0u8; payload_len(header)]);
     from.read_exact(&mut payload)?;
     Ok(payload)
 }

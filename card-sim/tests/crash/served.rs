@@ -1,15 +1,21 @@
 //! A real `card-sim serve` process, with this test playing the vpcd it connects to, and a
 //! kill (SIGKILL) that lands when its moment comes, whatever the card is doing then.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use card_sim::vpcd::frame::{self, GET_ATR, POWER_ON};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustix::fs::inotify;
+use rustix::io::Errno;
 
 use crate::common::Reader;
 
@@ -144,31 +150,57 @@ impl Served {
         }
     }
 
-    /// Sends one frame and kills the card as soon as `moment` holds (looked at over and
-    /// over until the answer starts to arrive), then reads what the card sent before it
-    /// died: an answer it sent whole still counts.
-    pub fn exchange_killed_when(
+    /// Sends one frame and kills the card the moment one of `events` (a file created or
+    /// moved into `dir`) happens to a file named as `marks` says, then reads what the card
+    /// sent before it died: an answer it sent whole still counts. inotify wakes the test
+    /// at the event, so no loop spins on a core the card needs; an answer that starts
+    /// first ends the wait without a kill.
+    pub fn exchange_killed_on(
         &mut self,
         payload: &[u8],
-        moment: impl Fn() -> bool,
+        dir: &Path,
+        events: inotify::WatchFlags,
+        marks: impl Fn(&OsStr) -> bool,
     ) -> Result<Vec<u8>, Killed> {
         assert!(self.kill_at.is_none(), "one kill at a time");
+        let watch = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
+            .expect("inotify");
+        // Watching before sending: no event the command causes goes unseen.
+        inotify::add_watch(&watch, dir, events).expect("inotify watch");
         frame::write(&mut self.stream, payload).expect("the card takes the command");
-        self.stream.set_nonblocking(true).unwrap();
-        let start = Instant::now();
-        let mut byte = [0u8; 1];
-        loop {
-            if moment() {
-                self.kill();
+        let deadline = Instant::now() + PATIENCE;
+        let mut events = [MaybeUninit::uninit(); 4096];
+        while !self.killed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "card-sim did not answer");
+            let mut ready = [
+                PollFd::new(&watch, PollFlags::IN),
+                PollFd::new(&self.stream, PollFlags::IN),
+            ];
+            match poll(&mut ready, Some(&Timespec::try_from(left).unwrap())) {
+                Err(Errno::INTR) => continue,
+                result => result.expect("poll"),
+            };
+            let (happened, answered) = (
+                !ready[0].revents().is_empty(),
+                !ready[1].revents().is_empty(),
+            );
+            if happened {
+                let mut reader = inotify::Reader::new(&watch, &mut events);
+                while let Ok(event) = reader.next() {
+                    if event
+                        .file_name()
+                        .is_some_and(|name| marks(OsStr::from_bytes(name.to_bytes())))
+                    {
+                        self.kill();
+                        break;
+                    }
+                }
+            }
+            if answered {
                 break;
             }
-            match self.stream.peek(&mut byte) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                _ => break,
-            }
-            assert!(start.elapsed() < PATIENCE, "card-sim did not answer");
         }
-        self.stream.set_nonblocking(false).unwrap();
         self.answer()
     }
 
