@@ -24,9 +24,11 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod summary;
+pub mod touch;
 pub mod vpcd;
 
 pub use card::Card;
 pub use flavour::Flavour;
 pub use state::{CardConfig, CardState, MetadataSupport};
 pub use store::{FileStore, MemoryStore, StateStore, StoreError};
+pub use touch::Button;

@@ -1,0 +1,190 @@
+//! The card's touch button. A key whose touch policy asks for it waits here until someone
+//! touches (a test, a person running `card-sim touch`, or the control socket), or gives up
+//! after the card's touch timeout, as a YubiKey does.
+//!
+//! A [`Button`] is a handle: clones share one button, so the card waits on it while
+//! another thread presses it.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How the button is pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Only by [`Button::press`].
+    Manual,
+    /// By itself, this long after the card starts waiting.
+    Auto(Duration),
+}
+
+#[derive(Debug)]
+struct Presses {
+    mode: Mode,
+    /// Operations waiting for a touch now.
+    waiting: u32,
+    /// Touches given to a waiting operation so far.
+    touches: u64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    presses: Mutex<Presses>,
+    changed: Condvar,
+}
+
+/// A touch button, shared between the card and whoever presses it.
+#[derive(Debug, Clone)]
+pub struct Button {
+    inner: Arc<Inner>,
+}
+
+impl Default for Button {
+    /// A button only a press touches.
+    fn default() -> Self {
+        Self::new(Mode::Manual)
+    }
+}
+
+impl Button {
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                presses: Mutex::new(Presses {
+                    mode,
+                    waiting: 0,
+                    touches: 0,
+                }),
+                changed: Condvar::new(),
+            }),
+        }
+    }
+
+    /// A button that touches itself after `delay`.
+    pub fn auto(delay: Duration) -> Self {
+        Self::new(Mode::Auto(delay))
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.lock().mode
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.lock().mode = mode;
+        self.inner.changed.notify_all();
+    }
+
+    /// Touches the button. Returns whether an operation was waiting for it: a touch while
+    /// none waits does nothing, as on a card that is not blinking.
+    pub fn press(&self) -> bool {
+        let mut presses = self.lock();
+        if presses.waiting == 0 {
+            return false;
+        }
+        presses.touches += 1;
+        drop(presses);
+        self.inner.changed.notify_all();
+        true
+    }
+
+    /// Whether an operation is waiting for a touch now (the card is blinking).
+    pub fn is_waiting(&self) -> bool {
+        self.lock().waiting > 0
+    }
+
+    /// Waits until an operation waits for a touch, for at most `timeout`; whether one does.
+    pub fn wait_until_waiting(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut presses = self.lock();
+        while presses.waiting == 0 {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            presses = self.wait(presses, left);
+        }
+        true
+    }
+
+    /// Blocks until the button is touched, for at most `timeout`; whether it was.
+    pub fn wait_for_touch(&self, timeout: Duration) -> bool {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let mut presses = self.lock();
+        presses.waiting += 1;
+        self.inner.changed.notify_all();
+        let seen = presses.touches;
+        let touched = loop {
+            if presses.touches != seen {
+                break true;
+            }
+            let now = Instant::now();
+            let touches_itself = match presses.mode {
+                Mode::Auto(delay) => Some(start + delay),
+                Mode::Manual => None,
+            };
+            if touches_itself.is_some_and(|at| now >= at) {
+                break true;
+            }
+            if now >= deadline {
+                break false;
+            }
+            let until = touches_itself.map_or(deadline, |at| at.min(deadline));
+            presses = self.wait(presses, until - now);
+        };
+        presses.waiting -= 1;
+        touched
+    }
+
+    fn wait<'a>(
+        &self,
+        guard: MutexGuard<'a, Presses>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, Presses> {
+        match self.inner.changed.wait_timeout(guard, timeout) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Presses> {
+        // The counters stay meaningful even if a thread panicked holding the lock.
+        self.inner.presses.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    #[test]
+    fn a_press_releases_the_waiting_operation() {
+        let button = Button::default();
+        let pressing = button.clone();
+        let presser = thread::spawn(move || {
+            assert!(pressing.wait_until_waiting(Duration::from_secs(10)));
+            assert!(pressing.press());
+        });
+        assert!(button.wait_for_touch(Duration::from_secs(10)));
+        presser.join().unwrap();
+        assert!(!button.is_waiting());
+    }
+
+    #[test]
+    fn without_a_press_the_wait_times_out() {
+        let button = Button::default();
+        assert!(!button.wait_for_touch(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn a_press_while_nothing_waits_is_not_kept_for_later() {
+        let button = Button::default();
+        assert!(!button.press());
+        assert!(!button.wait_for_touch(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn an_auto_button_touches_itself() {
+        assert!(Button::auto(Duration::ZERO).wait_for_touch(Duration::from_millis(1)));
+        assert!(Button::auto(Duration::from_millis(5)).wait_for_touch(Duration::from_secs(10)));
+    }
+}
