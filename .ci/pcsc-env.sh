@@ -133,9 +133,17 @@ cmd_start() {
         kill_wait "$p"
     done
     # -f keeps logs in our file (there is no syslog in containers); setsid
-    # detaches it from the caller's process group.
-    # shellcheck disable=SC2086
-    setsid pcscd -f -c "$CONF_DIR" $PCSCD_ARGS >>"$LOG" 2>&1 </dev/null &
+    # detaches it from the caller's process group. The daemon keeps no descriptor
+    # but its standard three: one inherited from the caller (a `flock LOCKFILE`
+    # around this script, say) would stay open, and the lock held, as long as it runs.
+    (
+        for fd in /proc/$BASHPID/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+        done
+        # shellcheck disable=SC2086
+        exec setsid pcscd -f -c "$CONF_DIR" $PCSCD_ARGS >>"$LOG" 2>&1 </dev/null
+    ) &
     echo $! > "$PIDFILE"
     for _ in $(seq 100); do   # normally ready in < 0.5 s
         # ports listen as soon as the driver opens them; the reader list is the real test
