@@ -8,6 +8,30 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// How long the card waits for a touch, and how long a touch serves keys whose touch policy
+/// is "cached".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long an operation waits for a touch before the card refuses it (6982).
+    pub timeout: Duration,
+    /// How long after a touch a key with touch policy "cached" needs no other.
+    pub cache: Duration,
+}
+
+impl Timing {
+    /// A YubiKey's: it blinks for 15 seconds, and a touch is cached for 15 seconds.
+    pub const YUBIKEY: Self = Self {
+        timeout: Duration::from_secs(15),
+        cache: Duration::from_secs(15),
+    };
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self::YUBIKEY
+    }
+}
+
 /// How the button is pressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
