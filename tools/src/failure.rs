@@ -147,6 +147,15 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
                     .into(),
             ),
         ),
+        Error::NoTouch { .. } => (
+            OTHER,
+            e.to_string(),
+            Some(
+                "run the command again and touch the card when asked; a card served by \
+                 `card-sim serve` is touched with `card-sim touch --state FILE`"
+                    .into(),
+            ),
+        ),
         Error::NotPiv(_) => (NO_CARD, e.to_string(), Some(USE_ANOTHER_CARD.into())),
         Error::Unsupported(_) => (UNSUPPORTED, e.to_string(), None),
         Error::SecurityStatusNotSatisfied
@@ -283,6 +292,17 @@ mod tests {
                 "decrypting mail.eml: the key could not decrypt: wrong PIN, 2 tries left"
             )
         );
+    }
+
+    #[test]
+    fn no_touch_says_to_touch_the_card_and_how_for_a_simulated_one() {
+        let e = explained(Error::NoTouch {
+            slot: apdu_spec::piv::Slot::Signature,
+            certain: true,
+        });
+        assert_eq!(e.code, 1);
+        assert!(e.message.contains("touch the card"), "{}", e.message);
+        assert!(e.hint.unwrap().contains("card-sim touch --state FILE"));
     }
 
     #[test]

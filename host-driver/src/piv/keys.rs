@@ -213,6 +213,13 @@ impl<T: Transport> PivCard<T> {
         Ok(KeyInfo::reconcile(slot, meta.as_ref(), certified))
     }
 
+    /// The touch policy of the key in `slot`, where the card's metadata tells it.
+    pub fn touch_policy(&mut self, slot: Slot) -> Result<Option<TouchPolicy>> {
+        Ok(self
+            .metadata_if_answered(slot.key_ref())?
+            .and_then(|m| m.touch_policy()))
+    }
+
     /// The public key of the key in `slot`.
     pub fn public_key(&mut self, slot: Slot) -> Result<PublicKey> {
         match self.key_info(slot)? {
