@@ -80,7 +80,7 @@ impl<'a, T: Transport> CardDecryptor<'a, T> {
             return Ok(());
         };
         if let Some(policy @ (TouchPolicy::Always | TouchPolicy::Cached)) =
-            self.card.touch_policy(slot)?
+            self.card.touch_policy(slot.key_ref())?
         {
             prompt(slot, policy);
         }

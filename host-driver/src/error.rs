@@ -28,6 +28,12 @@ pub enum Error {
     ResetRefused,
     #[error("wrong management key")]
     WrongManagementKey,
+    /// The card refused the management key, which needs a touch: a YubiKey answers a wrong
+    /// key and a right one nobody touched for alike (6982).
+    #[error(
+        "wrong management key, or the card was not touched: the management key needs a touch; touch the card while it blinks"
+    )]
+    WrongManagementKeyOrNoTouch,
     /// The card refused a private-key operation (6982) for want of a touch. `certain`: the
     /// key's metadata says it needs one and the PIN was not wanting. Otherwise a missing
     /// touch is only the likeliest cause: the card does not tell the key's touch policy and

@@ -1,13 +1,14 @@
 //! Keys that need a touch, through PivCard on the in-process card: a touch from another
 //! thread lets the operation through, and an operation nobody touches for comes back as
-//! `Error::NoTouch`, certain where the card's metadata tells the key's touch policy.
+//! `Error::NoTouch`, certain where the card's metadata tells the key's touch policy; a
+//! management key with touch that is refused says it may want a touch.
 
 use std::thread;
 use std::time::Duration;
 
 use apdu_spec::piv::mgmt_key::ManagementKey;
-use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
-use card_sim::touch::{Button, Timing};
+use apdu_spec::piv::{Algorithm, KeyRef, PinPolicy, Slot, TouchPolicy};
+use card_sim::touch::{Button, Mode, Timing};
 use card_sim::{Card, CardConfig, Flavour};
 use host_driver::hash::HashAlg;
 use host_driver::{Error, InProcess, PivCard, PublicKey, Secret, SignatureScheme};
@@ -129,4 +130,39 @@ fn a_key_without_touch_refused_for_its_pin_is_not_blamed_on_touch() {
     );
     let err = untouched_signature(&mut card, &key, None);
     assert!(matches!(err, Error::SecurityStatusNotSatisfied), "{err:?}");
+}
+
+#[test]
+fn a_management_key_with_touch_needs_one_and_a_refusal_names_both_causes() {
+    let factory = ManagementKey::factory(Algorithm::Tdes).unwrap();
+    let (mut card, _, button) = card_with_key(
+        Flavour::YubiKey,
+        PinPolicy::Never,
+        TouchPolicy::Never,
+        IMPATIENT,
+    );
+    card.set_management_key(&factory, true).unwrap();
+    assert!(
+        matches!(
+            card.authenticate(&factory),
+            Err(Error::WrongManagementKeyOrNoTouch)
+        ),
+        "the right key, untouched"
+    );
+    let wrong = ManagementKey::new(Algorithm::Tdes, &[0x11; 24]).unwrap();
+    assert!(
+        matches!(
+            card.authenticate(&wrong),
+            Err(Error::WrongManagementKeyOrNoTouch)
+        ),
+        "a wrong key looks the same to the host"
+    );
+    assert_eq!(
+        card.touch_policy(KeyRef::MANAGEMENT).unwrap(),
+        Some(TouchPolicy::Always)
+    );
+
+    // Touched (by the button itself, at once), the right key is in.
+    button.set_mode(Mode::Auto(Duration::ZERO));
+    card.authenticate(&factory).expect("the right key, touched");
 }

@@ -34,7 +34,7 @@ pub fn decrypt<T: Transport>(
     let pin = pin()?;
     let mut decryptor = CardDecryptor::new(&mut card)
         .with_pin(pin)
-        .with_touch_prompt(|slot, policy| crate::touch::prompt(slot, Some(policy)));
+        .with_touch_prompt(|slot, policy| crate::touch::prompt_for_slot(slot, Some(policy)));
     if let Some(slot) = slot {
         decryptor = decryptor.only(*slot);
     }

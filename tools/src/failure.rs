@@ -138,7 +138,7 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
         ),
         Error::LoginLost => (PIN, e.to_string(), Some("run the command again".into())),
         Error::UnacceptableNewValue => (USAGE, e.to_string(), None),
-        Error::WrongManagementKey => (
+        Error::WrongManagementKey | Error::WrongManagementKeyOrNoTouch => (
             MANAGEMENT_KEY,
             e.to_string(),
             Some(

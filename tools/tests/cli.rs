@@ -512,17 +512,25 @@ fn change_pin_and_change_puk_take_effect(flavour: Flavour) {
     sim.verify_pin("13572468").expect_code(0);
 }
 
-fn new_management_key_is_needed_afterwards_and_the_default_fails_with_exit_5(flavour: Flavour) {
-    let sim = Sim::of(flavour);
-    let new_key = "00112233445566778899aabbccddeeff0011223344556677";
+const NEW_AES192_KEY: &str = "00112233445566778899aabbccddeeff0011223344556677";
+
+/// `card set-mgmt-key` to [`NEW_AES192_KEY`], with `extra` options.
+fn set_aes192_mgmt_key<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let set = [
         "card",
         "set-mgmt-key",
         "--new-key",
-        new_key,
+        NEW_AES192_KEY,
         "--algorithm",
         "aes192",
     ];
+    [&set[..], extra].concat()
+}
+
+fn new_management_key_is_needed_afterwards_and_the_default_fails_with_exit_5(flavour: Flavour) {
+    let sim = Sim::of(flavour);
+    let new_key = NEW_AES192_KEY;
+    let set = set_aes192_mgmt_key(&[]);
     if !flavour.yubikey_instructions() {
         sim.run(&set)
             .expect_code(6)
@@ -1532,6 +1540,28 @@ fn sign_and_decrypt_ask_for_a_touch_where_the_key_needs_one() {
     sim.decrypt("mail.eml", "plain.eml", PIN, &[])
         .expect_code(0)
         .stderr_has("Touch the card if it blinks (the key in slot 9d needs a touch");
+}
+
+#[test]
+fn a_management_key_with_touch_is_asked_a_touch_for_and_a_refusal_names_both_causes() {
+    let sim = Sim::of(Flavour::YubiKey);
+    let new_key = NEW_AES192_KEY;
+    sim.ok(&set_aes192_mgmt_key(&["--touch"]));
+    let generate = [
+        "card",
+        "generate",
+        "--slot",
+        "9d",
+        "--algorithm",
+        "p256",
+        "--mgmt-key-env",
+        "MGMT",
+    ];
+    sim.ok_env(&generate, &[("MGMT", new_key)])
+        .stderr_has("Touch the card when it blinks (the management key needs a touch)");
+    sim.run_env(&generate, &[("MGMT", DEFAULT_MGMT_KEY)])
+        .expect_code(5)
+        .stderr_has("wrong management key, or the card was not touched");
 }
 
 #[test]
