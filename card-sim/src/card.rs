@@ -2,6 +2,7 @@
 //! command chaining, response chaining (61xx / GET RESPONSE) and power events. No I/O
 //! beyond the state store it is given.
 
+use std::fmt::Display;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,7 +57,7 @@ impl Piv {
     /// Waits for the touch `policy` asks of the key `what` names: none for "never", one for
     /// "always", and for "cached" one unless the card was touched within the cache window.
     /// Refuses with 6982 when none came in time, as a YubiKey does once it stops blinking.
-    pub fn touch(&mut self, policy: TouchPolicy, what: &str) -> Result<(), StatusWord> {
+    pub fn touch(&mut self, policy: TouchPolicy, what: impl Display) -> Result<(), StatusWord> {
         let cached = |at: Instant| at.elapsed() < self.touch_timing.cache;
         match policy {
             TouchPolicy::Always => {}

@@ -163,7 +163,7 @@ fn private_key_operation(
         (true, None, Some(peer)) => Operation::Agree(peer),
         _ => return Err(StatusWord::INCORRECT_DATA),
     };
-    if let Err(sw) = piv.touch(touch, &format!("the key in slot {slot}")) {
+    if let Err(sw) = piv.touch(touch, format_args!("the key in slot {slot}")) {
         // A PIN-always login is for one operation, and this was it even though no touch
         // came: the safe reading, where no source tells what a YubiKey does.
         if pin_always {
