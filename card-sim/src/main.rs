@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use apdu_spec::piv::Algorithm;
@@ -191,6 +191,7 @@ fn run(command: Command) -> Result<(), String> {
                 signal_hook::flag::register(signal, shutdown.clone())
                     .map_err(|e| format!("signal handler: {e}"))?;
             }
+            give_up_touches_at(shutdown.clone(), button);
             let allowed = if allow_foreign_listener {
                 AllowedListener::AnyUser
             } else {
@@ -227,6 +228,18 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Once `shutdown` is set, ends the card's waits for a touch (the operation fails with
+/// 6982), so a signal is not held up by a touch that will not come. The thread looks every
+/// 200 ms, as the vpcd link does.
+fn give_up_touches_at(shutdown: Arc<AtomicBool>, button: Button) {
+    std::thread::spawn(move || {
+        while !shutdown.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        button.give_up();
+    });
 }
 
 /// Creates a factory-fresh card with `config` in `state`, which must not exist. It holds

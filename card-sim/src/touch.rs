@@ -48,6 +48,8 @@ struct Presses {
     waiting: u32,
     /// Touches given to a waiting operation so far.
     touches: u64,
+    /// Nobody will touch any more (the card is shutting down): waits end untouched.
+    given_up: bool,
 }
 
 #[derive(Debug)]
@@ -77,6 +79,7 @@ impl Button {
                     mode,
                     waiting: 0,
                     touches: 0,
+                    given_up: false,
                 }),
                 changed: Condvar::new(),
             }),
@@ -110,6 +113,13 @@ impl Button {
         true
     }
 
+    /// Ends every wait for a touch, now and later, untouched: the card is going away, and
+    /// an operation it holds back should not hold back its shutdown too.
+    pub fn give_up(&self) {
+        self.lock().given_up = true;
+        self.inner.changed.notify_all();
+    }
+
     /// Whether an operation is waiting for a touch now (the card is blinking).
     pub fn is_waiting(&self) -> bool {
         self.lock().waiting > 0
@@ -139,6 +149,9 @@ impl Button {
         let touched = loop {
             if presses.touches != seen {
                 break true;
+            }
+            if presses.given_up {
+                break false;
             }
             let now = Instant::now();
             let touches_itself = match presses.mode {
@@ -204,6 +217,19 @@ mod tests {
         let button = Button::default();
         assert!(!button.press());
         assert!(!button.wait_for_touch(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn giving_up_ends_a_wait_untouched_and_every_later_one() {
+        let button = Button::default();
+        let giving_up = button.clone();
+        let giver = thread::spawn(move || {
+            assert!(giving_up.wait_until_waiting(Duration::from_secs(10)));
+            giving_up.give_up();
+        });
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
+        giver.join().unwrap();
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
     }
 
     #[test]

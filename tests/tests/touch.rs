@@ -7,6 +7,8 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::{Bench, test_signature_with_pin};
 
 /// How long the card waits before touching itself: past the vpcd link's 5 s frame deadline.
@@ -61,4 +63,40 @@ fn without_a_touch_the_signature_fails_and_the_card_serves_on() {
     );
     let status = bench.piv_tool_ok(&["-a", "status"]);
     assert!(status.contains("Slot 9a"), "{status}");
+}
+
+#[test]
+fn a_signal_ends_a_wait_for_a_touch_and_the_card_stops_cleanly() {
+    const TOUCH_TIMEOUT: Duration = Duration::from_secs(120);
+    let mut bench = Bench::serving(&["--touch-timeout", "120s"]);
+    let cert = touch_key(&bench, "always");
+    let reader = bench.reader();
+    let signing = std::thread::spawn(move || {
+        let mut args = vec!["-r", reader];
+        args.extend(test_signature_with_pin("9a", &cert));
+        e2e::run("yubico-piv-tool", &args)
+    });
+    let asked = Instant::now();
+    while !bench
+        .card
+        .log()
+        .contains("touch needed for the key in slot 9a")
+    {
+        assert!(
+            asked.elapsed() < TOUCH_TIMEOUT / 2,
+            "the card never waited for a touch:\n{}",
+            bench.card.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let signalled = Instant::now();
+    let status = bench.card.kill(libc::SIGTERM);
+    assert!(status.success(), "card-sim ended cleanly: {status}");
+    assert!(
+        signalled.elapsed() < TOUCH_TIMEOUT / 2,
+        "the signal waited out the touch timeout"
+    );
+    let signed = signing.join().unwrap();
+    assert!(!signed.status.success(), "no touch, no signature");
 }
