@@ -193,14 +193,19 @@ mod tests {
     use super::*;
     use std::thread;
 
+    /// Does `act` to `button` on a thread of its own, once an operation waits for it.
+    fn once_waiting(button: &Button, act: fn(&Button)) -> thread::JoinHandle<()> {
+        let button = button.clone();
+        thread::spawn(move || {
+            assert!(button.wait_until_waiting(Duration::from_secs(10)));
+            act(&button);
+        })
+    }
+
     #[test]
     fn a_press_releases_the_waiting_operation() {
         let button = Button::default();
-        let pressing = button.clone();
-        let presser = thread::spawn(move || {
-            assert!(pressing.wait_until_waiting(Duration::from_secs(10)));
-            assert!(pressing.press());
-        });
+        let presser = once_waiting(&button, |b| assert!(b.press()));
         assert!(button.wait_for_touch(Duration::from_secs(10)));
         presser.join().unwrap();
         assert!(!button.is_waiting());
@@ -222,11 +227,7 @@ mod tests {
     #[test]
     fn giving_up_ends_a_wait_untouched_and_every_later_one() {
         let button = Button::default();
-        let giving_up = button.clone();
-        let giver = thread::spawn(move || {
-            assert!(giving_up.wait_until_waiting(Duration::from_secs(10)));
-            giving_up.give_up();
-        });
+        let giver = once_waiting(&button, Button::give_up);
         assert!(!button.wait_for_touch(Duration::from_secs(3600)));
         giver.join().unwrap();
         assert!(!button.wait_for_touch(Duration::from_secs(3600)));
