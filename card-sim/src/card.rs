@@ -17,7 +17,7 @@ use crate::commands;
 use crate::session::Session;
 use crate::state::{CardConfig, CardState, CreateError};
 use crate::store::{FileStore, MemoryStore, StateStore, StoreError};
-use crate::touch::{Button, Timing};
+use crate::touch::{Button, Mode, Timing};
 
 /// The most command data a chain may gather: room for the largest object or RSA-4096
 /// import with their framing.
@@ -66,9 +66,14 @@ impl Piv {
             TouchPolicy::Never | TouchPolicy::Default => return Ok(()),
         }
         let timeout = self.touch_timing.timeout;
-        log::info!(
-            "touch needed for {what}: waiting up to {timeout:?} (`card-sim touch --state FILE` touches the card)"
-        );
+        match self.button.mode() {
+            Mode::Manual => log::info!(
+                "touch needed for {what}: waiting up to {timeout:?} (`card-sim touch --state FILE` touches the card)"
+            ),
+            Mode::Auto(delay) => {
+                log::info!("touch needed for {what}: the card touches itself after {delay:?}")
+            }
+        }
         if !self.button.wait_for_touch(timeout) {
             log::warn!("no touch for {what} within {timeout:?}; the card refuses (6982)");
             return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
