@@ -2,11 +2,13 @@
 //! command chaining, response chaining (61xx / GET RESPONSE) and power events. No I/O
 //! beyond the state store it is given.
 
+use std::fmt::Display;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use apdu_spec::apdu::{self, CommandApdu, EXTENDED_MAX_LE, SHORT_MAX_LE};
-use apdu_spec::piv::Instruction;
 use apdu_spec::piv::command::GetResponse;
+use apdu_spec::piv::{Instruction, TouchPolicy};
 use apdu_spec::{Response, StatusWord};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -15,16 +17,19 @@ use crate::commands;
 use crate::session::Session;
 use crate::state::{CardConfig, CardState, CreateError};
 use crate::store::{FileStore, MemoryStore, StateStore, StoreError};
+use crate::touch::{Button, Mode, Timing};
 
 /// The most command data a chain may gather: room for the largest object or RSA-4096
 /// import with their framing.
 const MAX_CHAINED_DATA: usize = 16 * 1024;
 
-/// The PIV application: persistent state, the session, and where to save.
+/// The PIV application: persistent state, the session, where to save, and the button.
 pub struct Piv {
     pub state: CardState,
     pub session: Session,
     store: Box<dyn StateStore>,
+    button: Button,
+    touch_timing: Timing,
 }
 
 impl Piv {
@@ -47,6 +52,34 @@ impl Piv {
             self.state = before;
         }
         result
+    }
+
+    /// Waits for the touch `policy` asks of the key `what` names: none for "never", one for
+    /// "always", and for "cached" one unless the card was touched within the cache window.
+    /// Refuses with 6982 when none came in time, as a YubiKey does once it stops blinking.
+    pub fn touch(&mut self, policy: TouchPolicy, what: impl Display) -> Result<(), StatusWord> {
+        let cached = |at: Instant| at.elapsed() < self.touch_timing.cache;
+        match policy {
+            TouchPolicy::Always => {}
+            TouchPolicy::Cached if self.session.touched_at.is_some_and(cached) => return Ok(()),
+            TouchPolicy::Cached => {}
+            TouchPolicy::Never | TouchPolicy::Default => return Ok(()),
+        }
+        let timeout = self.touch_timing.timeout;
+        match self.button.mode() {
+            Mode::Manual => log::info!(
+                "touch needed for {what}: waiting up to {timeout:?} (`card-sim touch --state FILE` touches the card)"
+            ),
+            Mode::Auto(delay) => {
+                log::info!("touch needed for {what}: the card touches itself after {delay:?}")
+            }
+        }
+        if !self.button.wait_for_touch(timeout) {
+            log::warn!("no touch for {what} within {timeout:?}; the card refuses (6982)");
+            return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+        }
+        self.session.touched_at = Some(Instant::now());
+        Ok(())
     }
 }
 
@@ -72,13 +105,17 @@ pub struct Card {
 }
 
 impl Card {
-    /// A card over `state`, saving through `store`; powered on.
+    /// A card over `state`, saving through `store`; powered on. Its button touches itself at
+    /// once: a card in a program has nobody to touch it unless the program gives it a
+    /// button of its own ([`Card::set_button`]), as `card-sim serve` does.
     pub fn new(state: CardState, store: impl StateStore + 'static) -> Self {
         Self {
             piv: Piv {
                 state,
                 session: Session::power_on(),
                 store: Box::new(store),
+                button: Button::auto(Duration::ZERO),
+                touch_timing: Timing::YUBIKEY,
             },
             chain: None,
             pending: None,
@@ -122,6 +159,26 @@ impl Card {
         self.piv.session = Session::power_on();
         self.chain = None;
         self.pending = None;
+    }
+
+    /// The card's button: a handle another thread presses (clones share the button).
+    pub fn button(&self) -> Button {
+        self.piv.button.clone()
+    }
+
+    /// Gives the card another button, say one only a person presses.
+    pub fn set_button(&mut self, button: Button) {
+        self.piv.button = button;
+    }
+
+    pub fn touch_timing(&self) -> Timing {
+        self.piv.touch_timing
+    }
+
+    /// How long the card waits for a touch and caches one (a YubiKey's 15 s by default);
+    /// tests use shorter ones.
+    pub fn set_touch_timing(&mut self, timing: Timing) {
+        self.piv.touch_timing = timing;
     }
 
     /// The persistent state (for inspection; secrets stay behind their types).

@@ -5,8 +5,10 @@
 //! model the reader's power events. The card saves its state through a [`StateStore`]
 //! (a file, or nothing for an in-memory card) and does no other I/O.
 //!
-//! Touch policies are recorded and reported (metadata, attestation) but simulated: a
-//! virtual card has no button, so an operation that would wait for a touch proceeds at once.
+//! A key with a touch policy waits for its card's [`Button`] inside `transmit`, as a
+//! YubiKey holds back its answer until touched, and fails with 6982 when no touch comes in
+//! time ([`touch::Timing`]). Another thread presses the button; a card made by [`Card::new`]
+//! presses its own at once, until given another ([`Card::set_button`]).
 //!
 //! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
 //! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that

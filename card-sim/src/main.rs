@@ -3,10 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use apdu_spec::piv::Algorithm;
 use card_sim::state::{CardState, MetadataSupport};
+use card_sim::touch::{Button, Mode, Timing};
 use card_sim::vpcd::{self, AllowedListener};
 use card_sim::{Card, CardConfig, FileStore, StoreError, summary};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -43,6 +45,16 @@ enum Command {
         /// vpcd to collect PINs and keys.
         #[arg(long)]
         allow_foreign_listener: bool,
+        /// Touch the card by itself, DELAY after an operation starts waiting for a touch
+        /// (`0`, `500ms`, `2s`; at once when no DELAY is given). Without it, keys with a
+        /// touch policy wait for `card-sim touch --state FILE`, as a YubiKey waits for a
+        /// finger.
+        #[arg(long, value_name = "DELAY", num_args = 0..=1, default_missing_value = "0",
+              value_parser = duration)]
+        auto_touch: Option<Duration>,
+        /// How long an operation waits for a touch before the card refuses it (6982).
+        #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = duration)]
+        touch_timeout: Duration,
     },
     /// Create a factory-fresh card with the given choices (refuses to overwrite a card).
     Init {
@@ -115,6 +127,19 @@ impl From<Metadata> for MetadataSupport {
     }
 }
 
+/// A duration as `2s`, `500ms`, or a bare number of seconds. Hand-written: these three
+/// forms are all a touch delay needs, too few for another dependency.
+fn duration(s: &str) -> Result<Duration, String> {
+    let (number, unit): (&str, fn(u64) -> Duration) = match s.strip_suffix("ms") {
+        Some(ms) => (ms, Duration::from_millis),
+        None => (s.strip_suffix('s').unwrap_or(s), Duration::from_secs),
+    };
+    number
+        .parse()
+        .map(unit)
+        .map_err(|_| format!("expected a duration such as 0, 500ms or 2s, not {s:?}"))
+}
+
 /// Accepts HOST:PORT that resolves to at least one address.
 fn socket_address(s: &str) -> Result<String, String> {
     use std::net::ToSocketAddrs;
@@ -142,14 +167,31 @@ fn run(command: Command) -> Result<(), String> {
             state,
             vpcd: address,
             allow_foreign_listener,
+            auto_touch,
+            touch_timeout,
         } => {
             let mut card = Card::open(&state, &CardConfig::default()).map_err(|e| e.to_string())?;
             log::info!("card {} from {}", card.state().serial, state.display());
+            card.set_button(Button::new(auto_touch.map_or(Mode::Manual, Mode::Auto)));
+            card.set_touch_timing(Timing {
+                timeout: touch_timeout,
+                ..Timing::YUBIKEY
+            });
+            // The handle whoever touches the card presses; clones share the one button.
+            let button = card.button();
+            match button.mode() {
+                Mode::Manual => log::info!(
+                    "keys with a touch policy wait up to {touch_timeout:?} for `card-sim touch --state {}`",
+                    state.display()
+                ),
+                Mode::Auto(delay) => log::info!("the card touches itself after {delay:?}"),
+            }
             let shutdown = Arc::new(AtomicBool::new(false));
             for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(signal, shutdown.clone())
                     .map_err(|e| format!("signal handler: {e}"))?;
             }
+            give_up_touches_at(shutdown.clone(), button);
             let allowed = if allow_foreign_listener {
                 AllowedListener::AnyUser
             } else {
@@ -188,6 +230,18 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
+/// Once `shutdown` is set, ends the card's waits for a touch (the operation fails with
+/// 6982), so a signal is not held up by a touch that will not come. The thread looks every
+/// 200 ms, as the vpcd link does.
+fn give_up_touches_at(shutdown: Arc<AtomicBool>, button: Button) {
+    std::thread::spawn(move || {
+        while !shutdown.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        button.give_up();
+    });
+}
+
 /// Creates a factory-fresh card with `config` in `state`, which must not exist. It holds
 /// the card's lock while writing, as every writer does: a program claiming the card then
 /// never takes the write's temporary file for one a crash left, and removes it.
@@ -209,6 +263,43 @@ fn init(state: &Path, config: &CardConfig) -> Result<CardState, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_seconds_or_milliseconds() {
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
+        assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "s", "ms", "-1s", "1.5s", "2m", "fast"] {
+            assert!(duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn auto_touch_takes_an_optional_delay() {
+        let serve = |args: &[&str]| match Cli::try_parse_from(
+            ["card-sim", "serve", "--state", "c.json"]
+                .iter()
+                .chain(args),
+        ) {
+            Ok(Cli {
+                command:
+                    Command::Serve {
+                        auto_touch,
+                        touch_timeout,
+                        ..
+                    },
+            }) => (auto_touch, touch_timeout),
+            _ => panic!("{args:?} did not parse as serve"),
+        };
+        let yubikey = Timing::YUBIKEY.timeout;
+        assert_eq!(serve(&[]), (None, yubikey));
+        assert_eq!(serve(&["--auto-touch"]), (Some(Duration::ZERO), yubikey));
+        assert_eq!(
+            serve(&["--auto-touch", "500ms", "--touch-timeout", "2s"]),
+            (Some(Duration::from_millis(500)), Duration::from_secs(2))
+        );
+    }
 
     #[test]
     fn init_refuses_a_card_in_use_and_writes_nothing() {

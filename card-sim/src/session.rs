@@ -1,5 +1,7 @@
 //! What the card forgets at reset or power-off: which application is selected, the PIN
-//! and management-key logins, and an outstanding challenge.
+//! and management-key logins, an outstanding challenge, and the last touch.
+
+use std::time::Instant;
 
 use zeroize::Zeroizing;
 
@@ -20,6 +22,9 @@ pub struct Session {
     pub pin_fresh: bool,
     pub management_authenticated: bool,
     pub challenge: Option<Challenge>,
+    /// When the button was last touched for an operation: keys with touch policy "cached"
+    /// need no other touch for a while after it.
+    pub touched_at: Option<Instant>,
 }
 
 impl Session {

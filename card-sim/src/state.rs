@@ -88,8 +88,7 @@ impl SlotKey {
         }
     }
 
-    /// The touch policy in force (never, unless the key asked for touch). A virtual card
-    /// has no button: operations proceed as if touched at once.
+    /// The touch policy in force (never, unless the key asked for touch).
     pub fn effective_touch_policy(&self) -> TouchPolicy {
         match self.touch_policy {
             TouchPolicy::Default => TouchPolicy::Never,

@@ -67,7 +67,7 @@ pub fn summary(state: &CardState) -> String {
             ""
         },
         if mk.touch_required {
-            ", touch required (simulated)"
+            ", touch required"
         } else {
             ""
         }
@@ -116,7 +116,8 @@ pub fn summary(state: &CardState) -> String {
     }
     let _ = writeln!(
         out,
-        "Touch is simulated: a virtual card has no button, so it never waits for one."
+        "Touch:            keys with a touch policy wait for one while served; \
+         `card-sim touch --state FILE` touches, `serve --auto-touch` touches by itself"
     );
     out
 }

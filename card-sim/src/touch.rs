@@ -8,6 +8,30 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// How long the card waits for a touch, and how long a touch serves keys whose touch policy
+/// is "cached".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long an operation waits for a touch before the card refuses it (6982).
+    pub timeout: Duration,
+    /// How long after a touch a key with touch policy "cached" needs no other.
+    pub cache: Duration,
+}
+
+impl Timing {
+    /// A YubiKey's: it blinks for 15 seconds, and a touch is cached for 15 seconds.
+    pub const YUBIKEY: Self = Self {
+        timeout: Duration::from_secs(15),
+        cache: Duration::from_secs(15),
+    };
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self::YUBIKEY
+    }
+}
+
 /// How the button is pressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -24,6 +48,8 @@ struct Presses {
     waiting: u32,
     /// Touches given to a waiting operation so far.
     touches: u64,
+    /// Nobody will touch any more (the card is shutting down): waits end untouched.
+    given_up: bool,
 }
 
 #[derive(Debug)]
@@ -53,6 +79,7 @@ impl Button {
                     mode,
                     waiting: 0,
                     touches: 0,
+                    given_up: false,
                 }),
                 changed: Condvar::new(),
             }),
@@ -86,6 +113,13 @@ impl Button {
         true
     }
 
+    /// Ends every wait for a touch, now and later, untouched: the card is going away, and
+    /// an operation it holds back should not hold back its shutdown too.
+    pub fn give_up(&self) {
+        self.lock().given_up = true;
+        self.inner.changed.notify_all();
+    }
+
     /// Whether an operation is waiting for a touch now (the card is blinking).
     pub fn is_waiting(&self) -> bool {
         self.lock().waiting > 0
@@ -115,6 +149,9 @@ impl Button {
         let touched = loop {
             if presses.touches != seen {
                 break true;
+            }
+            if presses.given_up {
+                break false;
             }
             let now = Instant::now();
             let touches_itself = match presses.mode {
@@ -156,14 +193,19 @@ mod tests {
     use super::*;
     use std::thread;
 
+    /// Does `act` to `button` on a thread of its own, once an operation waits for it.
+    fn once_waiting(button: &Button, act: fn(&Button)) -> thread::JoinHandle<()> {
+        let button = button.clone();
+        thread::spawn(move || {
+            assert!(button.wait_until_waiting(Duration::from_secs(10)));
+            act(&button);
+        })
+    }
+
     #[test]
     fn a_press_releases_the_waiting_operation() {
         let button = Button::default();
-        let pressing = button.clone();
-        let presser = thread::spawn(move || {
-            assert!(pressing.wait_until_waiting(Duration::from_secs(10)));
-            assert!(pressing.press());
-        });
+        let presser = once_waiting(&button, |b| assert!(b.press()));
         assert!(button.wait_for_touch(Duration::from_secs(10)));
         presser.join().unwrap();
         assert!(!button.is_waiting());
@@ -180,6 +222,15 @@ mod tests {
         let button = Button::default();
         assert!(!button.press());
         assert!(!button.wait_for_touch(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn giving_up_ends_a_wait_untouched_and_every_later_one() {
+        let button = Button::default();
+        let giver = once_waiting(&button, Button::give_up);
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
+        giver.join().unwrap();
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
     }
 
     #[test]

@@ -353,7 +353,7 @@ fn a_keys_own_pin_policy_overrides_the_slot_default() {
 }
 
 #[test]
-fn touch_policy_is_simulated_and_never_blocks() {
+fn a_card_in_a_program_touches_itself_for_a_key_with_a_touch_policy() {
     let mut card = admin_card();
     ok(generate_with(
         &mut card,

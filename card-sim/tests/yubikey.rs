@@ -966,7 +966,8 @@ fn set_management_key_with_touch_reports_touch_always_in_metadata() {
         [0x01, 0x01, 0x0A, 0x02, 0x02, 0x00, 0x02, 0x05, 0x01, 0x00]
     );
 
-    // The new key (touch simulated) authenticates after a power cycle; the old one does not.
+    // The new key (the card touches itself) authenticates after a power cycle; the old one
+    // does not.
     card.reset();
     ok(select(&mut card));
     assert_eq!(

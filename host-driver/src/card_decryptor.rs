@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use apdu_spec::piv::Slot;
+use apdu_spec::piv::{Slot, TouchPolicy};
 use der::{Decode, Encode};
 use x509_cert::Certificate;
 use zeroize::Zeroizing;
@@ -40,6 +40,7 @@ pub struct CardDecryptor<'a, T: Transport> {
     card: &'a mut PivCard<T>,
     slot: Option<Slot>,
     pin: Option<Secret>,
+    touch_prompt: Option<Box<dyn FnMut(Slot, TouchPolicy) + 'a>>,
 }
 
 impl<'a, T: Transport> CardDecryptor<'a, T> {
@@ -49,6 +50,7 @@ impl<'a, T: Transport> CardDecryptor<'a, T> {
             card,
             slot: None,
             pin: None,
+            touch_prompt: None,
         }
     }
 
@@ -62,6 +64,27 @@ impl<'a, T: Transport> CardDecryptor<'a, T> {
     pub fn with_pin(mut self, pin: Secret) -> Self {
         self.pin = Some(pin);
         self
+    }
+
+    /// Calls `prompt` before each operation with a key whose metadata says it needs a touch
+    /// ("always" or "cached"), so the user can be asked for one; a card without metadata is
+    /// not asked.
+    pub fn with_touch_prompt(mut self, prompt: impl FnMut(Slot, TouchPolicy) + 'a) -> Self {
+        self.touch_prompt = Some(Box::new(prompt));
+        self
+    }
+
+    /// Asks for a touch if the key in `slot` needs one and a prompt was given.
+    fn prompt_touch(&mut self, slot: Slot) -> crate::Result<()> {
+        let Some(prompt) = self.touch_prompt.as_mut() else {
+            return Ok(());
+        };
+        if let Some(policy @ (TouchPolicy::Always | TouchPolicy::Cached)) =
+            self.card.touch_policy(slot.key_ref())?
+        {
+            prompt(slot, policy);
+        }
+        Ok(())
     }
 
     /// The slots to look in. The key history object counts the retired keys whose
@@ -116,6 +139,7 @@ impl<T: Transport> Decryptor for CardDecryptor<'_, T> {
     }
 
     fn rsa_private(&mut self, key: &CardKey, block: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        self.prompt_touch(key.slot)?;
         Ok(self.card.private_operation(
             key.slot,
             key.public_key.algorithm(),
@@ -129,6 +153,7 @@ impl<T: Transport> Decryptor for CardDecryptor<'_, T> {
         key: &CardKey,
         peer_public: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+        self.prompt_touch(key.slot)?;
         Ok(self
             .card
             .key_agreement(key.slot, &key.public_key, peer_public, self.pin.as_ref())?)

@@ -1,6 +1,7 @@
 //! What can go wrong talking to a card, as typed errors a CLI can turn into advice.
 
 use apdu_spec::StatusWord;
+use apdu_spec::piv::Slot;
 
 use crate::escape::Escaped;
 use crate::transport::TransportError;
@@ -27,6 +28,18 @@ pub enum Error {
     ResetRefused,
     #[error("wrong management key")]
     WrongManagementKey,
+    /// The card refused the management key, which needs a touch: a YubiKey answers a wrong
+    /// key and a right one nobody touched for alike (6982).
+    #[error(
+        "wrong management key, or the card was not touched: the management key needs a touch; touch the card while it blinks"
+    )]
+    WrongManagementKeyOrNoTouch,
+    /// The card refused a private-key operation (6982) for want of a touch. `certain`: the
+    /// key's metadata says it needs one and the PIN was not wanting. Otherwise a missing
+    /// touch is only the likeliest cause: the card does not tell the key's touch policy and
+    /// refused right after accepting the PIN in the same operation.
+    #[error("{}", no_touch(*.slot, *.certain))]
+    NoTouch { slot: Slot, certain: bool },
     #[error(
         "the card was reset by another program, so its PIN login was lost; verify the PIN again"
     )]
@@ -52,6 +65,20 @@ pub enum Error {
     Attestation(String),
     #[error("RSA padding: {0}")]
     Padding(#[from] crate::rsa_padding::PaddingError),
+}
+
+fn no_touch(slot: Slot, certain: bool) -> String {
+    if certain {
+        format!(
+            "the card was not touched: the key in slot {slot} needs a touch; touch the card \
+             while it blinks (a YubiKey waits 15 seconds)"
+        )
+    } else {
+        format!(
+            "the card refused the key in slot {slot}: no touch, or the PIN was not accepted; \
+             if the key needs a touch, touch the card while it blinks"
+        )
+    }
 }
 
 /// "1 try", "2 tries".

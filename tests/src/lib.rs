@@ -169,6 +169,8 @@ impl Reader {
 pub struct SimCard {
     pub reader: Reader,
     pub state: PathBuf,
+    /// What `card-sim serve` is given beyond the state file and the reader.
+    serve_args: Vec<String>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -189,7 +191,16 @@ impl SimCard {
         Self::start_in_reader(Reader::claim(), init_args)
     }
 
+    /// A factory-fresh card served with `card-sim serve … <serve_args>`.
+    pub fn start_serving(serve_args: &[&str]) -> SimCard {
+        Self::start_serving_in(Reader::claim(), &[], serve_args)
+    }
+
     fn start_in_reader(reader: Reader, init_args: &[&str]) -> SimCard {
+        Self::start_serving_in(reader, init_args, &[])
+    }
+
+    fn start_serving_in(reader: Reader, init_args: &[&str], serve_args: &[&str]) -> SimCard {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = dir.path().join("card.json");
         if !init_args.is_empty() {
@@ -209,6 +220,7 @@ impl SimCard {
         let mut card = SimCard {
             reader,
             state,
+            serve_args: serve_args.iter().map(|&a| a.to_owned()).collect(),
             child: None,
             _dir: dir,
         };
@@ -224,6 +236,7 @@ impl SimCard {
             .arg(&self.state)
             .arg("--vpcd")
             .arg(format!("127.0.0.1:{}", self.reader.port))
+            .args(&self.serve_args)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(log)

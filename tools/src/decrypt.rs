@@ -32,7 +32,9 @@ pub fn decrypt<T: Transport>(
     let anchors = ca.as_deref().map(read_anchors).transpose()?;
     let file = File::open(input).with_context(|| format!("reading {}", input.display()))?;
     let pin = pin()?;
-    let mut decryptor = CardDecryptor::new(&mut card).with_pin(pin);
+    let mut decryptor = CardDecryptor::new(&mut card)
+        .with_pin(pin)
+        .with_touch_prompt(|slot, policy| crate::touch::prompt_for_slot(slot, Some(policy)));
     if let Some(slot) = slot {
         decryptor = decryptor.only(*slot);
     }

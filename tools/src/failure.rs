@@ -138,12 +138,21 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
         ),
         Error::LoginLost => (PIN, e.to_string(), Some("run the command again".into())),
         Error::UnacceptableNewValue => (USAGE, e.to_string(), None),
-        Error::WrongManagementKey => (
+        Error::WrongManagementKey | Error::WrongManagementKeyOrNoTouch => (
             MANAGEMENT_KEY,
             e.to_string(),
             Some(
                 "give the card's management key with --mgmt-key-env NAME, --mgmt-key-file FILE \
                  or --mgmt-key-prompt (without them the factory key is tried)"
+                    .into(),
+            ),
+        ),
+        Error::NoTouch { .. } => (
+            OTHER,
+            e.to_string(),
+            Some(
+                "run the command again and touch the card when asked; a card served by \
+                 `card-sim serve` is touched with `card-sim touch --state FILE`"
                     .into(),
             ),
         ),
@@ -283,6 +292,17 @@ mod tests {
                 "decrypting mail.eml: the key could not decrypt: wrong PIN, 2 tries left"
             )
         );
+    }
+
+    #[test]
+    fn no_touch_says_to_touch_the_card_and_how_for_a_simulated_one() {
+        let e = explained(Error::NoTouch {
+            slot: apdu_spec::piv::Slot::Signature,
+            certain: true,
+        });
+        assert_eq!(e.code, 1);
+        assert!(e.message.contains("touch the card"), "{}", e.message);
+        assert!(e.hint.unwrap().contains("card-sim touch --state FILE"));
     }
 
     #[test]

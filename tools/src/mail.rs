@@ -97,6 +97,7 @@ pub fn sign<T: Transport>(
     let card = RefCell::new(card);
     let public_key = card.borrow_mut().public_key(*slot)?;
     let scheme = scheme(&public_key, *digest, *pss)?;
+    crate::touch::prompt_for_slot(*slot, card.borrow_mut().touch_policy(slot.key_ref())?);
     let signer = CardSigner::for_public_key(&card, *slot, public_key, Some(scheme))?.with_pin(pin);
     let form = if *opaque {
         Form::Opaque

@@ -26,6 +26,7 @@ mod output;
 mod progress;
 mod secrets;
 mod status;
+mod touch;
 
 use std::process::ExitCode;
 

@@ -206,6 +206,7 @@ pub fn authenticate<T: Transport>(
             }
         },
     };
+    crate::touch::prompt_for_management_key(card)?;
     card.authenticate(&key)
         .with_context(|| format!("authenticating with {which}"))?;
     Ok(key.algorithm())

@@ -512,17 +512,25 @@ fn change_pin_and_change_puk_take_effect(flavour: Flavour) {
     sim.verify_pin("13572468").expect_code(0);
 }
 
-fn new_management_key_is_needed_afterwards_and_the_default_fails_with_exit_5(flavour: Flavour) {
-    let sim = Sim::of(flavour);
-    let new_key = "00112233445566778899aabbccddeeff0011223344556677";
+const NEW_AES192_KEY: &str = "00112233445566778899aabbccddeeff0011223344556677";
+
+/// `card set-mgmt-key` to [`NEW_AES192_KEY`], with `extra` options.
+fn set_aes192_mgmt_key<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let set = [
         "card",
         "set-mgmt-key",
         "--new-key",
-        new_key,
+        NEW_AES192_KEY,
         "--algorithm",
         "aes192",
     ];
+    [&set[..], extra].concat()
+}
+
+fn new_management_key_is_needed_afterwards_and_the_default_fails_with_exit_5(flavour: Flavour) {
+    let sim = Sim::of(flavour);
+    let new_key = NEW_AES192_KEY;
+    let set = set_aes192_mgmt_key(&[]);
     if !flavour.yubikey_instructions() {
         sim.run(&set)
             .expect_code(6)
@@ -861,14 +869,7 @@ fn signing_card(flavour: Flavour) -> Sim {
     let sim = Sim::of(flavour);
     let public = sim.generate_p256("9c");
     let (pem, _) = sim.certificate(&public, "Alice");
-    sim.ok(&[
-        "card",
-        "import-cert",
-        "--slot",
-        "9c",
-        "--in",
-        pem.to_str().unwrap(),
-    ]);
+    import_cert(&sim, "9c", &pem);
     // No From header: the test CA issues certificates without addresses.
     std::fs::write(sim.path("mail.txt"), "Subject: s\n\nbody text\n").unwrap();
     sim
@@ -1446,17 +1447,26 @@ fn decrypting_card() -> Sim {
         "--out",
         public.to_str().unwrap(),
     ]);
-    let profile = Profile::encryption("/CN=Bob", "bob@example.org");
-    let pem = sim.ca().certify(&public, "Bob", &profile);
+    certify_bob_in_9d(&sim, &public);
+    sim
+}
+
+fn import_cert(sim: &Sim, slot: &str, pem: &Path) {
     sim.ok(&[
         "card",
         "import-cert",
         "--slot",
-        "9d",
+        slot,
         "--in",
         pem.to_str().unwrap(),
     ]);
-    sim
+}
+
+/// Bob's encryption certificate for `public`, as `Bob.pem` and in slot 9d.
+fn certify_bob_in_9d(sim: &Sim, public: &Path) {
+    let profile = Profile::encryption("/CN=Bob", "bob@example.org");
+    let pem = sim.ca().certify(public, "Bob", &profile);
+    import_cert(sim, "9d", &pem);
 }
 
 /// `openssl cms -encrypt` of `input` to `recipient` (in the test's directory) as `out`,
@@ -1484,6 +1494,74 @@ impl Sim {
     fn decrypt(&self, input: &str, out: &str, pin: &str, extra: &[&str]) -> Run {
         self.mail("decrypt", input, out, pin, extra)
     }
+}
+
+#[test]
+fn sign_and_decrypt_ask_for_a_touch_where_the_key_needs_one() {
+    let sim = decrypting_card();
+    openssl_encrypt(&sim, "mail.txt", "-aes128", "Bob.pem", "mail.eml");
+    const ASKED: &str = "Touch the card";
+    // Neither key needs a touch: nobody is asked.
+    let signed = sim
+        .mail("sign", "mail.txt", "signed.eml", PIN, &[])
+        .expect_code(0);
+    assert!(!signed.stderr.contains(ASKED), "{}", signed.describe());
+    let opened = sim
+        .decrypt("mail.eml", "plain.eml", PIN, &[])
+        .expect_code(0);
+    assert!(!opened.stderr.contains(ASKED), "{}", opened.describe());
+
+    // A 9c key that needs a touch every time (the card in process touches itself).
+    let public = sim.path("touched.pub.pem");
+    let generate = |slot: &str, algorithm: &str, touch: &str| {
+        sim.ok(&[
+            "card",
+            "generate",
+            "--slot",
+            slot,
+            "--algorithm",
+            algorithm,
+            "--touch-policy",
+            touch,
+            "--out",
+            public.to_str().unwrap(),
+        ]);
+    };
+    generate("9c", "p256", "always");
+    let (pem, _) = sim.certificate(&public, "Alice");
+    import_cert(&sim, "9c", &pem);
+    sim.mail("sign", "mail.txt", "signed.eml", PIN, &[])
+        .expect_code(0)
+        .stderr_has("Touch the card when it blinks (the key in slot 9c needs a touch)");
+
+    generate("9d", "rsa2048", "cached");
+    certify_bob_in_9d(&sim, &public);
+    openssl_encrypt(&sim, "mail.txt", "-aes128", "Bob.pem", "mail.eml");
+    sim.decrypt("mail.eml", "plain.eml", PIN, &[])
+        .expect_code(0)
+        .stderr_has("Touch the card if it blinks (the key in slot 9d needs a touch");
+}
+
+#[test]
+fn a_management_key_with_touch_is_asked_a_touch_for_and_a_refusal_names_both_causes() {
+    let sim = Sim::of(Flavour::YubiKey);
+    let new_key = NEW_AES192_KEY;
+    sim.ok(&set_aes192_mgmt_key(&["--touch"]));
+    let generate = [
+        "card",
+        "generate",
+        "--slot",
+        "9d",
+        "--algorithm",
+        "p256",
+        "--mgmt-key-env",
+        "MGMT",
+    ];
+    sim.ok_env(&generate, &[("MGMT", new_key)])
+        .stderr_has("Touch the card when it blinks (the management key needs a touch)");
+    sim.run_env(&generate, &[("MGMT", DEFAULT_MGMT_KEY)])
+        .expect_code(5)
+        .stderr_has("wrong management key, or the card was not touched");
 }
 
 #[test]

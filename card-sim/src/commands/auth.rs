@@ -3,8 +3,9 @@
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate};
+use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::DynamicAuth;
-use apdu_spec::piv::{Algorithm, PinPolicy, Slot};
+use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -34,6 +35,18 @@ fn is_request(field: &Option<Vec<u8>>) -> bool {
 /// A field that carries a value.
 fn given(field: &Option<Vec<u8>>) -> Option<&Vec<u8>> {
     field.as_ref().filter(|v| !v.is_empty())
+}
+
+const MANAGEMENT_KEY: &str = "the management key";
+
+/// A management key set with touch (SET MANAGEMENT KEY P2 FE) wants one at every
+/// authentication; the cache is for private keys only.
+fn management_touch(key: &ManagementKey) -> TouchPolicy {
+    if key.touch_required {
+        TouchPolicy::Always
+    } else {
+        TouchPolicy::Never
+    }
 }
 
 /// Which step of which management-key protocol a request is.
@@ -89,6 +102,7 @@ fn management(
         let answer = key
             .encrypt(host_challenge)
             .ok_or(StatusWord::INCORRECT_DATA)?;
+        piv.touch(management_touch(&key), MANAGEMENT_KEY)?;
         piv.session.management_authenticated = true;
         return Ok(DynamicAuth {
             response: Some(answer),
@@ -104,10 +118,17 @@ fn management(
         if !bool::from(response.ct_eq(&expected)) {
             return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
         }
+        piv.touch(management_touch(&key), MANAGEMENT_KEY)?;
         piv.session.management_authenticated = true;
         return Ok(Vec::new());
     }
     Err(StatusWord::INCORRECT_DATA)
+}
+
+/// What a private-key request asks of the key.
+enum Operation<'a> {
+    SignOrDecrypt(&'a [u8]),
+    Agree(&'a [u8]),
 }
 
 fn private_key_operation(
@@ -125,26 +146,42 @@ fn private_key_operation(
         return Err(StatusWord::INCORRECT_P1P2);
     }
     let policy = slot_key.effective_pin_policy(slot);
+    let touch = slot_key.effective_touch_policy();
     let session = &piv.session;
+    let pin_always = matches!(policy, PinPolicy::Always | PinPolicy::MatchAlways);
     let pin_ok = match policy {
         PinPolicy::Never => true,
-        PinPolicy::Always | PinPolicy::MatchAlways => session.pin_verified && session.pin_fresh,
+        _ if pin_always => session.pin_verified && session.pin_fresh,
         _ => session.pin_verified,
     };
     if !pin_ok {
         return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
     }
-    // Touch is simulated: a virtual card has no button, so a touch policy never blocks.
-    if req.response.as_ref().is_none_or(|r| !r.is_empty()) {
-        return Err(StatusWord::INCORRECT_DATA);
-    }
-    let result = match (&req.challenge, &req.exponentiation) {
-        (Some(input), None) => slot_key.key.sign_or_decrypt(input),
-        (None, Some(peer)) => slot_key.key.agree(peer),
+    let asks_for_answer = is_request(&req.response);
+    let input = match (asks_for_answer, &req.challenge, &req.exponentiation) {
+        (true, Some(input), None) => Operation::SignOrDecrypt(input),
+        (true, None, Some(peer)) => Operation::Agree(peer),
         _ => return Err(StatusWord::INCORRECT_DATA),
+    };
+    if let Err(sw) = piv.touch(touch, format_args!("the key in slot {slot}")) {
+        // A PIN-always login is for one operation, and this was it even though no touch
+        // came: the safe reading, where no source tells what a YubiKey does.
+        if pin_always {
+            piv.session.pin_fresh = false;
+        }
+        return Err(sw);
+    }
+    let key = piv
+        .state
+        .keys
+        .get(&slot)
+        .ok_or(StatusWord::REFERENCE_DATA_NOT_FOUND)?;
+    let result = match input {
+        Operation::SignOrDecrypt(input) => key.key.sign_or_decrypt(input),
+        Operation::Agree(peer) => key.key.agree(peer),
     }
     .map_err(|_: KeyError| StatusWord::INCORRECT_DATA)?;
-    if matches!(policy, PinPolicy::Always | PinPolicy::MatchAlways) {
+    if pin_always {
         piv.session.pin_fresh = false;
     }
     // A decrypted key or a shared secret: wiped once encoded into the answer.

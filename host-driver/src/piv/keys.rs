@@ -9,7 +9,7 @@ use apdu_spec::StatusWord;
 use apdu_spec::piv::command::{GenerateAsymmetricKeyPair, ImportKey, MoveKey};
 use apdu_spec::piv::metadata::{Metadata, Origin};
 use apdu_spec::piv::templates::{ImportedKey, PublicKeyTemplate};
-use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::piv::{Algorithm, KeyRef, PinPolicy, Slot, TouchPolicy};
 use log::debug;
 
 use super::PivCard;
@@ -211,6 +211,14 @@ impl<T: Transport> PivCard<T> {
         }
         let certified = certified(self)?;
         Ok(KeyInfo::reconcile(slot, meta.as_ref(), certified))
+    }
+
+    /// The touch policy of `key` (a slot's key, or the management key), where the card's
+    /// metadata tells it.
+    pub fn touch_policy(&mut self, key: KeyRef) -> Result<Option<TouchPolicy>> {
+        Ok(self
+            .metadata_if_answered(key)?
+            .and_then(|m| m.touch_policy()))
     }
 
     /// The public key of the key in `slot`.

@@ -5,7 +5,7 @@ use apdu_spec::StatusWord;
 use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate, Reset, SetManagementKey};
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::DynamicAuth;
-use apdu_spec::piv::{Algorithm, KeyRef};
+use apdu_spec::piv::{Algorithm, KeyRef, TouchPolicy};
 use log::debug;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -105,7 +105,7 @@ impl<T: Transport> PivCard<T> {
             |template| GeneralAuthenticate::new(key.algorithm(), AuthKey::Management, template);
         // Before sending: the card may accept the key even if we then reject its answer.
         self.logged_in();
-        self.run(|x| {
+        let authenticated = self.run(|x| {
             let r = x.send(step(DynamicAuth {
                 witness: Some(vec![]),
                 ..Default::default()
@@ -142,7 +142,17 @@ impl<T: Transport> PivCard<T> {
             } else {
                 Err(Error::WrongManagementKey)
             }
-        })
+        });
+        match authenticated {
+            // Asked only after a refusal, so an authentication that succeeds costs nothing more.
+            Err(Error::WrongManagementKey)
+                if self.touch_policy(KeyRef::MANAGEMENT).ok().flatten()
+                    == Some(TouchPolicy::Always) =>
+            {
+                Err(Error::WrongManagementKeyOrNoTouch)
+            }
+            other => other,
+        }
     }
 
     /// YubiKey's SET MANAGEMENT KEY (needs authentication with the current key).

@@ -5,7 +5,7 @@ use apdu_spec::StatusWord;
 use apdu_spec::piv::command::{AuthKey, GeneralAuthenticate, Verify};
 use apdu_spec::piv::reference_data::Credential;
 use apdu_spec::piv::templates::DynamicAuth;
-use apdu_spec::piv::{Algorithm, Slot};
+use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use zeroize::Zeroizing;
 
 use super::{PivCard, Secret};
@@ -71,9 +71,22 @@ impl<T: Transport> PivCard<T> {
                 StatusWord::REFERENCE_DATA_NOT_FOUND => {
                     Err(Error::NotFound(format!("a key in slot {slot}")))
                 }
+                // Refused just after accepting the PIN: the PIN did not hold it back.
+                StatusWord::SECURITY_STATUS_NOT_SATISFIED if x.pin_verified => {
+                    Err(Error::NoTouch {
+                        slot,
+                        certain: false,
+                    })
+                }
                 sw => Err(Error::from_status("GENERAL AUTHENTICATE", sw)),
             }
-        })?;
+        });
+        let data = match data {
+            Err(e @ (Error::SecurityStatusNotSatisfied | Error::NoTouch { .. })) => {
+                return Err(self.refusal(slot, e));
+            }
+            data => data?,
+        };
         if verify.is_some() {
             self.login_restored();
         }
@@ -82,6 +95,26 @@ impl<T: Transport> PivCard<T> {
             .and_then(|d| d.response)
             .ok_or_else(|| Error::malformed("no response in 7C"))?;
         Ok(Zeroizing::new(response))
+    }
+
+    /// Why the card refused an operation on the key in `slot` with 6982 (`refused`): for want
+    /// of a touch where the key's metadata says it needs one, and the PIN was verified in the
+    /// operation or is not needed. Metadata is asked only now, so operations that succeed
+    /// cost nothing more.
+    fn refusal(&mut self, slot: Slot, refused: Error) -> Error {
+        let pin_verified_now = matches!(refused, Error::NoTouch { .. });
+        // A card that cannot say leaves the refusal as the operation found it.
+        let Ok(Some(meta)) = self.metadata_if_answered(slot.key_ref()) else {
+            return refused;
+        };
+        match meta.touch_policy() {
+            Some(TouchPolicy::Always | TouchPolicy::Cached) => Error::NoTouch {
+                slot,
+                certain: pin_verified_now || meta.pin_policy() == Some(PinPolicy::Never),
+            },
+            Some(_) => Error::SecurityStatusNotSatisfied,
+            None => refused,
+        }
     }
 
     /// Signs a digest computed by the caller (not for Ed25519, which signs messages).

@@ -16,6 +16,23 @@ pub const DEFAULT_PIN: &str = "123456";
 pub const DEFAULT_PUK: &str = "12345678";
 pub const OPENSC_PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
 
+/// yubico-piv-tool's arguments to verify the PIN and sign with the key in `slot`,
+/// checking the signature against `cert`.
+pub fn test_signature_with_pin<'a>(slot: &'a str, cert: &'a str) -> [&'a str; 10] {
+    [
+        "-a",
+        "verify-pin",
+        "-P",
+        DEFAULT_PIN,
+        "-a",
+        "test-signature",
+        "-s",
+        slot,
+        "-i",
+        cert,
+    ]
+}
+
 /// The last lines of the card's log, for failure messages.
 pub fn log_tail(card: &SimCard) -> String {
     let log = card.log();
@@ -59,7 +76,15 @@ impl Bench {
 
     /// A card made with `card-sim init <init_args>`.
     pub fn with(init_args: &[&str]) -> Bench {
-        let card = SimCard::start_with(init_args);
+        Self::of(SimCard::start_with(init_args))
+    }
+
+    /// A factory-fresh card served with `card-sim serve … <serve_args>`.
+    pub fn serving(serve_args: &[&str]) -> Bench {
+        Self::of(SimCard::start_serving(serve_args))
+    }
+
+    fn of(card: SimCard) -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
         // OpenSC's clients look at every reader: the PKCS#11 module probes the card of each
         // (with its default card drivers, SELECTs of foreign AIDs that deselect PIV and drop

@@ -1,0 +1,261 @@
+//! Touch: keys with touch policy "always" or "cached", and a management key set with touch,
+//! wait for the card's button, and are refused (6982) when no touch comes in time.
+//!
+//! Timed tests assert what the card answered, never how fast: a wait that should not happen
+//! would fail on the short timeout, and one that should happen is released by a press.
+
+mod common;
+
+use std::thread;
+use std::time::Duration;
+
+use apdu_spec::StatusWord;
+use apdu_spec::piv::command::{Attest, SetManagementKey};
+use apdu_spec::piv::mgmt_key::ManagementKey;
+use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
+use card_sim::Card;
+use card_sim::touch::{Button, Timing};
+use common::*;
+
+/// Long enough for a presser thread on a loaded machine; the tests that wait this long
+/// are released by a press well before.
+const PATIENT: Duration = Duration::from_secs(30);
+/// Short, for the waits nobody ends.
+const IMPATIENT: Duration = Duration::from_millis(50);
+
+const SLOT: Slot = Slot::Authentication;
+const HASH: [u8; 32] = [0x5E; 32];
+
+/// A card whose button only a press touches, with the management key authenticated and
+/// a P-256 key with `pin` and `touch` policies in 9A.
+fn card_with_key(pin: PinPolicy, touch: TouchPolicy, timing: Timing) -> (Card, Button) {
+    let mut card = fresh();
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    ok(generate_with(
+        &mut card,
+        SLOT,
+        Algorithm::EccP256,
+        Some(pin),
+        Some(touch),
+    ));
+    let button = Button::default();
+    card.set_button(button.clone());
+    card.set_touch_timing(timing);
+    (card, button)
+}
+
+fn timeout(timeout: Duration) -> Timing {
+    Timing {
+        timeout,
+        ..Timing::YUBIKEY
+    }
+}
+
+fn sign(card: &mut Card) -> Result<Vec<u8>, StatusWord> {
+    private_op(card, SLOT, Algorithm::EccP256, &HASH)
+}
+
+/// Presses `button` once an operation waits for it, on a thread of its own.
+fn press_when_waiting(button: &Button) -> thread::JoinHandle<bool> {
+    let button = button.clone();
+    thread::spawn(move || button.wait_until_waiting(PATIENT) && button.press())
+}
+
+#[test]
+fn a_touch_always_key_waits_until_the_button_is_pressed() {
+    let (mut card, button) = card_with_key(PinPolicy::Never, TouchPolicy::Always, timeout(PATIENT));
+    let presser = press_when_waiting(&button);
+    sign(&mut card).expect("signs once touched");
+    assert!(presser.join().unwrap(), "the card waited for the press");
+    assert!(!button.is_waiting());
+}
+
+#[test]
+fn without_a_touch_the_card_refuses_with_6982() {
+    let (mut card, button) =
+        card_with_key(PinPolicy::Never, TouchPolicy::Always, timeout(IMPATIENT));
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+    // Every use of an "always" key waits again: an earlier touch does not serve it.
+    let presser = press_when_waiting(&button);
+    card.set_touch_timing(timeout(PATIENT));
+    sign(&mut card).expect("signs once touched");
+    assert!(presser.join().unwrap());
+    card.set_touch_timing(timeout(IMPATIENT));
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+}
+
+#[test]
+fn a_pin_always_login_is_used_up_by_an_operation_that_got_no_touch() {
+    let (mut card, button) =
+        card_with_key(PinPolicy::Always, TouchPolicy::Always, timeout(IMPATIENT));
+    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+
+    // Touched now, the key still wants the PIN again: the login went with the attempt.
+    card.set_button(Button::auto(Duration::ZERO));
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+    sign(&mut card).expect("signs with a fresh PIN and a touch");
+    assert!(!button.is_waiting());
+}
+
+#[test]
+fn a_cached_touch_serves_later_operations_until_the_cache_runs_out() {
+    let cache = Duration::from_millis(300);
+    let (mut card, button) = card_with_key(
+        PinPolicy::Never,
+        TouchPolicy::Cached,
+        Timing {
+            timeout: PATIENT,
+            cache,
+        },
+    );
+    let presser = press_when_waiting(&button);
+    sign(&mut card).expect("the first use waits for a touch");
+    assert!(presser.join().unwrap());
+
+    // Within the window nobody presses, and the card does not wait.
+    card.set_touch_timing(Timing {
+        timeout: IMPATIENT,
+        cache,
+    });
+    sign(&mut card).expect("the cached touch serves");
+
+    thread::sleep(cache);
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED),
+        "past the window the key wants a touch again"
+    );
+}
+
+#[test]
+fn power_off_and_reset_forget_a_cached_touch() {
+    let timing = Timing {
+        timeout: IMPATIENT,
+        cache: Duration::from_secs(3600),
+    };
+    let (mut card, _) = card_with_key(PinPolicy::Never, TouchPolicy::Cached, timing);
+    card.set_button(Button::auto(Duration::ZERO));
+    sign(&mut card).expect("touched by the auto button");
+    card.set_button(Button::default());
+    sign(&mut card).expect("cached");
+
+    card.power_off();
+    card.power_on();
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+
+    card.set_button(Button::auto(Duration::ZERO));
+    sign(&mut card).expect("touched again");
+    card.set_button(Button::default());
+    card.reset();
+    assert_eq!(
+        sign(&mut card),
+        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+}
+
+#[test]
+fn a_touch_for_an_always_key_is_the_touch_a_cached_key_remembers() {
+    let mut card = fresh();
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    for (slot, touch) in [
+        (Slot::Authentication, TouchPolicy::Always),
+        (Slot::CardAuthentication, TouchPolicy::Cached),
+    ] {
+        ok(generate_with(
+            &mut card,
+            slot,
+            Algorithm::EccP256,
+            Some(PinPolicy::Never),
+            Some(touch),
+        ));
+    }
+    card.set_touch_timing(timeout(IMPATIENT));
+    private_op(&mut card, Slot::Authentication, Algorithm::EccP256, &HASH)
+        .expect("touched by the card's own button");
+    card.set_button(Button::default());
+    private_op(
+        &mut card,
+        Slot::CardAuthentication,
+        Algorithm::EccP256,
+        &HASH,
+    )
+    .expect("the card was touched within the cache window");
+}
+
+#[test]
+fn attestation_and_keys_without_touch_never_wait() {
+    let (mut card, _) = card_with_key(PinPolicy::Never, TouchPolicy::Always, timeout(IMPATIENT));
+    let attested = send(&mut card, Attest { slot: SLOT }.to_apdu());
+    assert_eq!(
+        attested.sw,
+        StatusWord::SUCCESS,
+        "attestation needs no touch"
+    );
+
+    card.set_button(Button::auto(Duration::ZERO));
+    ok(generate_with(
+        &mut card,
+        SLOT,
+        Algorithm::EccP256,
+        Some(PinPolicy::Never),
+        Some(TouchPolicy::Never),
+    ));
+    card.set_button(Button::default());
+    sign(&mut card).expect("touch policy never");
+}
+
+#[test]
+fn a_management_key_set_with_touch_waits_for_one_at_every_authentication() {
+    let mut card = fresh();
+    assert_eq!(authenticate(&mut card), StatusWord::SUCCESS);
+    let mut key = ManagementKey::new(Algorithm::Aes192, &[0x4D; 24]).unwrap();
+    key.touch_required = true;
+    assert_eq!(
+        send(&mut card, SetManagementKey { key: key.clone() }.to_apdu()).sw,
+        StatusWord::SUCCESS
+    );
+    let button = Button::default();
+    card.set_button(button.clone());
+    card.set_touch_timing(timeout(IMPATIENT));
+    card.reset();
+    ok(select(&mut card));
+    assert_eq!(
+        authenticate_with(&mut card, &key),
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        "the right key without a touch"
+    );
+    assert_eq!(
+        generate_with(&mut card, SLOT, Algorithm::EccP256, None, None).sw,
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        "not authenticated"
+    );
+
+    card.set_touch_timing(timeout(PATIENT));
+    let presser = press_when_waiting(&button);
+    assert_eq!(authenticate_with(&mut card, &key), StatusWord::SUCCESS);
+    assert!(presser.join().unwrap());
+    ok(generate_with(
+        &mut card,
+        SLOT,
+        Algorithm::EccP256,
+        None,
+        None,
+    ));
+}

@@ -1,0 +1,102 @@
+//! Touch through pcscd: a key yubico-piv-tool generates with a touch policy makes the
+//! served card wait, inside the command, until it is touched; a command nobody touches the
+//! card for fails as on a YubiKey, and the card goes on serving.
+//!
+//! `card-sim serve --auto-touch DELAY` does the touching here, later than the vpcd link's
+//! frame deadline (5 s), so the wait is seen to hold the link, not break it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Bench, test_signature_with_pin};
+
+/// How long the card waits before touching itself: past the vpcd link's 5 s frame deadline.
+const LATE_TOUCH: &str = "6s";
+
+/// A P-256 key with `touch` policy in 9a and a certificate for it; the certificate's path.
+fn touch_key(bench: &Bench, touch: &str) -> String {
+    let public = bench.path("9a.pub.pem");
+    let text = bench.piv_tool_ok(&[
+        "-a",
+        "generate",
+        "-s",
+        "9a",
+        "-A",
+        "ECCP256",
+        &format!("--touch-policy={touch}"),
+        "-o",
+        &public,
+    ]);
+    assert!(
+        text.contains("Successfully generated a new private key"),
+        "{text}"
+    );
+    let cert = bench.certificate_for(&public, "/CN=touch", "9a");
+    bench.piv_tool_ok(&["-a", "import-certificate", "-s", "9a", "-i", &cert]);
+    cert
+}
+
+#[test]
+fn a_touch_always_key_signs_for_yubico_piv_tool_once_the_card_is_touched() {
+    let bench = Bench::serving(&["--auto-touch", LATE_TOUCH]);
+    let cert = touch_key(&bench, "always");
+    let text = bench.piv_tool_ok(&test_signature_with_pin("9a", &cert));
+    assert!(text.contains("Successful ECDSA verification."), "{text}");
+    let log = bench.card.log();
+    assert!(log.contains("touch needed for the key in slot 9a"), "{log}");
+    assert!(
+        !log.contains("dropping the connection"),
+        "the wait held the link: {log}"
+    );
+}
+
+#[test]
+fn without_a_touch_the_signature_fails_and_the_card_serves_on() {
+    let bench = Bench::serving(&["--touch-timeout", "1s"]);
+    let cert = touch_key(&bench, "cached");
+    bench.piv_tool_fails(&test_signature_with_pin("9a", &cert));
+    let log = bench.card.log();
+    assert!(
+        log.contains("no touch for the key in slot 9a within 1s; the card refuses (6982)"),
+        "{log}"
+    );
+    let status = bench.piv_tool_ok(&["-a", "status"]);
+    assert!(status.contains("Slot 9a"), "{status}");
+}
+
+#[test]
+fn a_signal_ends_a_wait_for_a_touch_and_the_card_stops_cleanly() {
+    const TOUCH_TIMEOUT: Duration = Duration::from_secs(120);
+    let mut bench = Bench::serving(&["--touch-timeout", "120s"]);
+    let cert = touch_key(&bench, "always");
+    let reader = bench.reader();
+    let signing = std::thread::spawn(move || {
+        let mut args = vec!["-r", reader];
+        args.extend(test_signature_with_pin("9a", &cert));
+        e2e::run("yubico-piv-tool", &args)
+    });
+    let asked = Instant::now();
+    while !bench
+        .card
+        .log()
+        .contains("touch needed for the key in slot 9a")
+    {
+        assert!(
+            asked.elapsed() < TOUCH_TIMEOUT / 2,
+            "the card never waited for a touch:\n{}",
+            bench.card.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let signalled = Instant::now();
+    let status = bench.card.kill(libc::SIGTERM);
+    assert!(status.success(), "card-sim ended cleanly: {status}");
+    assert!(
+        signalled.elapsed() < TOUCH_TIMEOUT / 2,
+        "the signal waited out the touch timeout"
+    );
+    let signed = signing.join().unwrap();
+    assert!(!signed.status.success(), "no touch, no signature");
+}
