@@ -16,6 +16,7 @@ pub mod atr;
 pub mod attestation;
 pub mod card;
 mod commands;
+pub mod control;
 pub mod flavour;
 pub mod keys;
 pub mod objects;
@@ -28,6 +29,7 @@ pub mod touch;
 pub mod vpcd;
 
 pub use card::Card;
+pub use control::{Control, ControlledCard};
 pub use flavour::Flavour;
 pub use state::{CardConfig, CardState, MetadataSupport};
 pub use store::{FileStore, MemoryStore, StateStore, StoreError};
