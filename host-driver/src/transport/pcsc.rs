@@ -242,8 +242,13 @@ impl Transport for PcscTransport {
             Err(e) => return Err(map_error(&reader, e).into()),
         };
         if interrupted {
-            self.recover()?;
-            return Err(TransportError::Reset.into());
+            return Err(match self.recover() {
+                Ok(()) => TransportError::Reset,
+                // The card left the reader under us and is not back: it was pulled.
+                Err(TransportError::NoCard(name)) => TransportError::CardRemoved(name),
+                Err(e) => e,
+            }
+            .into());
         }
         result
     }
