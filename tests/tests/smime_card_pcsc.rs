@@ -54,6 +54,14 @@ fn smime_card_ok(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> String 
 /// Generates a P-256 key in 9A with smime-card, has the test CA certify it as Alice's
 /// (`alice.pem` in `dir`) with `profile`, and stores the certificate on the card.
 fn enroll_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
+    let cert = certified_9a(card, dir, profile);
+    smime_card_ok(card, &import_9a(&cert), &[]);
+    cert
+}
+
+/// Generates a P-256 key in 9A and has the test CA certify it (`alice.pem` in `dir`),
+/// without storing the certificate on the card.
+fn certified_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
     let public_key = dir.join("9a.pub.pem").to_str().unwrap().to_owned();
     let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
     smime_card_ok(
@@ -62,13 +70,12 @@ fn enroll_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
         &[],
     );
     let cert = TestCa::new(dir).certify(Path::new(&public_key), "alice", profile);
-    let cert = cert.to_str().unwrap().to_owned();
-    smime_card_ok(
-        card,
-        &["card", "import-cert", "--slot", "9a", "--in", &cert],
-        &[],
-    );
-    cert
+    cert.to_str().unwrap().to_owned()
+}
+
+/// The arguments that store the certificate `cert` in 9A.
+fn import_9a(cert: &str) -> [&str; 6] {
+    ["card", "import-cert", "--slot", "9a", "--in", cert]
 }
 
 /// Another PC/SC client connects to the card and disconnects resetting it.
@@ -178,13 +185,19 @@ fn a_reset_by_another_program_between_two_commands_does_not_disturb_the_next() {
     let card = SimCard::start();
     smime_card_ok(&card, &["card", "status"], &[]);
     reset_by_another_client(&card);
-    let status = smime_card_ok(&card, &["card", "status"], &[]);
+    assert_factory_pin_with_every_try(&card);
+}
+
+/// The card shows every PIN try left, and the factory PIN verifies.
+#[track_caller]
+fn assert_factory_pin_with_every_try(card: &SimCard) {
+    let status = smime_card_ok(card, &["card", "status"], &[]);
     assert!(
         status.contains("PIN:            3 of 3 tries left"),
         "{status}"
     );
     smime_card_ok(
-        &card,
+        card,
         &["card", "verify-pin", "--pin-env", "PIN"],
         &[("PIN", PIN)],
     );
@@ -314,50 +327,15 @@ fn a_power_cut_during_a_pin_change_keeps_the_old_pin_and_every_try() {
     card.reader.wait_for_card(false);
 
     card.insert();
-    let status = smime_card_ok(&card, &["card", "status"], &[]);
-    assert!(
-        status.contains("PIN:            3 of 3 tries left"),
-        "{status}"
-    );
-    smime_card_ok(
-        &card,
-        &["card", "verify-pin", "--pin-env", "PIN"],
-        &[("PIN", PIN)],
-    );
+    assert_factory_pin_with_every_try(&card);
 }
 
 #[test]
 fn a_memory_failure_on_a_certificate_import_is_reported_and_nothing_is_stored() {
     let card = SimCard::start();
     let dir = tempfile::tempdir().unwrap();
-    let public_key = dir.path().join("9a.pub.pem").to_str().unwrap().to_owned();
-    smime_card_ok(
-        &card,
-        &[
-            "card",
-            "generate",
-            "--slot",
-            "9a",
-            "--algorithm",
-            "p256",
-            "--out",
-            &public_key,
-        ],
-        &[],
-    );
-    let cert = TestCa::new(dir.path()).certify(
-        Path::new(&public_key),
-        "alice",
-        &Profile::new("/CN=Alice"),
-    );
-    let import = [
-        "card",
-        "import-cert",
-        "--slot",
-        "9a",
-        "--in",
-        cert.to_str().unwrap(),
-    ];
+    let cert = certified_9a(&card, dir.path(), &Profile::new("/CN=Alice"));
+    let import = import_9a(&cert);
     card.ctl_ok(&["fail", "--sw", "6581", "--ins", "db"]);
     let out = smime_card(&card, &import, &[]);
     let text = output_text(&out);
