@@ -8,6 +8,10 @@
 //! Touch policies are recorded and reported (metadata, attestation) but simulated: a
 //! virtual card has no button, so an operation that would wait for a touch proceeds at once.
 //!
+//! Faults on demand ([`control`]) sit between the card and whoever carries its bytes: a
+//! card pulled out, planned status words, late or broken answers, a power cut in the
+//! middle of a state write, for tests in process and through `card-sim ctl`.
+//!
 //! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
 //! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that
 //! clients can be tested against the cards they meet in the field.
