@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use apdu_spec::CommandApdu;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::power_cut::Guarded;
@@ -116,8 +115,7 @@ impl ControlledCard {
 
     /// One command APDU through the plan.
     pub fn exchange(&mut self, command: &[u8]) -> Outcome {
-        let ins = CommandApdu::parse(command).ok().map(|c| c.ins);
-        match self.control.step(ins) {
+        match self.control.step(command) {
             Step::Absent => {
                 self.leave();
                 Outcome::Removed
