@@ -155,6 +155,13 @@ impl Card {
         self.power_on()
     }
 
+    /// Power comes back after a write was cut short: the state is `state`, what the store
+    /// still holds, and the session begins anew.
+    pub fn restore(&mut self, state: CardState) {
+        self.piv.state = state;
+        self.clear_volatile();
+    }
+
     fn clear_volatile(&mut self) {
         self.piv.session = Session::power_on();
         self.chain = None;

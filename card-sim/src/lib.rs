@@ -10,6 +10,10 @@
 //! time ([`touch::Timing`]). Another thread presses the button; a card made by [`Card::new`]
 //! presses its own at once, until given another ([`Card::set_button`]).
 //!
+//! Faults on demand ([`control`]) sit between the card and whoever carries its bytes: a
+//! card pulled out, planned status words, late or broken answers, a power cut in the
+//! middle of a state write, for tests in process and through `card-sim ctl`.
+//!
 //! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
 //! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that
 //! clients can be tested against the cards they meet in the field.
@@ -18,6 +22,7 @@ pub mod atr;
 pub mod attestation;
 pub mod card;
 mod commands;
+pub mod control;
 pub mod flavour;
 pub mod keys;
 pub mod objects;
@@ -30,6 +35,7 @@ pub mod touch;
 pub mod vpcd;
 
 pub use card::Card;
+pub use control::{Control, ControlledCard};
 pub use flavour::Flavour;
 pub use state::{CardConfig, CardState, MetadataSupport};
 pub use store::{FileStore, MemoryStore, StateStore, StoreError};

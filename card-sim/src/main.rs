@@ -6,18 +6,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use apdu_spec::StatusWord;
 use apdu_spec::piv::Algorithm;
+use card_sim::control::{self, ControlSocket};
 use card_sim::state::{CardState, MetadataSupport};
 use card_sim::touch::{Button, Mode, Timing};
 use card_sim::vpcd::{self, AllowedListener};
-use card_sim::{Card, CardConfig, FileStore, StoreError, summary};
-use clap::{Parser, Subcommand, ValueEnum};
+use card_sim::{CardConfig, Control, ControlledCard, FileStore, StoreError, summary};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
 /// that plugs into pcscd through vsmartcard's vpcd reader driver.
 ///
-/// Exit codes: 0 success, 1 the state file could not be read, written or created, or
-/// another user's program holds the vpcd port, 2 bad arguments.
+/// Exit codes: 0 success, 1 the state file could not be read, written or created, another
+/// user's program holds the vpcd port, or a control command failed, 2 bad arguments.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -33,6 +35,9 @@ enum Command {
     /// management key 010203040506070801020304050607080102030405060708, 3DES).
     /// Every change is saved at once, atomically. Set RUST_LOG=debug to log every APDU
     /// (only public data shown; PINs, keys, objects and results by their length).
+    ///
+    /// While it serves, `card-sim ctl --state FILE` plans faults through the control
+    /// socket FILE.ctl beside the state file (mode 0600, removed on exit).
     Serve {
         /// The card's state file.
         #[arg(long)]
@@ -88,6 +93,103 @@ enum Command {
         #[arg(long)]
         state: PathBuf,
     },
+    /// Plan faults for the card `card-sim serve` serves, through its control socket:
+    /// pull it out, fail, delay or break answers, cut the power mid-write.
+    Ctl {
+        /// The state file of the card being served.
+        #[arg(long)]
+        state: PathBuf,
+        #[command(subcommand)]
+        command: CtlCommand,
+    },
+    /// Touch the served card's button (as `card-sim ctl --state FILE touch`).
+    Touch {
+        #[arg(long)]
+        state: PathBuf,
+        #[command(flatten)]
+        touch: TouchArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum CtlCommand {
+    /// Take the card out of the reader: commands get no answer, pcscd sees no card.
+    Remove,
+    /// Put the card back: it powers up afresh, every login lost.
+    Insert,
+    /// Answer the next commands with a status word; the card never sees them.
+    Fail {
+        /// The status word, 4 hex digits (6581: memory failure).
+        #[arg(long, value_parser = hex_status_word)]
+        sw: StatusWord,
+        /// How many commands.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+        /// Only commands with this instruction, 2 hex digits (DB: PUT DATA).
+        #[arg(long, value_parser = hex_instruction)]
+        ins: Option<u8>,
+    },
+    /// Hold back answers: the card acts at once, its answer comes late.
+    Delay {
+        /// Milliseconds.
+        #[arg(long)]
+        ms: u64,
+        /// How many answers (all, until `clear`, without it).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        count: Option<u32>,
+    },
+    /// Break the link part-way through the next answers: the card acted on the command,
+    /// and comes back at once, as one pulled and pushed back.
+    Drop {
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+    },
+    /// Cut the power in the middle of the next state write: the file keeps the state
+    /// before it, the command gets no answer, and the card is out until `insert`.
+    PowerCut,
+    /// Touch the button.
+    Touch(TouchArgs),
+    /// Print what is planned and whether the card is in the reader.
+    Status,
+    /// Forget every planned fault (the card stays in or out as it is).
+    Clear,
+}
+
+#[derive(Args)]
+struct TouchArgs {
+    /// First wait up to SECONDS for an operation to wait for a touch; fail if none does.
+    #[arg(long, value_name = "SECONDS")]
+    wait: Option<u64>,
+}
+
+impl From<CtlCommand> for control::Command {
+    fn from(command: CtlCommand) -> Self {
+        match command {
+            CtlCommand::Remove => Self::Remove,
+            CtlCommand::Insert => Self::Insert,
+            CtlCommand::Fail { sw, count, ins } => Self::Fail { sw, count, ins },
+            CtlCommand::Delay { ms, count } => Self::Delay { ms, count },
+            CtlCommand::Drop { count } => Self::Drop { count },
+            CtlCommand::PowerCut => Self::PowerCut,
+            CtlCommand::Touch(TouchArgs { wait }) => Self::Touch { wait },
+            CtlCommand::Status => Self::Status,
+            CtlCommand::Clear => Self::Clear,
+        }
+    }
+}
+
+fn hex_status_word(s: &str) -> Result<StatusWord, String> {
+    match u16::from_str_radix(s, 16) {
+        Ok(sw) if s.len() == 4 => Ok(StatusWord(sw)),
+        _ => Err("expected 4 hex digits, such as 6581".into()),
+    }
+}
+
+fn hex_instruction(s: &str) -> Result<u8, String> {
+    match u8::from_str_radix(s, 16) {
+        Ok(ins) if s.len() == 2 => Ok(ins),
+        _ => Err("expected 2 hex digits, such as DB".into()),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -170,15 +272,20 @@ fn run(command: Command) -> Result<(), String> {
             auto_touch,
             touch_timeout,
         } => {
-            let mut card = Card::open(&state, &CardConfig::default()).map_err(|e| e.to_string())?;
-            log::info!("card {} from {}", card.state().serial, state.display());
-            card.set_button(Button::new(auto_touch.map_or(Mode::Manual, Mode::Auto)));
-            card.set_touch_timing(Timing {
+            // The handle whoever touches the card presses: the control socket's `touch`.
+            let button = Button::new(auto_touch.map_or(Mode::Manual, Mode::Auto));
+            let control = Control::new(button.clone());
+            let mut card = ControlledCard::open(&state, &CardConfig::default(), control.clone())
+                .map_err(|e| e.to_string())?;
+            card.card_mut().set_touch_timing(Timing {
                 timeout: touch_timeout,
                 ..Timing::YUBIKEY
             });
-            // The handle whoever touches the card presses; clones share the one button.
-            let button = card.button();
+            log::info!(
+                "card {} from {}",
+                card.card().state().serial,
+                state.display()
+            );
             match button.mode() {
                 Mode::Manual => log::info!(
                     "keys with a touch policy wait up to {touch_timeout:?} for `card-sim touch --state {}`",
@@ -186,6 +293,9 @@ fn run(command: Command) -> Result<(), String> {
                 ),
                 Mode::Auto(delay) => log::info!("the card touches itself after {delay:?}"),
             }
+            let socket_path = control::socket_path(&state).map_err(|e| e.to_string())?;
+            let socket = ControlSocket::bind(&socket_path, control)
+                .map_err(|e| format!("cannot listen on {}: {e}", socket_path.display()))?;
             let shutdown = Arc::new(AtomicBool::new(false));
             for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(signal, shutdown.clone())
@@ -198,8 +308,14 @@ fn run(command: Command) -> Result<(), String> {
                 AllowedListener::RootOrOwnUser
             };
             // Every change was saved when it happened: nothing is left to write.
-            vpcd::serve(&mut card, &address, allowed, &shutdown)
-                .map_err(|e| format!("{e}; pass --allow-foreign-listener to connect anyway"))
+            let served = vpcd::serve(&mut card, &address, allowed, &shutdown)
+                .map_err(|e| format!("{e}; pass --allow-foreign-listener to connect anyway"));
+            drop(socket);
+            served
+        }
+        Command::Ctl { state, command } => ctl(&state, &command.into()),
+        Command::Touch { state, touch } => {
+            ctl(&state, &control::Command::Touch { wait: touch.wait })
         }
         Command::Init {
             state,
@@ -240,6 +356,13 @@ fn give_up_touches_at(shutdown: Arc<AtomicBool>, button: Button) {
         }
         button.give_up();
     });
+}
+
+/// Sends `command` to the server of the card in `state` and prints its reply.
+fn ctl(state: &Path, command: &control::Command) -> Result<(), String> {
+    let reply = control::request(state, command).map_err(|e| e.to_string())?;
+    println!("{reply}");
+    Ok(())
 }
 
 /// Creates a factory-fresh card with `config` in `state`, which must not exist. It holds

@@ -92,6 +92,10 @@ pub enum StoreError {
         "{path} is a symbolic link, not the lock of a card state; remove it (it is not followed)"
     )]
     LockIsLink { path: PathBuf },
+    /// The power was cut in the middle of the write (a fault planned through
+    /// [`crate::control`]): the store still holds the state before it.
+    #[error("the card lost power while writing its state")]
+    PowerLost,
     #[error(transparent)]
     Create(#[from] CreateError),
 }
@@ -99,6 +103,13 @@ pub enum StoreError {
 /// Persists the card's state after every change.
 pub trait StateStore: Send {
     fn save(&mut self, state: &CardState) -> Result<(), StoreError>;
+
+    /// Begins writing `state` and stops part-way, as a write does when the power goes:
+    /// what is left behind is what a crash at that point leaves, and the state before
+    /// stays whole. Nothing by default: a store whose writes cannot be torn.
+    fn tear(&mut self, _state: &CardState) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Keeps nothing: a card that lives as long as the process.
@@ -178,7 +189,7 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// symlink to it, `a/../card.json`) then means one lock, and writes replace the file
 /// rather than a symlink to it. A file not created yet is named through its directory's
 /// real path.
-fn real_path(path: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn real_path(path: &Path) -> std::io::Result<PathBuf> {
     match fs::canonicalize(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let name = path.file_name().ok_or_else(|| {
@@ -312,19 +323,7 @@ impl FileStore {
             path: self.path.clone(),
             source,
         };
-        let json = Zeroizing::new(
-            serde_json::to_vec_pretty(
-                &StateFile::from_state(state).map_err(|e| err(std::io::Error::other(e)))?,
-            )
-            .map_err(|e| err(std::io::Error::other(e)))?,
-        );
-        let dir = parent_dir(&self.path);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&temp_prefix(&self.path))
-            .rand_bytes(TEMP_RANDOM_LEN)
-            .suffix(TEMP_SUFFIX)
-            .tempfile_in(&dir)
-            .map_err(err)?;
+        let (mut tmp, json) = self.temporary(state)?;
         tmp.write_all(&json).map_err(err)?;
         tmp.as_file().sync_all().map_err(err)?;
         if replace {
@@ -333,13 +332,53 @@ impl FileStore {
             tmp.persist_noclobber(&self.path)
                 .map_err(|e| err(e.error))?;
         }
-        File::open(&dir).and_then(|d| d.sync_all()).map_err(err)
+        File::open(parent_dir(&self.path))
+            .and_then(|d| d.sync_all())
+            .map_err(err)
+    }
+
+    /// The JSON of `state`, and an empty temporary file beside the target to write it to.
+    fn temporary(
+        &self,
+        state: &CardState,
+    ) -> Result<(tempfile::NamedTempFile, Zeroizing<Vec<u8>>), StoreError> {
+        let err = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let json = Zeroizing::new(
+            serde_json::to_vec_pretty(
+                &StateFile::from_state(state).map_err(|e| err(std::io::Error::other(e)))?,
+            )
+            .map_err(|e| err(std::io::Error::other(e)))?,
+        );
+        let tmp = tempfile::Builder::new()
+            .prefix(&temp_prefix(&self.path))
+            .rand_bytes(TEMP_RANDOM_LEN)
+            .suffix(TEMP_SUFFIX)
+            .tempfile_in(parent_dir(&self.path))
+            .map_err(err)?;
+        Ok((tmp, json))
     }
 }
 
 impl StateStore for FileStore {
     fn save(&mut self, state: &CardState) -> Result<(), StoreError> {
         self.write(state)
+    }
+
+    /// Half the temporary file, synced, and no rename: the state file is untouched, and the
+    /// temporary file stays behind, as after a crash, for the next claim of the card to remove.
+    fn tear(&mut self, state: &CardState) -> Result<(), StoreError> {
+        let (mut tmp, json) = self.temporary(state)?;
+        let err = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        tmp.write_all(&json[..json.len() / 2]).map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.keep().map_err(|e| err(e.error))?;
+        Ok(())
     }
 }
 

@@ -13,6 +13,12 @@
 //! writing), it looks at the shutdown flag every `SHUTDOWN_POLL` (200 ms); the one
 //! exception is the look-up at start for the loopback warning below.
 //!
+//! Every command goes through the plan of faults ([`ControlledCard`]): a card taken out of
+//! the reader closes the connection and connects again only once it is put back (pcscd
+//! then sees it absent); an answer broken part-way sends a part of its frame, closes, and
+//! connects again at once (the card pulled and pushed back); a delayed answer waits,
+//! watching for shutdown and removal, between the frames, so no frame deadline runs.
+//!
 //! PINs and keys cross the link in clear text: an address that is not loopback draws a
 //! warning at start, and on loopback the card refuses a port whose listener belongs to
 //! another user (neither root nor its own), unless told to allow it.
@@ -30,6 +36,7 @@ use socket2::SockRef;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::Card;
+use crate::control::{Control, ControlledCard, Outcome};
 
 mod destination;
 pub mod frame;
@@ -123,6 +130,28 @@ enum Ended {
     Lost(io::Error),
     /// The reader left a frame unfinished past [`FRAME_DEADLINE`]; says which way.
     Stalled(&'static str),
+    /// The card was taken out of the reader.
+    Removed,
+    /// The link was broken part-way through an answer, as planned.
+    Broken,
+}
+
+/// What ends any wait on the link besides its own progress.
+struct Stop<'a> {
+    shutdown: &'a AtomicBool,
+    control: &'a Control,
+}
+
+impl Stop<'_> {
+    fn reason(&self) -> Option<Ended> {
+        if self.shutdown.load(Ordering::Relaxed) {
+            Some(Ended::Shutdown)
+        } else if !self.control.is_present() {
+            Some(Ended::Removed)
+        } else {
+            None
+        }
+    }
 }
 
 impl From<io::Error> for Ended {
@@ -132,10 +161,11 @@ impl From<io::Error> for Ended {
 }
 
 /// Serves `card` to the vpcd at `address` until `shutdown` is set, reconnecting with
-/// backoff whenever vpcd is not there or goes away. Every power-off clears the login.
-/// Fails, without sending anything, when the listener is one `allowed` does not admit.
+/// backoff whenever vpcd is not there or goes away, and staying away while the card is
+/// out of the reader. Every power-off clears the login. Fails, without sending anything,
+/// when the listener is one `allowed` does not admit.
 pub fn serve(
-    card: &mut Card,
+    card: &mut ControlledCard,
     address: &str,
     allowed: AllowedListener,
     shutdown: &AtomicBool,
@@ -144,6 +174,10 @@ pub fn serve(
     let mut backoff = FIRST_BACKOFF;
     let mut reported_down = false;
     while !shutdown.load(Ordering::Relaxed) {
+        if !card.control().is_present() {
+            sleep_unless_shutdown(FIRST_BACKOFF, shutdown);
+            continue;
+        }
         let Some(attempt) = connect_unless_shutdown(address, allowed, shutdown) else {
             break;
         };
@@ -154,9 +188,11 @@ pub fn serve(
                 reported_down = false;
                 let ended = connection(card, stream, shutdown);
                 // Whatever happened to the reader, the card lost power.
-                card.power_off();
+                card.card_mut().power_off();
                 match ended {
                     Ended::Shutdown => break,
+                    Ended::Removed => info!("card taken out of the reader; waiting to be put back"),
+                    Ended::Broken => info!("link broken mid-answer as planned; reconnecting"),
                     Ended::Lost(e) => warn!("vpcd connection lost ({e}); reconnecting"),
                     Ended::Stalled(why) => warn!(
                         "{why} within {FRAME_DEADLINE:?}; dropping the connection and reconnecting"
@@ -231,7 +267,12 @@ fn sleep_unless_shutdown(total: Duration, shutdown: &AtomicBool) {
     }
 }
 
-fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> Ended {
+fn connection(card: &mut ControlledCard, mut stream: TcpStream, shutdown: &AtomicBool) -> Ended {
+    let control = card.control().clone();
+    let stop = Stop {
+        shutdown,
+        control: &control,
+    };
     // vpcd writes the length and the payload separately: without NODELAY and QUICKACK
     // every exchange waits for a delayed ACK (about 40 ms).
     if let Err(e) = stream
@@ -244,30 +285,77 @@ fn connection(card: &mut Card, mut stream: TcpStream, shutdown: &AtomicBool) -> 
     loop {
         // Reads see a shutdown only when they time out: a vpcd that keeps commands coming
         // would otherwise keep the card from ever seeing one.
-        if shutdown.load(Ordering::Relaxed) {
-            return Ended::Shutdown;
+        if let Some(ended) = stop.reason() {
+            return ended;
         }
-        let payload = match read_frame(&mut stream, shutdown) {
+        let payload = match read_frame(&mut stream, &stop) {
             Ok(payload) => payload,
             Err(ended) => return ended,
         };
-        if let Some(reply) = answer(card, &payload).map(Zeroizing::new)
-            && let Err(ended) = write_frame(&mut stream, &reply, shutdown)
-        {
+        if let Err(ended) = reply(card, &mut stream, &payload, &stop) {
             return ended;
         }
     }
 }
 
+/// Answers one vpcd message: a control code at once, a command APDU as the plan of
+/// faults says.
+fn reply(
+    card: &mut ControlledCard,
+    stream: &mut TcpStream,
+    payload: &[u8],
+    stop: &Stop<'_>,
+) -> Result<(), Ended> {
+    if payload.len() == 1 {
+        return match answer(card.card_mut(), payload).map(Zeroizing::new) {
+            Some(reply) => write_frame(stream, &reply, stop),
+            None => Ok(()),
+        };
+    }
+    match card.exchange(payload) {
+        Outcome::Answer { response, after } => {
+            if log::log_enabled!(log::Level::Debug) {
+                log_exchange(payload, &response);
+            }
+            sleep_unless_stopped(after, stop)?;
+            write_frame(stream, &response, stop)
+        }
+        Outcome::Broken { response, after } => {
+            sleep_unless_stopped(after, stop)?;
+            let frame = frame::encode(&response)?;
+            // The length and the first byte: vpcd passes on what it got, and one byte is
+            // less than any status word, so the host sees an answer cut short, never a
+            // shorter answer that could pass for whole.
+            let _ = stream.write_all(&frame[..=frame::HEADER_LEN]);
+            Err(Ended::Broken)
+        }
+        Outcome::Removed => Err(Ended::Removed),
+    }
+}
+
+/// Sleeps `total`, unless a shutdown or the card's removal ends the wait first.
+fn sleep_unless_stopped(total: Duration, stop: &Stop<'_>) -> Result<(), Ended> {
+    let until = Instant::now() + total;
+    loop {
+        if let Some(ended) = stop.reason() {
+            return Err(ended);
+        }
+        let Some(left) = until.checked_duration_since(Instant::now()) else {
+            return Ok(());
+        };
+        thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
 /// Reads one frame, waiting for its first byte as long as it takes. The payload is wiped
 /// when dropped: a command may carry a PIN or a key.
-fn read_frame(stream: &mut TcpStream, shutdown: &AtomicBool) -> Result<Zeroizing<Vec<u8>>, Ended> {
+fn read_frame(stream: &mut TcpStream, stop: &Stop<'_>) -> Result<Zeroizing<Vec<u8>>, Ended> {
     let mut header = [0u8; frame::HEADER_LEN];
-    read_full(stream, &mut header[..1], shutdown, None)?;
+    read_full(stream, &mut header[..1], stop, None)?;
     let deadline = Some(Instant::now() + FRAME_DEADLINE);
-    read_full(stream, &mut header[1..], shutdown, deadline)?;
+    read_full(stream, &mut header[1..], stop, deadline)?;
     let mut payload = Zeroizing::new(vec![0u8; frame::payload_len(header)]);
-    read_full(stream, &mut payload, shutdown, deadline)?;
+    read_full(stream, &mut payload, stop, deadline)?;
     Ok(payload)
 }
 
@@ -275,11 +363,11 @@ fn read_frame(stream: &mut TcpStream, shutdown: &AtomicBool) -> Result<Zeroizing
 fn read_full(
     stream: &mut TcpStream,
     buf: &mut [u8],
-    shutdown: &AtomicBool,
+    stop: &Stop<'_>,
     deadline: Option<Instant>,
 ) -> Result<(), Ended> {
     let stalled = "vpcd began a frame but did not finish it";
-    transfer(buf.len(), shutdown, deadline, stalled, |filled| {
+    transfer(buf.len(), stop, deadline, stalled, |filled| {
         // Linux clears QUICKACK after it fires; set it again before every read.
         let _ = SockRef::from(&*stream).set_tcp_quickack(true);
         stream.read(&mut buf[filled..])
@@ -287,21 +375,21 @@ fn read_full(
 }
 
 /// Writes length and payload in one call, so they leave in one segment.
-fn write_frame(stream: &mut TcpStream, payload: &[u8], shutdown: &AtomicBool) -> Result<(), Ended> {
+fn write_frame(stream: &mut TcpStream, payload: &[u8], stop: &Stop<'_>) -> Result<(), Ended> {
     let frame = frame::encode(payload)?;
     let deadline = Some(Instant::now() + FRAME_DEADLINE);
     let stalled = "vpcd did not take the card's answer";
-    transfer(frame.len(), shutdown, deadline, stalled, |written| {
+    transfer(frame.len(), stop, deadline, stalled, |written| {
         stream.write(&frame[written..])
     })
 }
 
 /// Moves `len` bytes with `step` (one read or write of what is left after the bytes
-/// done so far, giving up after [`SHUTDOWN_POLL`]), checking for shutdown whenever it
-/// gives up and for the deadline before every step.
+/// done so far, giving up after [`SHUTDOWN_POLL`]), checking for shutdown and removal
+/// whenever it gives up and for the deadline before every step.
 fn transfer(
     len: usize,
-    shutdown: &AtomicBool,
+    stop: &Stop<'_>,
     deadline: Option<Instant>,
     stalled: &'static str,
     mut step: impl FnMut(usize) -> io::Result<usize>,
@@ -328,8 +416,8 @@ fn transfer(
                         | io::ErrorKind::Interrupted
                 ) =>
             {
-                if shutdown.load(Ordering::Relaxed) {
-                    return Err(Ended::Shutdown);
+                if let Some(ended) = stop.reason() {
+                    return Err(ended);
                 }
             }
             Err(e) => return Err(e.into()),
@@ -371,7 +459,8 @@ mod tests {
         let (returned, hear_returned) = mpsc::channel();
         let (address, flag) = (address.to_owned(), shutdown.clone());
         thread::spawn(move || {
-            serve(&mut card(), &address, AllowedListener::RootOrOwnUser, &flag).unwrap();
+            let mut card = ControlledCard::new(card(), Control::default());
+            serve(&mut card, &address, AllowedListener::RootOrOwnUser, &flag).unwrap();
             let _ = returned.send(());
         });
         (shutdown, hear_returned)
@@ -483,6 +572,103 @@ mod tests {
         assert_eq!(answer(&mut card, &[0x09]), None);
     }
 
+    /// Serves a fresh card under `control` to a fake vpcd on a thread; the shutdown flag.
+    fn serve_controlled(control: &Control) -> (TcpListener, Arc<AtomicBool>) {
+        let (listener, address) = fake_vpcd();
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let (flag, control) = (shutdown.clone(), control.clone());
+        thread::spawn(move || {
+            let mut card = ControlledCard::new(card(), control);
+            serve(&mut card, &address, AllowedListener::RootOrOwnUser, &flag).unwrap();
+        });
+        (listener, shutdown)
+    }
+
+    /// Whether the card connects to `listener` within `within`.
+    fn connects_within(listener: &TcpListener, within: Duration) -> Option<TcpStream> {
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if let Ok((stream, _)) = listener.accept() {
+                stream.set_nonblocking(false).unwrap();
+                return Some(stream);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn closed(stream: &mut TcpStream) -> bool {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        matches!(stream.read(&mut [0u8; 1]), Ok(0))
+    }
+
+    #[test]
+    fn a_removed_card_leaves_the_reader_until_put_back() {
+        let control = Control::default();
+        let (listener, shutdown) = serve_controlled(&control);
+        let mut first = connects_within(&listener, PROMPTLY * 10).expect("connects");
+        control.remove();
+        assert!(
+            closed(&mut first),
+            "the link closes when the card is pulled"
+        );
+        assert!(
+            connects_within(&listener, 3 * SHUTDOWN_POLL).is_none(),
+            "no card until it is put back"
+        );
+        control.insert();
+        assert!(connects_within(&listener, PROMPTLY * 10).is_some());
+        shutdown.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_broken_answer_is_cut_after_one_byte_and_the_card_comes_back_at_once() {
+        let control = Control::default();
+        control.drop_responses(1);
+        let (listener, shutdown) = serve_controlled(&control);
+        let mut first = connects_within(&listener, PROMPTLY * 10).expect("connects");
+        frame::write(&mut first, &get_version()).unwrap();
+        let mut received = Vec::new();
+        first.read_to_end(&mut received).unwrap();
+        // GET VERSION answers 5 bytes: the length and the first of them arrive.
+        assert_eq!(received, [0, 5, 5]);
+        let mut second = connects_within(&listener, PROMPTLY * 10).expect("comes back");
+        frame::write(&mut second, &get_version()).unwrap();
+        assert_eq!(*frame::read(&mut second).unwrap(), [5, 7, 1, 0x90, 0x00]);
+        shutdown.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn an_answer_delayed_past_the_frame_deadline_still_comes() {
+        let control = Control::default();
+        let delay = FRAME_DEADLINE + Duration::from_secs(1);
+        control.delay(delay, Some(1));
+        let (listener, shutdown) = serve_controlled(&control);
+        let mut vpcd = connects_within(&listener, PROMPTLY * 10).expect("connects");
+        let start = Instant::now();
+        frame::write(&mut vpcd, &get_version()).unwrap();
+        vpcd.set_read_timeout(Some(delay * 3)).unwrap();
+        assert_eq!(*frame::read(&mut vpcd).unwrap(), [5, 7, 1, 0x90, 0x00]);
+        assert!(start.elapsed() >= delay);
+        shutdown.store(true, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_failure_planned_for_an_instruction_reaches_the_reader() {
+        let control = Control::default();
+        control.fail(apdu_spec::StatusWord::MEMORY_FAILURE, 1, Some(0xFD));
+        let (listener, shutdown) = serve_controlled(&control);
+        let mut vpcd = connects_within(&listener, PROMPTLY * 10).expect("connects");
+        frame::write(&mut vpcd, &get_version()).unwrap();
+        assert_eq!(*frame::read(&mut vpcd).unwrap(), [0x65, 0x81]);
+        frame::write(&mut vpcd, &get_version()).unwrap();
+        assert_eq!(*frame::read(&mut vpcd).unwrap(), [5, 7, 1, 0x90, 0x00]);
+        shutdown.store(true, Ordering::Relaxed);
+    }
+
     /// A fake vpcd: the card connects, gets an ATR request, a power-on and one APDU.
     #[test]
     fn speaks_vpcd_framing_and_stops_on_shutdown() {
@@ -508,7 +694,7 @@ mod tests {
             flag.store(true, Ordering::Relaxed);
             (atr, version)
         });
-        let mut card = card();
+        let mut card = ControlledCard::new(card(), Control::default());
         serve(
             &mut card,
             &address,

@@ -50,6 +50,12 @@ pub enum Error {
     NotFound(String),
     #[error("this card does not support {0}")]
     Unsupported(&'static str),
+    /// 6581: the card could not write its memory. A PIV card writes a change whole or not
+    /// at all, so the card is as it was before the command.
+    #[error(
+        "{command} failed: the card could not write its memory (6581, memory failure); nothing on the card changed"
+    )]
+    NotSaved { command: &'static str },
     #[error("{command} failed: the card answered {sw}")]
     Card {
         command: &'static str,
@@ -98,6 +104,7 @@ impl Error {
         match sw {
             StatusWord::SECURITY_STATUS_NOT_SATISFIED => Self::SecurityStatusNotSatisfied,
             StatusWord::INS_NOT_SUPPORTED => Self::Unsupported(command),
+            StatusWord::MEMORY_FAILURE => Self::NotSaved { command },
             _ => Self::Card { command, sw },
         }
     }

@@ -1,9 +1,10 @@
 //! A card reset by someone else between two operations or within one: the client
 //! re-selects and goes on, and says the PIN login was lost instead of replaying the PIN.
 
+mod common;
+
+use apdu_spec::piv::Slot;
 use apdu_spec::piv::command::{PivCommand, Verify};
-use apdu_spec::piv::mgmt_key::ManagementKey;
-use apdu_spec::piv::{Algorithm, Slot};
 use apdu_spec::{CommandApdu, StatusWord};
 use card_sim::CardConfig;
 use host_driver::hash::HashAlg;
@@ -131,11 +132,7 @@ fn card_with_key() -> (PivCard<ResetByOthers>, PublicKey) {
         operations: 0,
     })
     .unwrap();
-    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
-        .unwrap();
-    let key = card
-        .generate(Slot::Authentication, Algorithm::EccP256, None, None)
-        .unwrap();
+    let key = common::p256_in_9a(&mut card);
     (card, key)
 }
 

@@ -281,6 +281,40 @@ impl SimCard {
         self.serve();
     }
 
+    /// Runs `card-sim ctl --state <this card> <args>`: faults on demand through the
+    /// control socket of the running `card-sim serve`.
+    pub fn ctl(&self, args: &[&str]) -> Output {
+        Command::new(card_sim_binary())
+            .arg("ctl")
+            .arg("--state")
+            .arg(&self.state)
+            .args(args)
+            .output()
+            .expect("card-sim ctl runs")
+    }
+
+    /// Runs `card-sim ctl` and asserts it succeeded; returns its reply.
+    #[track_caller]
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let out = self.ctl(args);
+        let text = output_text(&out);
+        assert!(out.status.success(), "card-sim ctl {args:?} failed: {text}");
+        text
+    }
+
+    /// Takes the card out of its reader (`card-sim ctl remove`) and waits until pcscd sees
+    /// it gone.
+    pub fn remove(&self) {
+        self.ctl_ok(&["remove"]);
+        self.reader.wait_for_card(false);
+    }
+
+    /// Puts the card back (`card-sim ctl insert`) and waits until pcscd sees it.
+    pub fn insert(&self) {
+        self.ctl_ok(&["insert"]);
+        self.reader.wait_for_card(true);
+    }
+
     /// What `card-sim serve` logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()

@@ -17,6 +17,13 @@ const PIN: &str = "123456";
 /// Runs `smime-card --reader <the card's reader> <args>` with `env` (secrets go through
 /// environment variables named on the command line).
 fn smime_card(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> Output {
+    smime_card_command(card, args, env)
+        .output()
+        .expect("smime-card runs")
+}
+
+/// The command line of [`smime_card`], not started.
+fn smime_card_command(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(smime_card_binary());
     cmd.env_remove("SMIME_CARD_READER")
         .env_remove("SMIME_CARD_SIM")
@@ -27,7 +34,7 @@ fn smime_card(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("smime-card runs")
+    cmd
 }
 
 /// Runs it and asserts success; returns stdout.
@@ -47,6 +54,14 @@ fn smime_card_ok(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> String 
 /// Generates a P-256 key in 9A with smime-card, has the test CA certify it as Alice's
 /// (`alice.pem` in `dir`) with `profile`, and stores the certificate on the card.
 fn enroll_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
+    let cert = certified_9a(card, dir, profile);
+    smime_card_ok(card, &import_9a(&cert), &[]);
+    cert
+}
+
+/// Generates a P-256 key in 9A and has the test CA certify it (`alice.pem` in `dir`),
+/// without storing the certificate on the card.
+fn certified_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
     let public_key = dir.join("9a.pub.pem").to_str().unwrap().to_owned();
     let generate = ["card", "generate", "--slot", "9a", "--algorithm", "p256"];
     smime_card_ok(
@@ -55,13 +70,12 @@ fn enroll_9a(card: &SimCard, dir: &Path, profile: &Profile) -> String {
         &[],
     );
     let cert = TestCa::new(dir).certify(Path::new(&public_key), "alice", profile);
-    let cert = cert.to_str().unwrap().to_owned();
-    smime_card_ok(
-        card,
-        &["card", "import-cert", "--slot", "9a", "--in", &cert],
-        &[],
-    );
-    cert
+    cert.to_str().unwrap().to_owned()
+}
+
+/// The arguments that store the certificate `cert` in 9A.
+fn import_9a(cert: &str) -> [&str; 6] {
+    ["card", "import-cert", "--slot", "9a", "--in", cert]
 }
 
 /// Another PC/SC client connects to the card and disconnects resetting it.
@@ -171,13 +185,19 @@ fn a_reset_by_another_program_between_two_commands_does_not_disturb_the_next() {
     let card = SimCard::start();
     smime_card_ok(&card, &["card", "status"], &[]);
     reset_by_another_client(&card);
-    let status = smime_card_ok(&card, &["card", "status"], &[]);
+    assert_factory_pin_with_every_try(&card);
+}
+
+/// The card shows every PIN try left, and the factory PIN verifies.
+#[track_caller]
+fn assert_factory_pin_with_every_try(card: &SimCard) {
+    let status = smime_card_ok(card, &["card", "status"], &[]);
     assert!(
         status.contains("PIN:            3 of 3 tries left"),
         "{status}"
     );
     smime_card_ok(
-        &card,
+        card,
         &["card", "verify-pin", "--pin-env", "PIN"],
         &[("PIN", PIN)],
     );
@@ -218,10 +238,9 @@ fn a_login_lost_to_a_reset_is_reported_and_verifying_again_restores_it() {
 
 #[test]
 fn a_removed_card_is_a_clear_error_and_a_card_put_back_works_again() {
-    let mut card = SimCard::start();
+    let card = SimCard::start();
     smime_card_ok(&card, &["card", "status"], &[]);
-    // card-sim stopping is the card leaving the reader.
-    card.kill(libc::SIGTERM);
+    card.remove();
     let out = smime_card(&card, &["card", "status"], &[]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(3), "{text}");
@@ -229,8 +248,123 @@ fn a_removed_card_is_a_clear_error_and_a_card_put_back_works_again() {
         text.contains("no card in reader") && text.contains(card.reader.name),
         "{text}"
     );
-    // A card that comes back (here: card-sim serving the same state again) is usable.
-    card.start_again();
+    card.insert();
+    smime_card_ok(&card, &["card", "status"], &[]);
+}
+
+/// Runs smime-card with `args` and pulls the card out of its reader while the first
+/// command smime-card sends waits for its answer (held back by `card-sim ctl delay`).
+fn pulled_during(card: &SimCard, args: &[&str], env: &[(&str, &str)]) -> Output {
+    card.ctl_ok(&["delay", "--ms", "3000", "--count", "1"]);
+    let running = smime_card_command(card, args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("smime-card starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // The delay is spent once a command has reached the card.
+    while card.ctl_ok(&["status"]).contains("delay=3000ms") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "smime-card sent nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    card.ctl_ok(&["remove"]);
+    running.wait_with_output().expect("smime-card finishes")
+}
+
+#[test]
+fn a_card_pulled_during_signing_is_a_clear_error_and_once_back_it_signs() {
+    let card = SimCard::start();
+    let dir = tempfile::tempdir().unwrap();
+    enroll_9a(&card, dir.path(), &Profile::new("/CN=Alice"));
+    let mail = dir.path().join("mail.txt");
+    std::fs::write(&mail, "Subject: hello\r\n\r\nhello\r\n").unwrap();
+    let signed = dir.path().join("signed.eml");
+    let sign = [
+        "sign",
+        "--slot",
+        "9a",
+        "--in",
+        mail.to_str().unwrap(),
+        "--out",
+        signed.to_str().unwrap(),
+        "--pin-env",
+        "PIN",
+    ];
+    let out = pulled_during(&card, &sign, &[("PIN", PIN)]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!("the card was removed from '{}'", card.reader.name)),
+        "{text}"
+    );
+    assert!(!signed.exists(), "nothing written");
+    card.reader.wait_for_card(false);
+
+    card.insert();
+    smime_card_ok(&card, &sign, &[("PIN", PIN)]);
+    assert!(signed.exists());
+}
+
+#[test]
+fn a_power_cut_during_a_pin_change_keeps_the_old_pin_and_every_try() {
+    let card = SimCard::start();
+    card.ctl_ok(&["power-cut"]);
+    let change = [
+        "card",
+        "change-pin",
+        "--pin-env",
+        "PIN",
+        "--new-pin-env",
+        "NEW",
+    ];
+    let out = smime_card(&card, &change, &[("PIN", PIN), ("NEW", "24681357")]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("the card was removed"), "{text}");
+    card.reader.wait_for_card(false);
+
+    card.insert();
+    assert_factory_pin_with_every_try(&card);
+}
+
+#[test]
+fn a_memory_failure_on_a_certificate_import_is_reported_and_nothing_is_stored() {
+    let card = SimCard::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = certified_9a(&card, dir.path(), &Profile::new("/CN=Alice"));
+    let import = import_9a(&cert);
+    card.ctl_ok(&["fail", "--sw", "6581", "--ins", "db"]);
+    let out = smime_card(&card, &import, &[]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("PUT DATA failed: the card could not write its memory"),
+        "{text}"
+    );
+    let export = smime_card(&card, &["card", "export-cert", "--slot", "9a"], &[]);
+    assert!(!export.status.success(), "{}", output_text(&export));
+
+    smime_card_ok(&card, &import, &[]);
+    smime_card_ok(&card, &["card", "export-cert", "--slot", "9a"], &[]);
+}
+
+#[test]
+fn an_answer_broken_mid_response_is_the_card_pulled_and_pushed_back() {
+    let card = SimCard::start();
+    card.ctl_ok(&["drop"]);
+    let out = smime_card(&card, &["card", "status"], &[]);
+    let text = output_text(&out);
+    // pcscd sees the card go and come back: the driver reports it removed, unless it is
+    // back already when the driver looks, and the reading is simply done again.
+    assert!(
+        out.status.success()
+            || (out.status.code() == Some(3) && text.contains("the card was removed")),
+        "{text}"
+    );
+    card.reader.wait_for_card(true);
     smime_card_ok(&card, &["card", "status"], &[]);
 }
 

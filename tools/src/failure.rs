@@ -161,6 +161,7 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
         Error::SecurityStatusNotSatisfied
         | Error::NotFound(_)
         | Error::Card { .. }
+        | Error::NotSaved { .. }
         | Error::Malformed(_)
         | Error::InvalidArgument(_)
         | Error::ResetRefused

@@ -276,6 +276,7 @@ impl<T: Transport> PivCard<T> {
                 | Error::NotFound(_)
                 | Error::Malformed(_)
                 | Error::SecurityStatusNotSatisfied
+                | Error::NotSaved { .. }
                 | Error::Card { .. }),
             ) => {
                 debug!("no metadata for key {:02x}: {e}", key.0);

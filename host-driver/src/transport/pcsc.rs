@@ -2,6 +2,7 @@
 //! operation, and recovery when another program resets the card or it is re-inserted.
 
 use std::ffi::{CStr, CString};
+use std::time::Duration;
 
 use pcsc::{Card, Context, Disposition, Protocols, Scope, ShareMode};
 use zeroize::Zeroizing;
@@ -51,6 +52,10 @@ pub fn choose_reader(readers: &[String], wanted: &str) -> Result<String, Transpo
         }),
     }
 }
+
+/// How long to wait for pcscd to see a card go that left in the middle of an exchange:
+/// pcscd looks at a reader every 400 ms or so.
+const DEPARTURE_PATIENCE: Duration = Duration::from_secs(2);
 
 pub struct PcscTransport {
     ctx: Context,
@@ -117,6 +122,28 @@ impl PcscTransport {
         Ok(())
     }
 
+    /// After an exchange the card left in the middle of: pcscd notices only at its next
+    /// look at the reader, and until then would reconnect to the card that is gone. Waits
+    /// for that look (a few hundred milliseconds), at most [`DEPARTURE_PATIENCE`].
+    fn wait_for_departure(&self) {
+        let mut states = [pcsc::ReaderState::new(
+            self.reader.clone(),
+            pcsc::State::UNAWARE,
+        )];
+        if self
+            .ctx
+            .get_status_change(Duration::ZERO, &mut states)
+            .is_err()
+        {
+            return;
+        }
+        states[0].sync_current_state();
+        if states[0].current_state().contains(pcsc::State::PRESENT) {
+            // Any change will do; a timeout leaves the recovery to find what it finds.
+            let _ = self.ctx.get_status_change(DEPARTURE_PATIENCE, &mut states);
+        }
+    }
+
     fn card(&mut self) -> Result<&mut Card, TransportError> {
         let reader = &self.reader;
         self.card
@@ -179,13 +206,28 @@ struct TransactionLink<'a> {
     reader: &'a CStr,
     mismatches: &'a mut ProtoMismatches,
     interrupted: bool,
+    /// The card left in the middle of an exchange, before pcscd noticed.
+    cut_short: bool,
     /// Every answer passes through here, decrypted keys and shared secrets included.
     buffer: Zeroizing<Vec<u8>>,
+}
+
+impl TransactionLink<'_> {
+    fn cut_short(&mut self) -> TransportError {
+        self.interrupted = true;
+        self.cut_short = true;
+        TransportError::CardRemoved(self.reader.to_string_lossy().into_owned())
+    }
 }
 
 impl Link for TransactionLink<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         match self.tx.transmit(apdu, &mut self.buffer) {
+            // No card answers without a status word: a reader passes on less, or fails the
+            // exchange, when the card left in the middle of it (vpcd does either). Whether it
+            // is back, the transaction's recovery finds out once pcscd has seen it go.
+            Ok(response) if response.len() < 2 => Err(self.cut_short()),
+            Err(pcsc::Error::NotTransacted) => Err(self.cut_short()),
             Ok(response) => Ok(response.to_vec()),
             Err(e @ (pcsc::Error::ResetCard | pcsc::Error::RemovedCard)) => {
                 self.interrupted = true;
@@ -219,31 +261,40 @@ impl Transport for PcscTransport {
             .card
             .as_mut()
             .ok_or_else(|| TransportError::CardRemoved(reader.to_string_lossy().into_owned()))?;
-        let (result, interrupted) = match card.transaction() {
+        let (result, interrupted, cut_short) = match card.transaction() {
             Ok(tx) => {
                 let mut link = TransactionLink {
                     tx: &tx,
                     reader: &reader,
                     mismatches: &mut self.mismatches,
                     interrupted: false,
+                    cut_short: false,
                     buffer: Zeroizing::new(vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED]),
                 };
                 let result = work(&mut link);
-                let interrupted = link.interrupted;
+                let (interrupted, cut_short) = (link.interrupted, link.cut_short);
                 if !interrupted {
                     // Ending can only fail if the card went away, which the next call sees.
                     let _ = tx.end(Disposition::LeaveCard);
                 }
-                (result, interrupted)
+                (result, interrupted, cut_short)
             }
             Err(e @ (pcsc::Error::ResetCard | pcsc::Error::RemovedCard)) => {
-                (Err(map_error(&reader, e).into()), true)
+                (Err(map_error(&reader, e).into()), true, false)
             }
             Err(e) => return Err(map_error(&reader, e).into()),
         };
+        if cut_short {
+            self.wait_for_departure();
+        }
         if interrupted {
-            self.recover()?;
-            return Err(TransportError::Reset.into());
+            return Err(match self.recover() {
+                Ok(()) => TransportError::Reset,
+                // The card left the reader under us and is not back: it was pulled.
+                Err(TransportError::NoCard(name)) => TransportError::CardRemoved(name),
+                Err(e) => e,
+            }
+            .into());
         }
         result
     }
