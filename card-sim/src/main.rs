@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use apdu_spec::piv::Algorithm;
+use card_sim::recorded::Recorded;
+use card_sim::replay::Replay;
 use card_sim::state::{CardState, MetadataSupport};
 use card_sim::vpcd::{self, AllowedListener};
 use card_sim::{Card, CardConfig, FileStore, StoreError, summary};
@@ -14,8 +16,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
 /// that plugs into pcscd through vsmartcard's vpcd reader driver.
 ///
-/// Exit codes: 0 success, 1 the state file could not be read, written or created, or
-/// another user's program holds the vpcd port, 2 bad arguments.
+/// Exit codes: 0 success, 1 the state file (or a trace) could not be read, written or
+/// created, another user's program holds the vpcd port, or a replay failed, 2 bad
+/// arguments.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -41,6 +44,28 @@ enum Command {
         /// Connect even when a program of another user (neither root nor you) listens on the
         /// loopback vpcd port. Without it the card refuses: such a program could pose as
         /// vpcd to collect PINs and keys.
+        #[arg(long)]
+        allow_foreign_listener: bool,
+        /// Record the session in FILE (created 0600) as JSON lines: every APDU and power
+        /// event, PINs, PUKs, management keys and imported keys redacted. `card-sim replay`
+        /// serves it again.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Serve a recorded session (`serve --trace`, `smime-card --trace`) as a card that
+    /// answers the same commands with the same responses, until SIGINT or SIGTERM.
+    ///
+    /// The first command that differs from the recording (a redacted PIN matches any PIN
+    /// of its length), comes after its end, or needs a redacted response is answered 6F00
+    /// and reported, and the replay exits 1. At SIGINT or SIGTERM it exits 0 when every
+    /// recorded command was received, 1 when some were not.
+    Replay {
+        /// The trace to serve.
+        trace: PathBuf,
+        /// vpcd's address, as for `serve`.
+        #[arg(long, default_value = vpcd::DEFAULT_ADDRESS, value_parser = socket_address)]
+        vpcd: String,
+        /// As for `serve`.
         #[arg(long)]
         allow_foreign_listener: bool,
     },
@@ -142,22 +167,37 @@ fn run(command: Command) -> Result<(), String> {
             state,
             vpcd: address,
             allow_foreign_listener,
+            trace,
         } => {
             let mut card = Card::open(&state, &CardConfig::default()).map_err(|e| e.to_string())?;
             log::info!("card {} from {}", card.state().serial, state.display());
-            let shutdown = Arc::new(AtomicBool::new(false));
-            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                signal_hook::flag::register(signal, shutdown.clone())
-                    .map_err(|e| format!("signal handler: {e}"))?;
-            }
-            let allowed = if allow_foreign_listener {
-                AllowedListener::AnyUser
-            } else {
-                AllowedListener::RootOrOwnUser
-            };
+            let shutdown = shutdown_on_signals()?;
+            let allowed = allowed_listener(allow_foreign_listener);
             // Every change was saved when it happened: nothing is left to write.
-            vpcd::serve(&mut card, &address, allowed, &shutdown)
-                .map_err(|e| format!("{e}; pass --allow-foreign-listener to connect anyway"))
+            match trace {
+                Some(path) => serve_recorded(card, &path, &address, allowed, &shutdown),
+                None => vpcd::serve(&mut card, &address, allowed, &shutdown).map_err(foreign),
+            }
+        }
+        Command::Replay {
+            trace,
+            vpcd: address,
+            allow_foreign_listener,
+        } => {
+            let shutdown = shutdown_on_signals()?;
+            let mut replay = Replay::open(&trace)
+                .map_err(|e| e.to_string())?
+                .stop_on_failure(shutdown.clone());
+            log::info!(
+                "replaying {} commands from {}",
+                replay.recorded(),
+                trace.display()
+            );
+            let allowed = allowed_listener(allow_foreign_listener);
+            vpcd::serve(&mut replay, &address, allowed, &shutdown).map_err(foreign)?;
+            let replayed = replay.finish().map_err(|e| e.to_string())?;
+            println!("replayed {replayed} commands, all matched");
+            Ok(())
         }
         Command::Init {
             state,
@@ -186,6 +226,47 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// A flag SIGINT and SIGTERM set.
+fn shutdown_on_signals() -> Result<Arc<AtomicBool>, String> {
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, shutdown.clone())
+            .map_err(|e| format!("signal handler: {e}"))?;
+    }
+    Ok(shutdown)
+}
+
+fn allowed_listener(allow_foreign_listener: bool) -> AllowedListener {
+    if allow_foreign_listener {
+        AllowedListener::AnyUser
+    } else {
+        AllowedListener::RootOrOwnUser
+    }
+}
+
+fn foreign(e: vpcd::ForeignListener) -> String {
+    format!("{e}; pass --allow-foreign-listener to connect anyway")
+}
+
+/// Serves `card` with its session recorded in `path`; fails when the trace could not be
+/// written whole.
+fn serve_recorded(
+    card: Card,
+    path: &Path,
+    address: &str,
+    allowed: AllowedListener,
+    shutdown: &AtomicBool,
+) -> Result<(), String> {
+    let writer = concat!("card-sim ", env!("CARGO_PKG_VERSION"));
+    let mut recorded = Recorded::create(card, path, writer)
+        .map_err(|e| format!("cannot create the trace {}: {e}", path.display()))?;
+    vpcd::serve(&mut recorded, address, allowed, shutdown).map_err(foreign)?;
+    recorded
+        .finish()
+        .map(drop)
+        .map_err(|e| format!("the trace {} is incomplete: {e}", path.display()))
 }
 
 /// Creates a factory-fresh card with `config` in `state`, which must not exist. It holds

@@ -1,0 +1,37 @@
+//! What the vpcd link serves: a card, or whatever answers as one.
+
+use crate::Card;
+
+/// A card as the reader sees it: power events and APDUs. [`Card`] is one; a recorded
+/// session replayed, or a card whose session is being recorded, are others.
+pub trait VirtualCard {
+    /// The answer to reset.
+    fn atr(&self) -> Vec<u8>;
+    fn power_on(&mut self);
+    fn power_off(&mut self);
+    fn reset(&mut self);
+    /// The response APDU to one command APDU.
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
+}
+
+impl VirtualCard for Card {
+    fn atr(&self) -> Vec<u8> {
+        Card::atr(self).to_vec()
+    }
+
+    fn power_on(&mut self) {
+        Card::power_on(self);
+    }
+
+    fn power_off(&mut self) {
+        Card::power_off(self);
+    }
+
+    fn reset(&mut self) {
+        Card::reset(self);
+    }
+
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        Card::transmit(self, command)
+    }
+}
