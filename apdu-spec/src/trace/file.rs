@@ -175,7 +175,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
-            r#"{"format":"piv-apdu-trace","version":1,"writer":"test 1","atr":"3b80","reader":"Virtual PCD 00 00"}"#
+            r#"{"format":"piv-apdu-trace","version":1,"writer":"test 1","atr":"3B80","reader":"Virtual PCD 00 00"}"#
         );
         assert_eq!(lines[1], r#"{"event":"power_on"}"#);
         assert_eq!(

@@ -41,7 +41,10 @@ pub struct Header {
     /// The program that wrote the trace, and its version.
     pub writer: String,
     /// The card's answer to reset.
-    #[serde(with = "hex::serde")]
+    #[serde(
+        serialize_with = "hex::serde::serialize_upper",
+        deserialize_with = "hex::serde::deserialize"
+    )]
     pub atr: Vec<u8>,
     /// The reader, when the writer knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
