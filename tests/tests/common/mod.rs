@@ -15,6 +15,39 @@ pub const DEFAULT_MGMT_KEY: &str = "01020304050607080102030405060708010203040506
 pub const DEFAULT_PIN: &str = "123456";
 pub const DEFAULT_PUK: &str = "12345678";
 pub const OPENSC_PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+/// The PIN and PUK `smime-card enroll` gives the card in the tests.
+pub const NEW_PIN: &str = "24681357";
+pub const NEW_PUK: &str = "97531864";
+
+/// The environment [`enroll_args`] reads the secrets from.
+pub const ENROLMENT_SECRETS: [(&str, &str); 4] = [
+    ("PIN", DEFAULT_PIN),
+    ("PUK", DEFAULT_PUK),
+    ("NEW_PIN", NEW_PIN),
+    ("NEW_PUK", NEW_PUK),
+];
+
+/// `smime-card enroll` of `email` with the local CA in `ca`, the secrets read from
+/// [`ENROLMENT_SECRETS`].
+pub fn enroll_args<'a>(email: &'a str, name: &'a str, ca: &'a str) -> [&'a str; 15] {
+    [
+        "enroll",
+        "--email",
+        email,
+        "--name",
+        name,
+        "--ca",
+        ca,
+        "--pin-env",
+        "PIN",
+        "--puk-env",
+        "PUK",
+        "--new-pin-env",
+        "NEW_PIN",
+        "--new-puk-env",
+        "NEW_PUK",
+    ]
+}
 
 /// The last lines of the card's log, for failure messages.
 pub fn log_tail(card: &SimCard) -> String {
