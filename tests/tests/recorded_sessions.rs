@@ -338,3 +338,37 @@ fn a_yubico_piv_tool_session_recorded_by_card_sim_replays_to_yubico_piv_tool() {
         "{output}"
     );
 }
+
+#[test]
+fn an_opensc_session_recorded_by_card_sim_replays_to_opensc() {
+    let session = Session::new();
+    let conf = session.path("opensc.conf");
+    common::write_opensc_conf(&conf, session.reader.name);
+    let pkcs15_tool = || {
+        Command::new("pkcs15-tool")
+            .env("OPENSC_CONF", &conf)
+            .args(["--reader", session.reader.name, "--dump"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pkcs15-tool ({e}): run .ci/pcsc-env.sh install"))
+    };
+    let trace = session.arg("opensc.jsonl");
+    let card = session.serve(&["--trace", &trace]);
+    let recorded = pkcs15_tool();
+    assert!(recorded.status.success(), "{}", output_text(&recorded));
+    let (status, log) = card.stop(&session.reader);
+    assert!(status.success(), "{log}");
+
+    let replay = session.replay("opensc.jsonl");
+    let replayed = pkcs15_tool();
+    assert!(
+        replayed.status.success(),
+        "{}\n--- replay\n{}",
+        output_text(&replayed),
+        replay.output()
+    );
+    assert_eq!(output_text(&replayed), output_text(&recorded));
+    let (status, output) = replay.stop(&session.reader);
+    assert!(status.success(), "{output}");
+    assert!(output.contains("all matched"), "{output}");
+}

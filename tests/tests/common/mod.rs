@@ -77,6 +77,32 @@ pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     child.wait_with_output().expect("client finishes")
 }
 
+/// Writes an OpenSC configuration to `path` that shows OpenSC the reader `ours` alone.
+///
+/// OpenSC's clients look at every reader: the PKCS#11 module probes the card of each
+/// (with its default card drivers, SELECTs of foreign AIDs that deselect PIV and drop its
+/// logins, as a YubiKey does) and gives slots to the first 4 readers only. Other tests'
+/// cards are no business of this one, and probing them would break their yubico-piv-tool
+/// runs between two transactions and cost time that grows with the cards in use: every
+/// reader but ours is ignored. Only the PIV driver probes ours, one slot per reader.
+pub fn write_opensc_conf(path: &Path, ours: &str) {
+    let ignored: Vec<String> = e2e::READERS
+        .iter()
+        .filter(|&&(_, name)| name != ours)
+        .map(|(_, name)| format!("\"{name}\""))
+        .collect();
+    std::fs::write(
+        path,
+        format!(
+            "app default {{\n\tignored_readers = {};\n\tframework pkcs15 {{\n\t}}\n}}\n\
+             app opensc-pkcs11 {{\n\tcard_drivers = PIV-II;\n\
+             \tpkcs11 {{\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}}\n}}\n",
+            ignored.join(", ")
+        ),
+    )
+    .expect("write opensc.conf");
+}
+
 /// A test's card, its scratch directory and the clients aimed at its reader.
 pub struct Bench {
     pub card: SimCard,
@@ -94,28 +120,7 @@ impl Bench {
     pub fn with(init_args: &[&str]) -> Bench {
         let card = SimCard::start_with(init_args);
         let dir = tempfile::tempdir().expect("temp dir");
-        // OpenSC's clients look at every reader: the PKCS#11 module probes the card of each
-        // (with its default card drivers, SELECTs of foreign AIDs that deselect PIV and drop
-        // its logins, as a YubiKey does) and gives slots to the first 4 readers only. Other
-        // tests' cards are no business of this one, and probing them would break their
-        // yubico-piv-tool runs between two transactions and cost time that grows with the
-        // cards in use: every reader but ours is ignored. Only the PIV driver probes ours,
-        // one slot per reader.
-        let ignored: Vec<String> = e2e::READERS
-            .iter()
-            .filter(|&&(_, name)| name != card.reader.name)
-            .map(|(_, name)| format!("\"{name}\""))
-            .collect();
-        std::fs::write(
-            dir.path().join("opensc.conf"),
-            format!(
-                "app default {{\n\tignored_readers = {};\n\tframework pkcs15 {{\n\t}}\n}}\n\
-                 app opensc-pkcs11 {{\n\tcard_drivers = PIV-II;\n\
-                 \tpkcs11 {{\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}}\n}}\n",
-                ignored.join(", ")
-            ),
-        )
-        .expect("write opensc.conf");
+        write_opensc_conf(&dir.path().join("opensc.conf"), card.reader.name);
         Bench {
             card,
             dir,
