@@ -282,54 +282,78 @@ fn a_decryption_recorded_by_smime_card_replays_and_no_secret_is_in_its_traces() 
     assert!(differs.contains(", received "), "{differs}");
 }
 
-/// yubico-piv-tool against the reader; its output.
-fn piv_tool(session: &Session, args: &[&str]) -> Output {
-    Command::new("yubico-piv-tool")
-        .args(["-r", session.reader.name])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run yubico-piv-tool ({e}): run .ci/pcsc-env.sh install"))
-}
-
-#[test]
-fn a_yubico_piv_tool_session_recorded_by_card_sim_replays_to_yubico_piv_tool() {
-    let session = Session::new();
-    let trace = session.arg("piv-tool.jsonl");
-    let card = session.serve(&["--trace", &trace]);
-    let args = ["-a", "verify-pin", "-P", DEFAULT_PIN, "-a", "status"];
-    let recorded = piv_tool(&session, &args);
+/// Runs `client` against `card-sim serve --trace <trace>`, which must succeed; what it
+/// printed, and the trace.
+fn record(session: &Session, trace: &str, client: impl Fn() -> Output) -> (String, String) {
+    let card = session.serve(&["--trace", &session.arg(trace)]);
+    let recorded = client();
     assert!(recorded.status.success(), "{}", output_text(&recorded));
     let (status, log) = card.stop(&session.reader);
     assert!(status.success(), "{log}");
-    let text = session.trace("piv-tool.jsonl");
-    assert!(text.starts_with(r#"{"format":"piv-apdu-trace","version":1,"writer":"card-sim "#));
-    assert!(!holds(&text, DEFAULT_PIN.as_bytes()), "{text}");
-    assert!(text.contains(r#"{"event":"power_on"}"#), "{text}");
+    (output_text(&recorded), session.trace(trace))
+}
 
-    let replay = session.replay("piv-tool.jsonl");
-    let replayed = piv_tool(&session, &args);
+/// Runs `client` against `card-sim replay <trace>`: it must print `recorded` again, and
+/// the replay find every recorded command and no other.
+fn replays_alike(session: &Session, trace: &str, client: impl Fn() -> Output, recorded: &str) {
+    let replay = session.replay(trace);
+    let replayed = client();
     assert!(
         replayed.status.success(),
         "{}\n--- replay\n{}",
         output_text(&replayed),
         replay.output()
     );
-    assert_eq!(output_text(&replayed), output_text(&recorded));
+    assert_eq!(output_text(&replayed), recorded);
     let (status, output) = replay.stop(&session.reader);
     assert!(status.success(), "{output}");
     assert!(output.contains("all matched"), "{output}");
+}
+
+/// A client run in the session's reader, whatever the outcome.
+fn client(program: &str, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): run .ci/pcsc-env.sh install"))
+}
+
+#[test]
+fn a_yubico_piv_tool_session_recorded_by_card_sim_replays_to_yubico_piv_tool() {
+    let session = Session::new();
+    let reader = session.reader.name;
+    let args = [
+        "-r",
+        reader,
+        "-a",
+        "verify-pin",
+        "-P",
+        DEFAULT_PIN,
+        "-a",
+        "status",
+    ];
+    let piv_tool = || client("yubico-piv-tool", &args, &[]);
+    let (recorded, text) = record(&session, "piv-tool.jsonl", piv_tool);
+    assert!(text.starts_with(r#"{"format":"piv-apdu-trace","version":1,"writer":"card-sim "#));
+    assert!(!holds(&text, DEFAULT_PIN.as_bytes()), "{text}");
+    assert!(text.contains(r#"{"event":"power_on"}"#), "{text}");
+    replays_alike(&session, "piv-tool.jsonl", piv_tool, &recorded);
 
     // Authenticating with the management key cannot be replayed: the card's answers
     // were redacted, and the host's challenge is random anyway.
-    let card = session.serve(&["--trace", &trace]);
     let key_arg = format!("-k{DEFAULT_MGMT_KEY}");
-    let key = [key_arg.as_str(), "-a", "set-chuid"];
-    let recorded = piv_tool(&session, &key);
-    assert!(recorded.status.success(), "{}", output_text(&recorded));
-    card.stop(&session.reader);
-    let replay = session.replay("piv-tool.jsonl");
-    let replayed = piv_tool(&session, &key);
+    let set_chuid = || {
+        client(
+            "yubico-piv-tool",
+            &["-r", reader, &key_arg, "-a", "set-chuid"],
+            &[],
+        )
+    };
+    record(&session, "set-chuid.jsonl", set_chuid);
+    let replay = session.replay("set-chuid.jsonl");
+    let replayed = set_chuid();
     assert!(!replayed.status.success(), "{}", output_text(&replayed));
     let (status, output) = replay.wait(&session.reader);
     assert_eq!(status.code(), Some(1), "{output}");
@@ -344,31 +368,8 @@ fn an_opensc_session_recorded_by_card_sim_replays_to_opensc() {
     let session = Session::new();
     let conf = session.path("opensc.conf");
     common::write_opensc_conf(&conf, session.reader.name);
-    let pkcs15_tool = || {
-        Command::new("pkcs15-tool")
-            .env("OPENSC_CONF", &conf)
-            .args(["--reader", session.reader.name, "--dump"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run pkcs15-tool ({e}): run .ci/pcsc-env.sh install"))
-    };
-    let trace = session.arg("opensc.jsonl");
-    let card = session.serve(&["--trace", &trace]);
-    let recorded = pkcs15_tool();
-    assert!(recorded.status.success(), "{}", output_text(&recorded));
-    let (status, log) = card.stop(&session.reader);
-    assert!(status.success(), "{log}");
-
-    let replay = session.replay("opensc.jsonl");
-    let replayed = pkcs15_tool();
-    assert!(
-        replayed.status.success(),
-        "{}\n--- replay\n{}",
-        output_text(&replayed),
-        replay.output()
-    );
-    assert_eq!(output_text(&replayed), output_text(&recorded));
-    let (status, output) = replay.stop(&session.reader);
-    assert!(status.success(), "{output}");
-    assert!(output.contains("all matched"), "{output}");
+    let args = ["--reader", session.reader.name, "--dump"];
+    let pkcs15_tool = || client("pkcs15-tool", &args, &[("OPENSC_CONF", &conf)]);
+    let (recorded, _) = record(&session, "opensc.jsonl", pkcs15_tool);
+    replays_alike(&session, "opensc.jsonl", pkcs15_tool, &recorded);
 }
