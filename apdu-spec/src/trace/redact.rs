@@ -17,8 +17,8 @@
 
 use std::ops::Range;
 
-use crate::CommandApdu;
 use crate::piv::{Instruction, KeyRef, ObjectId};
+use crate::{CommandApdu, StatusWord};
 
 use super::TracedBytes;
 
@@ -79,11 +79,11 @@ impl Redactor {
     pub fn exchange(&mut self, command: &[u8], response: &[u8]) -> RedactedExchange {
         let secret = self.secrecy(command);
         // The status word, when there is one, stays: it is what a failed step tells.
-        let (data, sw1) = match response.split_last_chunk::<2>() {
-            Some((data, [sw1, _])) => (data.len(), Some(*sw1)),
+        let (data, sw) = match response.split_last_chunk::<2>() {
+            Some((data, &[sw1, sw2])) => (data.len(), Some(StatusWord::from_bytes(sw1, sw2))),
             None => (response.len(), None),
         };
-        self.secret_continues = secret.response && sw1 == Some(0x61);
+        self.secret_continues = secret.response && sw.and_then(StatusWord::remaining).is_some();
         RedactedExchange {
             command: match secret.command_from {
                 Some(from) => redact_command(command, from),
