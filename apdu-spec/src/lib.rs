@@ -12,6 +12,7 @@ pub mod piv;
 pub mod response;
 pub mod status;
 pub mod tlv;
+pub mod trace;
 
 pub use apdu::{ApduError, CommandApdu};
 pub use response::Response;

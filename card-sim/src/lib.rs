@@ -17,6 +17,9 @@
 //! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
 //! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that
 //! clients can be tested against the cards they meet in the field.
+//!
+//! A session can be recorded ([`recorded::Recorded`]) and served again to the client
+//! that ran it ([`replay::Replay`]), in the trace format of [`apdu_spec::trace`].
 
 pub mod atr;
 pub mod attestation;
@@ -27,6 +30,8 @@ pub mod flavour;
 pub mod keys;
 pub mod objects;
 pub mod pin;
+pub mod recorded;
+pub mod replay;
 pub mod session;
 pub mod state;
 pub mod store;

@@ -9,6 +9,8 @@ use std::time::Duration;
 use apdu_spec::StatusWord;
 use apdu_spec::piv::Algorithm;
 use card_sim::control::{self, ControlSocket};
+use card_sim::recorded::Recorded;
+use card_sim::replay::Replay;
 use card_sim::state::{CardState, MetadataSupport};
 use card_sim::touch::{Button, Mode, Timing};
 use card_sim::vpcd::{self, AllowedListener};
@@ -18,8 +20,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
 /// that plugs into pcscd through vsmartcard's vpcd reader driver.
 ///
-/// Exit codes: 0 success, 1 the state file could not be read, written or created, another
-/// user's program holds the vpcd port, or a control command failed, 2 bad arguments.
+/// Exit codes: 0 success, 1 the state file (or a trace) could not be read, written or
+/// created, another user's program holds the vpcd port, a control command failed or a
+/// replay failed, 2 bad arguments.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -60,6 +63,28 @@ enum Command {
         /// How long an operation waits for a touch before the card refuses it (6982).
         #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = duration)]
         touch_timeout: Duration,
+        /// Record the session in FILE (created 0600) as JSON lines: every APDU and power
+        /// event, PINs, PUKs, management keys and imported keys redacted. `card-sim replay`
+        /// serves it again.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Serve a recorded session (`serve --trace`, `smime-card --trace`) as a card that
+    /// answers the same commands with the same responses, until SIGINT or SIGTERM.
+    ///
+    /// The first command that differs from the recording (a redacted PIN matches any PIN
+    /// of its length), comes after its end, or needs a redacted response is answered 6F00
+    /// and reported, and the replay exits 1. At SIGINT or SIGTERM it exits 0 when every
+    /// recorded command was received, 1 when some were not.
+    Replay {
+        /// The trace to serve.
+        trace: PathBuf,
+        /// vpcd's address, as for `serve`.
+        #[arg(long, default_value = vpcd::DEFAULT_ADDRESS, value_parser = socket_address)]
+        vpcd: String,
+        /// As for `serve`.
+        #[arg(long)]
+        allow_foreign_listener: bool,
     },
     /// Create a factory-fresh card with the given choices (refuses to overwrite a card).
     Init {
@@ -271,6 +296,7 @@ fn run(command: Command) -> Result<(), String> {
             allow_foreign_listener,
             auto_touch,
             touch_timeout,
+            trace,
         } => {
             // The handle whoever touches the card presses: the control socket's `touch`.
             let button = Button::new(auto_touch.map_or(Mode::Manual, Mode::Auto));
@@ -296,26 +322,42 @@ fn run(command: Command) -> Result<(), String> {
             let socket_path = control::socket_path(&state).map_err(|e| e.to_string())?;
             let socket = ControlSocket::bind(&socket_path, control)
                 .map_err(|e| format!("cannot listen on {}: {e}", socket_path.display()))?;
-            let shutdown = Arc::new(AtomicBool::new(false));
-            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                signal_hook::flag::register(signal, shutdown.clone())
-                    .map_err(|e| format!("signal handler: {e}"))?;
-            }
+            let shutdown = shutdown_on_signals()?;
             give_up_touches_at(shutdown.clone(), button);
-            let allowed = if allow_foreign_listener {
-                AllowedListener::AnyUser
-            } else {
-                AllowedListener::RootOrOwnUser
-            };
+            let allowed = allowed_listener(allow_foreign_listener);
             // Every change was saved when it happened: nothing is left to write.
-            let served = vpcd::serve(&mut card, &address, allowed, &shutdown)
-                .map_err(|e| format!("{e}; pass --allow-foreign-listener to connect anyway"));
+            let served = match trace {
+                Some(path) => serve_recorded(card, &path, &address, allowed, &shutdown),
+                None => vpcd::serve(&mut card, &address, allowed, &shutdown).map_err(foreign),
+            };
             drop(socket);
             served
         }
         Command::Ctl { state, command } => ctl(&state, &command.into()),
         Command::Touch { state, touch } => {
             ctl(&state, &control::Command::Touch { wait: touch.wait })
+        }
+        Command::Replay {
+            trace,
+            vpcd: address,
+            allow_foreign_listener,
+        } => {
+            let shutdown = shutdown_on_signals()?;
+            let replay = Replay::open(&trace)
+                .map_err(|e| e.to_string())?
+                .stop_on_failure(shutdown.clone());
+            log::info!(
+                "replaying {} commands from {}",
+                replay.recorded(),
+                trace.display()
+            );
+            let allowed = allowed_listener(allow_foreign_listener);
+            // No control socket: a replay answers as recorded, and nothing else.
+            let mut replay = ControlledCard::wrap(replay, Control::default());
+            vpcd::serve(&mut replay, &address, allowed, &shutdown).map_err(foreign)?;
+            let replayed = replay.into_card().finish().map_err(|e| e.to_string())?;
+            println!("replayed {replayed} commands, all matched");
+            Ok(())
         }
         Command::Init {
             state,
@@ -363,6 +405,49 @@ fn ctl(state: &Path, command: &control::Command) -> Result<(), String> {
     let reply = control::request(state, command).map_err(|e| e.to_string())?;
     println!("{reply}");
     Ok(())
+}
+
+/// A flag SIGINT and SIGTERM set.
+fn shutdown_on_signals() -> Result<Arc<AtomicBool>, String> {
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, shutdown.clone())
+            .map_err(|e| format!("signal handler: {e}"))?;
+    }
+    Ok(shutdown)
+}
+
+fn allowed_listener(allow_foreign_listener: bool) -> AllowedListener {
+    if allow_foreign_listener {
+        AllowedListener::AnyUser
+    } else {
+        AllowedListener::RootOrOwnUser
+    }
+}
+
+fn foreign(e: vpcd::ForeignListener) -> String {
+    format!("{e}; pass --allow-foreign-listener to connect anyway")
+}
+
+/// Serves `card` with its session recorded in `path`; fails when the trace could not be
+/// written whole.
+fn serve_recorded(
+    card: ControlledCard,
+    path: &Path,
+    address: &str,
+    allowed: AllowedListener,
+    shutdown: &AtomicBool,
+) -> Result<(), String> {
+    let writer = concat!("card-sim ", env!("CARGO_PKG_VERSION"));
+    let mut recorded = card
+        .try_map(|card| Recorded::create(card, path, writer))
+        .map_err(|e| format!("cannot create the trace {}: {e}", path.display()))?;
+    vpcd::serve(&mut recorded, address, allowed, shutdown).map_err(foreign)?;
+    recorded
+        .into_card()
+        .finish()
+        .map(drop)
+        .map_err(|e| format!("the trace {} is incomplete: {e}", path.display()))
 }
 
 /// Creates a factory-fresh card with `config` in `state`, which must not exist. It holds

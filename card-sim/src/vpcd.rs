@@ -4,7 +4,8 @@
 //! big-endian length and a payload. A 1-byte payload from vpcd is a control code
 //! (00 power off, 01 power on, 02 reset: no answer; 04: answer with the ATR); anything
 //! longer is a command APDU, answered with the response APDU. This module only frames
-//! bytes; the card behind it is the same [`Card`] tests drive in process.
+//! bytes; the card behind it is the same [`Card`] tests drive in process, or anything else
+//! that answers as a card ([`VirtualCard`]: a recorded session replayed, a card recorded).
 //!
 //! The link may idle between frames for ever, but a frame begun, either way, must be
 //! through within `FRAME_DEADLINE` (5 s): a reader that sends half a frame and goes
@@ -35,15 +36,16 @@ use log::{debug, info, warn};
 use socket2::SockRef;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::Card;
 use crate::control::{Control, ControlledCard, Outcome};
 
 mod destination;
 pub mod frame;
 mod proc_net_tcp;
+mod virtual_card;
 
 pub use destination::{AllowedListener, ForeignListener};
 use frame::{GET_ATR, POWER_OFF, POWER_ON, RESET};
+pub use virtual_card::VirtualCard;
 
 /// Where Debian's vpcd listens for the first virtual reader.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:35963";
@@ -58,7 +60,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// The answer to one vpcd message, or `None` where vpcd expects none.
-pub fn answer(card: &mut Card, payload: &[u8]) -> Option<Vec<u8>> {
+pub fn answer(card: &mut impl VirtualCard, payload: &[u8]) -> Option<Vec<u8>> {
     match payload {
         [POWER_OFF] => {
             debug!("power off");
@@ -75,7 +77,7 @@ pub fn answer(card: &mut Card, payload: &[u8]) -> Option<Vec<u8>> {
             card.reset();
             None
         }
-        [GET_ATR] => Some(card.atr().to_vec()),
+        [GET_ATR] => Some(card.atr()),
         [other] => {
             warn!("unknown vpcd control code {other:02X}, ignored");
             None
@@ -165,7 +167,7 @@ impl From<io::Error> for Ended {
 /// out of the reader. Every power-off clears the login. Fails, without sending anything,
 /// when the listener is one `allowed` does not admit.
 pub fn serve(
-    card: &mut ControlledCard,
+    card: &mut ControlledCard<impl VirtualCard>,
     address: &str,
     allowed: AllowedListener,
     shutdown: &AtomicBool,
@@ -267,7 +269,11 @@ fn sleep_unless_shutdown(total: Duration, shutdown: &AtomicBool) {
     }
 }
 
-fn connection(card: &mut ControlledCard, mut stream: TcpStream, shutdown: &AtomicBool) -> Ended {
+fn connection(
+    card: &mut ControlledCard<impl VirtualCard>,
+    mut stream: TcpStream,
+    shutdown: &AtomicBool,
+) -> Ended {
     let control = card.control().clone();
     let stop = Stop {
         shutdown,
@@ -301,7 +307,7 @@ fn connection(card: &mut ControlledCard, mut stream: TcpStream, shutdown: &Atomi
 /// Answers one vpcd message: a control code at once, a command APDU as the plan of
 /// faults says.
 fn reply(
-    card: &mut ControlledCard,
+    card: &mut ControlledCard<impl VirtualCard>,
     stream: &mut TcpStream,
     payload: &[u8],
     stop: &Stop<'_>,
@@ -429,7 +435,7 @@ fn transfer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CardConfig;
+    use crate::{Card, CardConfig};
     use apdu_spec::piv::command::GetVersion;
     use std::net::TcpListener;
     use std::sync::Arc;

@@ -42,4 +42,4 @@ pub use public_key::PublicKey;
 pub use signing::SignatureScheme;
 #[cfg(feature = "sim")]
 pub use transport::InProcess;
-pub use transport::{PcscTransport, Transport, TransportError};
+pub use transport::{PcscTransport, Traced, Transport, TransportError};

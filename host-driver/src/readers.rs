@@ -45,14 +45,15 @@ pub fn survey() -> Result<Vec<ReaderSurvey>, TransportError> {
         .collect())
 }
 
-/// The PIV card when exactly one reader holds one; otherwise an error that names the
+/// The reader when exactly one holds a PIV card; otherwise an error that names the
 /// readers ([`TransportError::NoReaders`], [`TransportError::NoPivCard`] or
-/// [`TransportError::SeveralCards`]).
-pub fn open_only_piv_card() -> Result<PivCard<PcscTransport>> {
+/// [`TransportError::SeveralCards`]). The caller connects to it, through whatever
+/// transport it wraps around PC/SC.
+pub fn only_piv_reader() -> Result<String> {
     let readers = survey()?;
     let piv: Vec<&ReaderSurvey> = readers.iter().filter(|r| r.has_piv_card()).collect();
     match piv.as_slice() {
-        [one] => PivCard::open(PcscTransport::connect_named(&one.name)?),
+        [one] => Ok(one.name.clone()),
         [] if readers.is_empty() => Err(TransportError::NoReaders.into()),
         [] => Err(TransportError::NoPivCard(readers.into_iter().map(|r| r.name).collect()).into()),
         several => Err(TransportError::SeveralCards(

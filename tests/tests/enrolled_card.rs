@@ -7,11 +7,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{Bench, DEFAULT_PIN, DEFAULT_PUK};
+use common::{Bench, DEFAULT_PIN, ENROLMENT_SECRETS, NEW_PIN, enroll_args};
 use e2e::{output_text, smime_card_binary};
-
-const NEW_PIN: &str = "24681357";
-const NEW_PUK: &str = "97531864";
 
 /// `smime-card --reader <the bench's reader> <args>` with the enrolment's secrets in the
 /// environment; must succeed.
@@ -21,12 +18,7 @@ fn smime_card_ok(bench: &Bench, args: &[&str]) -> String {
         .env_remove("SMIME_CARD_SIM")
         .args(["--reader", bench.reader()])
         .args(args)
-        .envs([
-            ("PIN", DEFAULT_PIN),
-            ("PUK", DEFAULT_PUK),
-            ("NEW_PIN", NEW_PIN),
-            ("NEW_PUK", NEW_PUK),
-        ])
+        .envs(ENROLMENT_SECRETS)
         .output()
         .expect("smime-card runs");
     let text = output_text(&out);
@@ -42,26 +34,7 @@ fn enrolled() -> Bench {
         &bench,
         &["ca", "init", "--dir", &ca, "--name", "Example Mail CA"],
     );
-    let enrolled = smime_card_ok(
-        &bench,
-        &[
-            "enroll",
-            "--email",
-            "alice@example.org",
-            "--name",
-            "Alice",
-            "--ca",
-            &ca,
-            "--pin-env",
-            "PIN",
-            "--puk-env",
-            "PUK",
-            "--new-pin-env",
-            "NEW_PIN",
-            "--new-puk-env",
-            "NEW_PUK",
-        ],
-    );
+    let enrolled = smime_card_ok(&bench, &enroll_args("alice@example.org", "Alice", &ca));
     assert!(enrolled.contains("enrolled and personalised"), "{enrolled}");
     for slot in ["9c", "9d"] {
         let cert = bench.path(&format!("{slot}.pem"));

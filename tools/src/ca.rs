@@ -11,7 +11,7 @@ use host_driver::card_signer::CardSigner;
 use host_driver::escape::Escaped;
 use host_driver::{PivCard, Transport};
 
-use crate::choose::{self, Opened};
+use crate::choose;
 use crate::cli::{CaCommand, CardChoice};
 use crate::output::{self, Readers};
 use crate::progress;
@@ -43,10 +43,7 @@ pub fn run(choice: &CardChoice, command: CaCommand) -> anyhow::Result<()> {
             dir,
             ..
         } => issue(&CertificateAuthority::open(dir)?, &command),
-        _ => match choose::open(choice)? {
-            Opened::Pcsc(card) => run_on_card(card, &command),
-            Opened::Sim(card) => run_on_card(*card, &command),
-        },
+        _ => run_on_card(choose::open(choice)?, &command),
     }
 }
 

@@ -3,31 +3,41 @@
 
 use anyhow::Context;
 use host_driver::escape::Escaped;
-use host_driver::readers::{ReaderContent, survey};
-use host_driver::{InProcess, PcscTransport, PivCard, Transport, TransportError};
+use host_driver::readers::{ReaderContent, only_piv_reader, survey};
+use host_driver::{InProcess, PcscTransport, PivCard, Traced, Transport, TransportError};
 
 use crate::cli::CardChoice;
 use crate::status::version_text;
 
-/// An opened card: through PC/SC, or simulated in this process.
-pub enum Opened {
-    Pcsc(PivCard<PcscTransport>),
-    Sim(Box<PivCard<InProcess>>),
-}
+/// An opened card: through PC/SC or simulated in this process, its session recorded or
+/// not, as the options chose.
+pub type Opened = PivCard<Box<dyn Transport>>;
 
 pub fn open(choice: &CardChoice) -> anyhow::Result<Opened> {
-    if let Some(path) = &choice.sim {
-        let transport = InProcess::open(path)
-            .with_context(|| format!("opening the simulated card {}", path.display()))?;
-        return Ok(Opened::Sim(Box::new(PivCard::open(transport)?)));
+    let transport: Box<dyn Transport> = if let Some(path) = &choice.sim {
+        Box::new(
+            InProcess::open(path)
+                .with_context(|| format!("opening the simulated card {}", path.display()))?,
+        )
+    } else if let Some(wanted) = &choice.reader {
+        Box::new(PcscTransport::connect(wanted)?)
+    } else {
+        Box::new(PcscTransport::connect_named(&only_piv_reader()?)?)
+    };
+    let transport = match &choice.trace {
+        Some(path) => {
+            let writer = concat!("smime-card ", env!("CARGO_PKG_VERSION"));
+            Box::new(Traced::create(transport, path, writer)?)
+        }
+        None => transport,
+    };
+    let reader = transport.name();
+    let card = PivCard::open(transport);
+    if choice.reader.is_some() {
+        Ok(card.with_context(|| format!("the card in '{reader}'"))?)
+    } else {
+        Ok(card?)
     }
-    if let Some(wanted) = &choice.reader {
-        let transport = PcscTransport::connect(wanted)?;
-        let reader = transport.name();
-        let card = PivCard::open(transport).with_context(|| format!("the card in '{reader}'"))?;
-        return Ok(Opened::Pcsc(card));
-    }
-    Ok(Opened::Pcsc(host_driver::readers::open_only_piv_card()?))
 }
 
 /// `smime-card readers`: one line per reader, '*' before those holding a PIV card.

@@ -65,6 +65,14 @@ pub struct CardChoice {
     /// FILE becomes a factory-fresh card
     #[arg(long, global = true, value_name = "FILE", env = "SMIME_CARD_SIM")]
     pub sim: Option<PathBuf>,
+
+    /// Record the APDUs exchanged with the card in FILE (created readable by you alone;
+    /// emptied if it exists) as JSON lines, PINs, PUKs, management keys and imported keys
+    /// redacted; `card-sim replay FILE` serves the session again. Written as the command
+    /// goes, so a command that fails leaves its trace. Commands that use no card, and the
+    /// demo, write none
+    #[arg(long, global = true, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

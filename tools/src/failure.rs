@@ -231,7 +231,7 @@ fn transport_error(e: &TransportError) -> (u8, String, Option<String>) {
         | TransportError::CardRemoved(_)
         | TransportError::Pcsc { .. } => (NO_CARD, e.to_string(), None),
         TransportError::Reset => (OTHER, e.to_string(), Some("run the command again".into())),
-        TransportError::Store(_) => (OTHER, e.to_string(), None),
+        TransportError::Store(_) | TransportError::Trace { .. } => (OTHER, e.to_string(), None),
     }
 }
 

@@ -33,7 +33,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use host_driver::escape::Escaped;
 
-use choose::Opened;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
@@ -62,10 +61,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Readers => choose::list_readers(),
-        Command::Card(command) => match choose::open(&cli.card)? {
-            Opened::Pcsc(mut card) => card::run(&mut card, command),
-            Opened::Sim(mut card) => card::run(&mut *card, command),
-        },
+        Command::Card(command) => card::run(&mut choose::open(&cli.card)?, command),
         Command::Enroll {
             email,
             name,
@@ -98,32 +94,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, Some(dir)) => enroll::Issuer::Requests(dir),
                 (None, None) => unreachable!("clap requires --ca or --csr-out"),
             };
-            match choose::open(&cli.card)? {
-                Opened::Pcsc(card) => enroll::enroll(card, &plan, secrets, &issuer),
-                Opened::Sim(card) => enroll::enroll(*card, &plan, secrets, &issuer),
-            }
+            enroll::enroll(choose::open(&cli.card)?, &plan, secrets, &issuer)
         }
         Command::Ca(command) => ca::run(&cli.card, command),
         Command::Demo { dir, pcsc } => demo::run(dir, pcsc),
         Command::Verify { input, ca, out } => mail::verify(&input, &ca, out.as_deref()),
-        Command::Sign { mail, pin } => match choose::open(&cli.card)? {
-            Opened::Pcsc(card) => mail::sign(card, &mail, || pin.read()),
-            Opened::Sim(card) => mail::sign(*card, &mail, || pin.read()),
-        },
+        Command::Sign { mail, pin } => mail::sign(choose::open(&cli.card)?, &mail, || pin.read()),
         command @ Command::Encrypt { to_self, .. } => {
             let own = if to_self {
-                Some(match choose::open(&cli.card)? {
-                    Opened::Pcsc(mut card) => encrypt::own_certificate(&mut card)?,
-                    Opened::Sim(mut card) => encrypt::own_certificate(&mut *card)?,
-                })
+                Some(encrypt::own_certificate(&mut choose::open(&cli.card)?)?)
             } else {
                 None
             };
             encrypt::encrypt(&command, own)
         }
-        Command::Decrypt { mail, pin } => match choose::open(&cli.card)? {
-            Opened::Pcsc(card) => decrypt::decrypt(card, &mail, || pin.read()),
-            Opened::Sim(card) => decrypt::decrypt(*card, &mail, || pin.read()),
-        },
+        Command::Decrypt { mail, pin } => {
+            decrypt::decrypt(choose::open(&cli.card)?, &mail, || pin.read())
+        }
     }
 }

@@ -11,6 +11,7 @@ use super::{Control, Step};
 use crate::Card;
 use crate::state::{CardConfig, CardState, CreateError};
 use crate::store::{FileStore, MemoryStore, StateStore, StoreError};
+use crate::vpcd::VirtualCard;
 
 /// What to do with one command's answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,25 +40,21 @@ pub enum Presence {
     Back,
 }
 
-/// A card behind the plan of faults.
-pub struct ControlledCard {
-    card: Card,
+/// A card (or anything that answers as one) behind the plan of faults.
+pub struct ControlledCard<C = Card> {
+    card: C,
     control: Control,
     /// The card was seen out of the reader and not yet seen back.
     out: bool,
 }
 
-impl ControlledCard {
+impl ControlledCard<Card> {
     /// `card` under `control`, touched by the control's button. Its store is out of the
     /// power cut's reach: a card built by [`Self::open`], [`Self::in_memory`] or
     /// [`Self::with_store`] can lose power mid-write.
     pub fn new(mut card: Card, control: Control) -> Self {
         card.set_button(control.button());
-        Self {
-            card,
-            control,
-            out: false,
-        }
+        Self::wrap(card, control)
     }
 
     /// The card whose state is in `path`, created factory-fresh with `config` when missing
@@ -87,12 +84,39 @@ impl ControlledCard {
         let store = Guarded::new(store, state.clone(), control.clone());
         Self::new(Card::new(state, store), control)
     }
+}
 
-    pub fn card(&self) -> &Card {
+impl<C: VirtualCard> ControlledCard<C> {
+    /// `card` under `control`, as it is: whatever button it has stays.
+    pub fn wrap(card: C, control: Control) -> Self {
+        Self {
+            card,
+            control,
+            out: false,
+        }
+    }
+
+    /// The same plan over what `f` makes of the card, say the card recorded as it answers.
+    pub fn try_map<D: VirtualCard, E>(
+        self,
+        f: impl FnOnce(C) -> Result<D, E>,
+    ) -> Result<ControlledCard<D>, E> {
+        Ok(ControlledCard {
+            card: f(self.card)?,
+            control: self.control,
+            out: self.out,
+        })
+    }
+
+    pub fn into_card(self) -> C {
+        self.card
+    }
+
+    pub fn card(&self) -> &C {
         &self.card
     }
 
-    pub fn card_mut(&mut self) -> &mut Card {
+    pub fn card_mut(&mut self) -> &mut C {
         &mut self.card
     }
 

@@ -162,7 +162,7 @@ pub fn generate(card: &mut Card, slot: Slot, alg: Algorithm) -> PublicKeyTemplat
 
 /// GENERAL AUTHENTICATE with `request`; the 82 value on success.
 fn general_authenticate(
-    card: &mut Card,
+    card: &mut impl Reader,
     slot: Slot,
     alg: Algorithm,
     request: DynamicAuth,
@@ -179,7 +179,7 @@ fn general_authenticate(
 
 /// GENERAL AUTHENTICATE with `81 <input>` (sign or decrypt).
 pub fn private_op(
-    card: &mut Card,
+    card: &mut impl Reader,
     slot: Slot,
     alg: Algorithm,
     input: &[u8],
@@ -212,7 +212,7 @@ pub fn metadata(card: &mut Card, key: KeyRef) -> Response {
 }
 
 /// GET DATA of one object; the whole TLV (`53 L …`) on success.
-pub fn get_data(card: &mut Card, object: ObjectId) -> Response {
+pub fn get_data(card: &mut impl Reader, object: ObjectId) -> Response {
     send(card, GetData { object }.to_apdu())
 }
 

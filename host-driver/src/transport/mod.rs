@@ -1,13 +1,21 @@
 //! How bytes reach a card: PC/SC readers, or a `card-sim` card in this process. The PIV
-//! client runs over either through one small trait.
+//! client runs over either through one small trait. [`Traced`] records any of them as a
+//! trace; [`Replayed`] serves a trace back in process, as `card-sim replay` does through
+//! pcscd.
 
 #[cfg(feature = "sim")]
 mod in_process;
 mod pcsc;
+#[cfg(feature = "sim")]
+mod replayed;
+mod traced;
 
 #[cfg(feature = "sim")]
 pub use in_process::InProcess;
 pub use pcsc::{PcscTransport, list_readers};
+#[cfg(feature = "sim")]
+pub use replayed::Replayed;
+pub use traced::Traced;
 
 use crate::error::Error;
 
@@ -52,6 +60,11 @@ pub enum TransportError {
     #[cfg(feature = "sim")]
     #[error(transparent)]
     Store(#[from] card_sim::StoreError),
+    #[error("cannot write the trace {}: {source}", .path.display())]
+    Trace {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// One exchange of bytes with the card.
@@ -86,4 +99,34 @@ pub trait Transport {
     /// through it outlives it (as yubico-piv-tool disconnects). Otherwise, as at first, the
     /// card is left as it is, and other programs sharing it keep their logins.
     fn reset_when_closed(&mut self, reset: bool);
+}
+
+/// A transport chosen at run time (PC/SC or in process, traced or not) is one type.
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn atr(&self) -> Vec<u8> {
+        (**self).atr()
+    }
+
+    fn transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Link) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        (**self).transaction(work)
+    }
+
+    fn operation_begins(&mut self) {
+        (**self).operation_begins();
+    }
+
+    fn reset(&mut self) -> Result<(), TransportError> {
+        (**self).reset()
+    }
+
+    fn reset_when_closed(&mut self, reset: bool) {
+        (**self).reset_when_closed(reset);
+    }
 }

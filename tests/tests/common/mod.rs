@@ -15,6 +15,39 @@ pub const DEFAULT_MGMT_KEY: &str = "01020304050607080102030405060708010203040506
 pub const DEFAULT_PIN: &str = "123456";
 pub const DEFAULT_PUK: &str = "12345678";
 pub const OPENSC_PKCS11: &str = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so";
+/// The PIN and PUK `smime-card enroll` gives the card in the tests.
+pub const NEW_PIN: &str = "24681357";
+pub const NEW_PUK: &str = "97531864";
+
+/// The environment [`enroll_args`] reads the secrets from.
+pub const ENROLMENT_SECRETS: [(&str, &str); 4] = [
+    ("PIN", DEFAULT_PIN),
+    ("PUK", DEFAULT_PUK),
+    ("NEW_PIN", NEW_PIN),
+    ("NEW_PUK", NEW_PUK),
+];
+
+/// `smime-card enroll` of `email` with the local CA in `ca`, the secrets read from
+/// [`ENROLMENT_SECRETS`].
+pub fn enroll_args<'a>(email: &'a str, name: &'a str, ca: &'a str) -> [&'a str; 15] {
+    [
+        "enroll",
+        "--email",
+        email,
+        "--name",
+        name,
+        "--ca",
+        ca,
+        "--pin-env",
+        "PIN",
+        "--puk-env",
+        "PUK",
+        "--new-pin-env",
+        "NEW_PIN",
+        "--new-puk-env",
+        "NEW_PUK",
+    ]
+}
 
 /// yubico-piv-tool's arguments to verify the PIN and sign with the key in `slot`,
 /// checking the signature against `cert`.
@@ -61,6 +94,32 @@ pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     child.wait_with_output().expect("client finishes")
 }
 
+/// Writes an OpenSC configuration to `path` that shows OpenSC the reader `ours` alone.
+///
+/// OpenSC's clients look at every reader: the PKCS#11 module probes the card of each
+/// (with its default card drivers, SELECTs of foreign AIDs that deselect PIV and drop its
+/// logins, as a YubiKey does) and gives slots to the first 4 readers only. Other tests'
+/// cards are no business of this one, and probing them would break their yubico-piv-tool
+/// runs between two transactions and cost time that grows with the cards in use: every
+/// reader but ours is ignored. Only the PIV driver probes ours, one slot per reader.
+pub fn write_opensc_conf(path: &Path, ours: &str) {
+    let ignored: Vec<String> = e2e::READERS
+        .iter()
+        .filter(|&&(_, name)| name != ours)
+        .map(|(_, name)| format!("\"{name}\""))
+        .collect();
+    std::fs::write(
+        path,
+        format!(
+            "app default {{\n\tignored_readers = {};\n\tframework pkcs15 {{\n\t}}\n}}\n\
+             app opensc-pkcs11 {{\n\tcard_drivers = PIV-II;\n\
+             \tpkcs11 {{\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}}\n}}\n",
+            ignored.join(", ")
+        ),
+    )
+    .expect("write opensc.conf");
+}
+
 /// A test's card, its scratch directory and the clients aimed at its reader.
 pub struct Bench {
     pub card: SimCard,
@@ -86,28 +145,7 @@ impl Bench {
 
     fn of(card: SimCard) -> Bench {
         let dir = tempfile::tempdir().expect("temp dir");
-        // OpenSC's clients look at every reader: the PKCS#11 module probes the card of each
-        // (with its default card drivers, SELECTs of foreign AIDs that deselect PIV and drop
-        // its logins, as a YubiKey does) and gives slots to the first 4 readers only. Other
-        // tests' cards are no business of this one, and probing them would break their
-        // yubico-piv-tool runs between two transactions and cost time that grows with the
-        // cards in use: every reader but ours is ignored. Only the PIV driver probes ours,
-        // one slot per reader.
-        let ignored: Vec<String> = e2e::READERS
-            .iter()
-            .filter(|&&(_, name)| name != card.reader.name)
-            .map(|(_, name)| format!("\"{name}\""))
-            .collect();
-        std::fs::write(
-            dir.path().join("opensc.conf"),
-            format!(
-                "app default {{\n\tignored_readers = {};\n\tframework pkcs15 {{\n\t}}\n}}\n\
-                 app opensc-pkcs11 {{\n\tcard_drivers = PIV-II;\n\
-                 \tpkcs11 {{\n\t\tmax_virtual_slots = 64;\n\t\tslots_per_card = 1;\n\t}}\n}}\n",
-                ignored.join(", ")
-            ),
-        )
-        .expect("write opensc.conf");
+        write_opensc_conf(&dir.path().join("opensc.conf"), card.reader.name);
         Bench {
             card,
             dir,
