@@ -1,4 +1,5 @@
-//! A virtual PIV smart card that behaves like a YubiKey 5.7 PIV applet.
+//! A virtual PIV smart card that behaves like a YubiKey PIV applet of a chosen firmware, or
+//! like a plain SP 800-73-4 card ([`Profile`]).
 //!
 //! [`Card`] is a value: [`Card::transmit`] takes the bytes of one command APDU and returns
 //! the bytes of its response; [`Card::power_on`], [`Card::power_off`] and [`Card::reset`]
@@ -17,9 +18,11 @@ pub mod attestation;
 pub mod card;
 mod commands;
 pub mod flavour;
+mod government;
 pub mod keys;
 pub mod objects;
 pub mod pin;
+pub mod profile;
 pub mod session;
 pub mod state;
 pub mod store;
@@ -29,6 +32,7 @@ pub mod vpcd;
 
 pub use card::Card;
 pub use flavour::Flavour;
+pub use profile::Profile;
 pub use state::{CardConfig, CardState, MetadataSupport};
 pub use store::{FileStore, MemoryStore, StateStore, StoreError};
 pub use touch::Button;

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use apdu_spec::piv::Algorithm;
 use card_sim::state::{CardState, MetadataSupport};
 use card_sim::vpcd::{self, AllowedListener};
-use card_sim::{Card, CardConfig, FileStore, StoreError, summary};
+use card_sim::{Card, CardConfig, FileStore, Profile, StoreError, summary};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
@@ -48,13 +48,20 @@ enum Command {
     Init {
         #[arg(long)]
         state: PathBuf,
+        /// The card model: yubikey (5.7 with a 3DES management key, for Debian's tools),
+        /// yubikey-5.7 (as shipped: AES-192 management key), yubikey-5.4, yubikey-4.3 (no
+        /// metadata, no AES), piv (plain SP 800-73-4 government card). The other choices
+        /// combine with it where the model allows.
+        #[arg(long, default_value_t = Profile::default(), value_parser = profile)]
+        profile: Profile,
         /// Serial number (random by default).
         #[arg(long)]
         serial: Option<u32>,
-        /// Management key algorithm. 3DES is what Debian's yubico-piv-tool 2.2 and
-        /// OpenSC's piv-tool can use; a YubiKey 5.7 ships with AES-192.
-        #[arg(long, value_enum, default_value_t = MgmtAlgorithm::Tdes)]
-        management_key_algorithm: MgmtAlgorithm,
+        /// Management key algorithm; the profile's by default (3DES, but AES-192 for
+        /// yubikey-5.7). 3DES is what Debian's yubico-piv-tool 2.2 and OpenSC's piv-tool
+        /// can use.
+        #[arg(long, value_enum)]
+        management_key_algorithm: Option<MgmtAlgorithm>,
         /// PIN tries before the PIN blocks (1-255).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..))]
         pin_tries: u8,
@@ -115,6 +122,12 @@ impl From<Metadata> for MetadataSupport {
     }
 }
 
+/// A profile by its name.
+fn profile(s: &str) -> Result<Profile, String> {
+    s.parse()
+        .map_err(|e: card_sim::profile::UnknownProfile| e.to_string())
+}
+
 /// Accepts HOST:PORT that resolves to at least one address.
 fn socket_address(s: &str) -> Result<String, String> {
     use std::net::ToSocketAddrs;
@@ -161,6 +174,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Init {
             state,
+            profile,
             serial,
             management_key_algorithm,
             pin_tries,
@@ -168,16 +182,24 @@ fn run(command: Command) -> Result<(), String> {
             no_yubikey_extensions,
             metadata,
         } => {
+            let factory = profile.config();
             let config = CardConfig {
                 serial,
-                management_algorithm: management_key_algorithm.into(),
+                management_algorithm: management_key_algorithm
+                    .map_or(factory.management_algorithm, Algorithm::from),
                 pin_tries,
                 puk_tries,
-                yubikey_extensions: !no_yubikey_extensions,
+                yubikey_extensions: factory.yubikey_extensions && !no_yubikey_extensions,
                 metadata: metadata.into(),
+                ..factory
             };
             let card = init(&state, &config)?;
-            println!("created card {} in {}", card.serial, state.display());
+            println!(
+                "created card {} ({}) in {}",
+                card.serial,
+                card.profile,
+                state.display()
+            );
             Ok(())
         }
         Command::Show { state } => {
