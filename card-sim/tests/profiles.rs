@@ -10,7 +10,7 @@ use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::ImportedKey;
 use apdu_spec::piv::{Algorithm, Instruction, KeyRef, ObjectId, Slot};
 use apdu_spec::tlv::Tlv;
-use apdu_spec::{StatusWord, atr};
+use apdu_spec::{Response, StatusWord, atr};
 use card_sim::state::CreateError;
 use card_sim::{Card, CardConfig, CardState, MetadataSupport, Profile};
 use common::*;
@@ -270,4 +270,48 @@ fn the_profile_is_kept_in_the_state_file_and_a_file_without_one_is_the_default()
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&default).unwrap()).unwrap();
     assert!(json.get("profile").is_none(), "older card-sims read it");
+}
+
+#[test]
+fn a_yubikey_4_tells_its_serial_through_the_otp_application_as_yubico_piv_tool_asks() {
+    let mut card = Card::in_memory(&CardConfig {
+        serial: Some(0x00AE_17CB),
+        ..Profile::YubiKey43.config()
+    })
+    .unwrap();
+    ok(select(&mut card));
+    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+    let otp = hex::decode("00A4040008A000000527200101").unwrap();
+    let status = Response::parse(&card.transmit(&otp)).unwrap();
+    assert_eq!(status.sw, StatusWord::SUCCESS);
+    assert_eq!(&status.data[..3], [4, 3, 7]);
+    let serial = Response::parse(&card.transmit(&[0x00, 0x01, 0x10, 0x00])).unwrap();
+    assert_eq!(ok(serial), [0x00, 0xAE, 0x17, 0xCB]);
+    // Back in PIV, the login is gone, as after any change of application.
+    ok(select(&mut card));
+    assert!(!card.pin_verified());
+    assert_eq!(
+        send(&mut card, GetSerial.to_apdu()).sw,
+        StatusWord::INS_NOT_SUPPORTED
+    );
+}
+
+#[test]
+fn a_plain_piv_card_refuses_a_foreign_select_and_keeps_piv_selected() {
+    let mut card = card(Profile::Piv);
+    assert_eq!(verify_pin(&mut card, b"123456"), StatusWord::SUCCESS);
+    let otp = hex::decode("00A4040007A0000005272001").unwrap();
+    let answer = Response::parse(&card.transmit(&otp)).unwrap();
+    assert_eq!(answer.sw, StatusWord::NOT_FOUND);
+    assert!(card.pin_verified(), "the PIV application stays selected");
+    ok(get_data(&mut card, ObjectId::CHUID));
+    // A YubiKey deselects PIV instead.
+    let mut yubikey = self::card(Profile::YubiKey);
+    let other = hex::decode("00A4040005D276000124").unwrap();
+    let answer = Response::parse(&yubikey.transmit(&other)).unwrap();
+    assert_eq!(answer.sw, StatusWord::NOT_FOUND);
+    assert_eq!(
+        get_data(&mut yubikey, ObjectId::CHUID).sw,
+        StatusWord::INS_NOT_SUPPORTED
+    );
 }
