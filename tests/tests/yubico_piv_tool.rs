@@ -163,18 +163,7 @@ fn test_signature_and_decipher() {
             bench.key_with_certificate("9a", algorithm, &format!("/CN=sign {algorithm}"));
         let (_, decipher_cert) =
             bench.key_with_certificate("9d", algorithm, &format!("/CN=decipher {algorithm}"));
-        let text = bench.piv_tool_ok(&[
-            "-a",
-            "verify-pin",
-            "-P",
-            DEFAULT_PIN,
-            "-a",
-            "test-signature",
-            "-s",
-            "9a",
-            "-i",
-            &sign_cert,
-        ]);
+        let text = bench.piv_tool_test_signature("9a", &sign_cert);
         let expected = if algorithm.starts_with("RSA") {
             "Successful RSA verification."
         } else {

@@ -673,8 +673,12 @@ fn attest_prints_the_slot_and_verifies_against_the_cards_attestation_certificate
     let serial = if flavour.profile().knows(Instruction::GetSerial) {
         field(&status, "Serial").to_string()
     } else {
-        // A YubiKey 4 tells its serial in attestations only.
-        FileStore::new(&sim.state).load().unwrap().serial.to_string()
+        // The PIV application of a YubiKey 4 has no GET SERIAL: its attestations tell it.
+        FileStore::new(&sim.state)
+            .load()
+            .unwrap()
+            .serial
+            .to_string()
     };
 
     let out = sim.path("attestation.pem");
