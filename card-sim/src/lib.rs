@@ -9,9 +9,9 @@
 //! Touch policies are recorded and reported (metadata, attestation) but simulated: a
 //! virtual card has no button, so an operation that would wait for a touch proceeds at once.
 //!
-//! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
-//! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that
-//! clients can be tested against the cards they meet in the field.
+//! Besides the models, it can answer as YubiKey-like applets with GET METADATA missing or
+//! partial do ([`MetadataSupport`]). [`Flavour`] names every such kind of card, so that
+//! clients can be tested against all the cards they meet in the field.
 
 pub mod atr;
 pub mod attestation;

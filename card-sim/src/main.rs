@@ -233,6 +233,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn init_refuses_a_choice_the_model_lacks_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("card.json");
+        let config = CardConfig {
+            management_algorithm: Algorithm::Aes128,
+            ..Profile::YubiKey43.config()
+        };
+        let refused = init(&state, &config).unwrap_err();
+        assert!(
+            refused.contains("yubikey-4.3") && refused.contains("AES-128"),
+            "{refused}"
+        );
+        assert!(!state.exists(), "nothing written");
+    }
+
+    #[test]
     fn init_refuses_a_card_in_use_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("card.json");

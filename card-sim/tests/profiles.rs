@@ -315,3 +315,23 @@ fn a_plain_piv_card_refuses_a_foreign_select_and_keeps_piv_selected() {
         StatusWord::INS_NOT_SUPPORTED
     );
 }
+
+#[test]
+fn show_names_the_profile_and_a_plain_card_has_no_version() {
+    let summary = |profile: Profile| {
+        card_sim::summary::summary(&CardState::factory_new(&profile.config()).unwrap())
+    };
+    let yubikey4 = summary(Profile::YubiKey43);
+    assert!(
+        yubikey4.contains("Profile:          yubikey-4.3 (YubiKey 4.3.7"),
+        "{yubikey4}"
+    );
+    assert!(yubikey4.contains("Version:          4.3.7"), "{yubikey4}");
+    let piv = summary(Profile::Piv);
+    assert!(
+        piv.contains("Profile:          piv (plain SP 800-73-4"),
+        "{piv}"
+    );
+    assert!(piv.contains("Version:          none"), "{piv}");
+    assert!(piv.contains("  (none)"), "no attestation key in F9: {piv}");
+}
