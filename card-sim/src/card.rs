@@ -12,7 +12,6 @@ use apdu_spec::piv::{Instruction, TouchPolicy};
 use apdu_spec::{Response, StatusWord};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::atr::ATR;
 use crate::commands;
 use crate::session::Session;
 use crate::state::{CardConfig, CardState, CreateError};
@@ -135,14 +134,15 @@ impl Card {
         Ok(Self::new(state, store))
     }
 
+    /// The answer to reset of the card's model.
     pub fn atr(&self) -> &'static [u8] {
-        &ATR
+        self.piv.state.profile.atr()
     }
 
     /// Cold start: the session begins anew. Returns the ATR.
     pub fn power_on(&mut self) -> &'static [u8] {
         self.clear_volatile();
-        &ATR
+        self.atr()
     }
 
     /// Power off: every login is lost.

@@ -1,4 +1,5 @@
-//! A virtual PIV smart card that behaves like a YubiKey 5.7 PIV applet.
+//! A virtual PIV smart card that behaves like a YubiKey PIV applet of a chosen firmware, or
+//! like a plain SP 800-73-4 card ([`Profile`]).
 //!
 //! [`Card`] is a value: [`Card::transmit`] takes the bytes of one command APDU and returns
 //! the bytes of its response; [`Card::power_on`], [`Card::power_off`] and [`Card::reset`]
@@ -14,9 +15,9 @@
 //! card pulled out, planned status words, late or broken answers, a power cut in the
 //! middle of a state write, for tests in process and through `card-sim ctl`.
 //!
-//! It can also answer as less complete cards do ([`Flavour`]): without YubiKey's
-//! instructions, or with GET METADATA missing or partial ([`MetadataSupport`]), so that
-//! clients can be tested against the cards they meet in the field.
+//! Besides the models, it can answer as YubiKey-like applets with GET METADATA missing or
+//! partial do ([`MetadataSupport`]). [`Flavour`] names every such kind of card, so that
+//! clients can be tested against all the cards they meet in the field.
 //!
 //! A session can be recorded ([`recorded::Recorded`]) and served again to the client
 //! that ran it ([`replay::Replay`]), in the trace format of [`apdu_spec::trace`].
@@ -27,9 +28,11 @@ pub mod card;
 mod commands;
 pub mod control;
 pub mod flavour;
+mod government;
 pub mod keys;
 pub mod objects;
 pub mod pin;
+pub mod profile;
 pub mod recorded;
 pub mod replay;
 pub mod session;
@@ -42,6 +45,7 @@ pub mod vpcd;
 pub use card::Card;
 pub use control::{Control, ControlledCard};
 pub use flavour::Flavour;
+pub use profile::Profile;
 pub use state::{CardConfig, CardState, MetadataSupport};
 pub use store::{FileStore, MemoryStore, StateStore, StoreError};
 pub use touch::Button;

@@ -14,7 +14,7 @@ use card_sim::replay::Replay;
 use card_sim::state::{CardState, MetadataSupport};
 use card_sim::touch::{Button, Mode, Timing};
 use card_sim::vpcd::{self, AllowedListener};
-use card_sim::{CardConfig, Control, ControlledCard, FileStore, StoreError, summary};
+use card_sim::{CardConfig, Control, ControlledCard, FileStore, Profile, StoreError, summary};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
@@ -90,13 +90,20 @@ enum Command {
     Init {
         #[arg(long)]
         state: PathBuf,
+        /// The card model: yubikey (5.7 with a 3DES management key, for Debian's tools),
+        /// yubikey-5.7 (as shipped: AES-192 management key), yubikey-5.4, yubikey-4.3 (no
+        /// metadata, no AES), piv (plain SP 800-73-4 government card). The other choices
+        /// combine with it where the model allows.
+        #[arg(long, default_value_t = Profile::default(), value_parser = profile)]
+        profile: Profile,
         /// Serial number (random by default).
         #[arg(long)]
         serial: Option<u32>,
-        /// Management key algorithm. 3DES is what Debian's yubico-piv-tool 2.2 and
-        /// OpenSC's piv-tool can use; a YubiKey 5.7 ships with AES-192.
-        #[arg(long, value_enum, default_value_t = MgmtAlgorithm::Tdes)]
-        management_key_algorithm: MgmtAlgorithm,
+        /// Management key algorithm; the profile's by default (3DES, but AES-192 for
+        /// yubikey-5.7). 3DES is what Debian's yubico-piv-tool 2.2 and OpenSC's piv-tool
+        /// can use.
+        #[arg(long, value_enum)]
+        management_key_algorithm: Option<MgmtAlgorithm>,
         /// PIN tries before the PIN blocks (1-255).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..))]
         pin_tries: u8,
@@ -267,6 +274,12 @@ fn duration(s: &str) -> Result<Duration, String> {
         .map_err(|_| format!("expected a duration such as 0, 500ms or 2s, not {s:?}"))
 }
 
+/// A profile by its name.
+fn profile(s: &str) -> Result<Profile, String> {
+    s.parse()
+        .map_err(|e: card_sim::profile::UnknownProfile| e.to_string())
+}
+
 /// Accepts HOST:PORT that resolves to at least one address.
 fn socket_address(s: &str) -> Result<String, String> {
     use std::net::ToSocketAddrs;
@@ -361,6 +374,7 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Init {
             state,
+            profile,
             serial,
             management_key_algorithm,
             pin_tries,
@@ -368,16 +382,24 @@ fn run(command: Command) -> Result<(), String> {
             no_yubikey_extensions,
             metadata,
         } => {
+            let factory = profile.config();
             let config = CardConfig {
                 serial,
-                management_algorithm: management_key_algorithm.into(),
+                management_algorithm: management_key_algorithm
+                    .map_or(factory.management_algorithm, Algorithm::from),
                 pin_tries,
                 puk_tries,
-                yubikey_extensions: !no_yubikey_extensions,
+                yubikey_extensions: factory.yubikey_extensions && !no_yubikey_extensions,
                 metadata: metadata.into(),
+                ..factory
             };
             let card = init(&state, &config)?;
-            println!("created card {} in {}", card.serial, state.display());
+            println!(
+                "created card {} ({}) in {}",
+                card.serial,
+                card.profile,
+                state.display()
+            );
             Ok(())
         }
         Command::Show { state } => {
@@ -507,6 +529,22 @@ mod tests {
             serve(&["--auto-touch", "500ms", "--touch-timeout", "2s"]),
             (Some(Duration::from_millis(500)), Duration::from_secs(2))
         );
+    }
+
+    #[test]
+    fn init_refuses_a_choice_the_model_lacks_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("card.json");
+        let config = CardConfig {
+            management_algorithm: Algorithm::Aes128,
+            ..Profile::YubiKey43.config()
+        };
+        let refused = init(&state, &config).unwrap_err();
+        assert!(
+            refused.contains("yubikey-4.3") && refused.contains("AES-128"),
+            "{refused}"
+        );
+        assert!(!state.exists(), "nothing written");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum Challenge {
 pub struct Session {
     /// Whether the PIV application is selected.
     pub selected: bool,
+    /// Whether YubiKey's OTP application is selected (see `commands::otp`).
+    pub otp_selected: bool,
     pub pin_verified: bool,
     /// A VERIFY that no PIN-policy-always key has used up yet.
     pub pin_fresh: bool,

@@ -12,28 +12,32 @@ use apdu_spec::tlv;
 use serde::{Deserialize, Serialize};
 
 use crate::attestation::{self, AttestationError, CardFacts};
+use crate::government;
 use crate::keys::PrivateKey;
 use crate::objects::ObjectStore;
 use crate::pin::{self, Pin};
+use crate::profile::Profile;
 use apdu_spec::piv::mgmt_key::ManagementKey;
 
-/// The firmware version the card reports: a YubiKey 5.7 PIV applet.
-pub const FIRMWARE: [u8; 3] = [5, 7, 1];
-
-/// Choices made when a card is created.
+/// Choices made when a card is created. [`Profile::config`] gives a model's factory
+/// defaults; `CardConfig::default()` is the default profile's.
 #[derive(Debug, Clone)]
 pub struct CardConfig {
+    /// The card model: firmware, ATR, instructions, algorithms.
+    pub profile: Profile,
     /// The serial number; random when `None`.
     pub serial: Option<u32>,
-    /// The management key's algorithm, kept across RESET. 3DES by default: the PIV tools
-    /// in Debian (yubico-piv-tool 2.2, OpenSC's piv-tool) authenticate with 3DES only.
+    /// The management key's algorithm, kept across RESET: the profile's factory choice
+    /// unless changed. 3DES for the default profile: the PIV tools in Debian
+    /// (yubico-piv-tool 2.2, OpenSC's piv-tool) authenticate with 3DES only.
     pub management_algorithm: Algorithm,
     pub pin_tries: u8,
     pub puk_tries: u8,
     /// Whether the card answers YubiKey's private instructions (version, serial, metadata,
-    /// attestation, import, …); without them it is a plain SP 800-73-4 card.
+    /// attestation, import, …) that its profile knows; without them it answers as a plain
+    /// SP 800-73-4 card does.
     pub yubikey_extensions: bool,
-    /// How GET METADATA answers, when the card has YubiKey's instructions.
+    /// How GET METADATA answers, on a profile that has it.
     pub metadata: MetadataSupport,
 }
 
@@ -57,8 +61,9 @@ pub enum MetadataSupport {
 impl Default for CardConfig {
     fn default() -> Self {
         Self {
+            profile: Profile::YubiKey,
             serial: None,
-            management_algorithm: Algorithm::Tdes,
+            management_algorithm: Profile::YubiKey.factory_management_algorithm(),
             pin_tries: pin::DEFAULT_TRIES,
             puk_tries: pin::DEFAULT_TRIES,
             yubikey_extensions: true,
@@ -100,6 +105,7 @@ impl SlotKey {
 /// The card's persistent state.
 #[derive(Debug, Clone)]
 pub struct CardState {
+    pub profile: Profile,
     pub serial: u32,
     pub firmware: [u8; 3],
     pub yubikey_extensions: bool,
@@ -119,14 +125,12 @@ const DISCOVERY: [u8; 20] = [
     0x2F, 0x02, 0x40, 0x00,
 ];
 
-/// A CHUID with a fresh random GUID.
-fn new_chuid() -> Result<Vec<u8>, getrandom::Error> {
-    let mut guid = [0u8; 16];
-    getrandom::fill(&mut guid)?;
-    Ok(tlv::encode(
-        ObjectId::CHUID.content_tag(),
-        &Chuid::new(guid, "20991231").encode(),
-    ))
+/// Today as `YYYYMMDD`, for the expiration of a government CHUID.
+fn today() -> String {
+    der::DateTime::from_system_time(std::time::SystemTime::now())
+        .map(|d| format!("{:04}{:02}{:02}", d.year(), d.month(), d.day()))
+        // Only a clock before 1970 or after 9999 fails; any date serves then.
+        .unwrap_or_else(|_| "20260101".into())
 }
 
 /// Why a card could not be made.
@@ -134,6 +138,13 @@ fn new_chuid() -> Result<Vec<u8>, getrandom::Error> {
 pub enum CreateError {
     #[error("{0} is not a management key algorithm (3DES, AES-128, AES-192, AES-256)")]
     NotAManagementAlgorithm(Algorithm),
+    #[error("a {profile} card has no {algorithm} management key (only 3DES before YubiKey 5.4)")]
+    ManagementAlgorithmNotOnModel {
+        profile: Profile,
+        algorithm: Algorithm,
+    },
+    #[error("a {0} card has no GET METADATA: the metadata choice applies to YubiKey 5.3 and later")]
+    NoMetadataOnModel(Profile),
     #[error("retry counts must be 1 to 255")]
     ZeroTries,
     #[error("the system random number generator failed: {0}")]
@@ -146,9 +157,19 @@ impl CardState {
     /// A factory-fresh card: default PIN, PUK and management key, a unique serial and
     /// CHUID GUID, the discovery object, and an attestation key with its certificate.
     pub fn factory_new(config: &CardConfig) -> Result<Self, CreateError> {
+        let profile = config.profile;
         let management_key = ManagementKey::factory(config.management_algorithm).ok_or(
             CreateError::NotAManagementAlgorithm(config.management_algorithm),
         )?;
+        if !profile.supports_management_algorithm(config.management_algorithm) {
+            return Err(CreateError::ManagementAlgorithmNotOnModel {
+                profile,
+                algorithm: config.management_algorithm,
+            });
+        }
+        if config.metadata != MetadataSupport::Full && !profile.knows(Instruction::GetMetadata) {
+            return Err(CreateError::NoMetadataOnModel(profile));
+        }
         if config.pin_tries == 0 || config.puk_tries == 0 {
             return Err(CreateError::ZeroTries);
         }
@@ -158,9 +179,11 @@ impl CardState {
             None => getrandom::u32()? & 0x7FFF_FFFF,
         };
         let mut state = Self {
+            profile,
             serial,
-            firmware: FIRMWARE,
-            yubikey_extensions: config.yubikey_extensions,
+            // A plain PIV card reports no version; 0.0.0 stands for none.
+            firmware: profile.firmware().unwrap_or_default(),
+            yubikey_extensions: config.yubikey_extensions && profile.is_yubikey(),
             metadata: config.metadata,
             pin: Pin::new_pin(config.pin_tries),
             puk: Pin::new_puk(config.puk_tries),
@@ -170,8 +193,17 @@ impl CardState {
             objects: ObjectStore::default(),
         };
         state.install_factory_objects()?;
-        let (key, cert) = attestation::new_attestation_identity(&state.facts())?;
-        state.keys.insert(
+        if profile.knows(Instruction::Attest) {
+            state.install_attestation_identity()?;
+        }
+        Ok(state)
+    }
+
+    /// The attestation key in F9 and its certificate (object 5FFF01), which YubiKeys carry
+    /// from the factory.
+    fn install_attestation_identity(&mut self) -> Result<(), CreateError> {
+        let (key, cert) = attestation::new_attestation_identity(&self.facts())?;
+        self.keys.insert(
             Slot::Attestation,
             SlotKey {
                 key,
@@ -185,17 +217,34 @@ impl CardState {
             &CertificateObject::new(cert).encode(),
         );
         // A P-256 certificate is far below the object size limit.
-        let _ = state
+        let _ = self
             .objects
             .put(ObjectId::YUBICO_ATTESTATION_CERT, cert_object);
-        Ok(state)
+        Ok(())
     }
 
-    /// The objects every fresh card has: discovery and a CHUID with a new GUID.
+    /// The objects a fresh card has: discovery and a CHUID with a new GUID; a government
+    /// card's CHUID names its agency and expires, and it has a CCC.
     fn install_factory_objects(&mut self) -> Result<(), getrandom::Error> {
-        // Both are small constants; they always fit.
+        let mut guid = [0u8; 16];
+        getrandom::fill(&mut guid)?;
+        let chuid = if self.profile == Profile::Piv {
+            let mut card_id = [0u8; 14];
+            getrandom::fill(&mut card_id)?;
+            // Small objects of fixed size; they always fit.
+            let _ = self.objects.put(
+                ObjectId::CARD_CAPABILITY_CONTAINER,
+                government::ccc(card_id),
+            );
+            government::chuid(self.serial, guid, &today())
+        } else {
+            tlv::encode(
+                ObjectId::CHUID.content_tag(),
+                &Chuid::new(guid, "20991231").encode(),
+            )
+        };
         let _ = self.objects.put(ObjectId::DISCOVERY, DISCOVERY.to_vec());
-        let _ = self.objects.put(ObjectId::CHUID, new_chuid()?);
+        let _ = self.objects.put(ObjectId::CHUID, chuid);
         Ok(())
     }
 
@@ -214,12 +263,14 @@ impl CardState {
         Ok(())
     }
 
-    /// Whether the card knows `ins`: YubiKey's instructions only with its extensions, and
-    /// GET METADATA not where the card lacks it.
+    /// Whether the card knows `ins`: what its profile knows, YubiKey's instructions only
+    /// with its extensions, and GET METADATA not where the card lacks it.
     pub fn answers(&self, ins: Instruction) -> bool {
         match ins {
             Instruction::GetMetadata if self.metadata == MetadataSupport::Absent => false,
-            ins => self.yubikey_extensions || !ins.is_yubikey_extension(),
+            ins => {
+                self.profile.knows(ins) && (self.yubikey_extensions || !ins.is_yubikey_extension())
+            }
         }
     }
 
@@ -230,10 +281,16 @@ impl CardState {
         }
     }
 
-    /// SELECT's answer: the APT with a label and the algorithms the card offers.
+    /// SELECT's answer: the APT, with a label and the algorithms the card offers where
+    /// the model lists them (a YubiKey does not).
     pub fn application_template(&self) -> Vec<u8> {
-        let mut algorithms: Vec<Algorithm> = Algorithm::ASYMMETRIC.to_vec();
+        let mut algorithms: Vec<Algorithm> = self.profile.key_algorithms().to_vec();
         algorithms.push(self.management_key.algorithm());
-        ApplicationTemplate::piv("card-sim PIV", &algorithms).encode()
+        let mut template = ApplicationTemplate::piv("card-sim PIV", &algorithms);
+        if !self.profile.select_lists_algorithms() {
+            template.label = None;
+            template.algorithms.clear();
+        }
+        template.encode()
     }
 }

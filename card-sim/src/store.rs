@@ -19,7 +19,8 @@
 //!   "format": "card-sim PIV state",
 //!   "version": 1,
 //!   "serial": 12345678,
-//!   "firmware": "5.7.1",
+//!   "firmware": "5.4.3",
+//!   "profile": "yubikey-5.4",
 //!   "yubikey_extensions": true,
 //!   "metadata": "partial",
 //!   "pin": { "value": "313233343536ffff", "max_tries": 3, "tries_left": 3 },
@@ -37,8 +38,9 @@
 //! the 32-byte seed or secret for Ed25519/X25519. An object is the whole TLV GET DATA
 //! returns. `metadata` (`"absent"` or `"partial"`) is written only for a card whose GET
 //! METADATA answers like that (see [`MetadataSupport`]); a file without it, as every file
-//! before it, is a card with full metadata, so older card-sims still read such files. The
-//! file holds every secret of the card, which is why it is private to its
+//! before it, is a card with full metadata, so older card-sims still read such files.
+//! `profile` (see [`Profile`]) is likewise written only for a card of another profile than
+//! the default one, which a file without it is. The file holds every secret of the card, which is why it is private to its
 //! owner. Unknown fields or a newer `version` are refused rather than guessed at.
 
 use std::collections::BTreeMap;
@@ -55,6 +57,7 @@ use zeroize::Zeroizing;
 use crate::keys::{KeyError, PrivateKey};
 use crate::objects::ObjectStore;
 use crate::pin::{PADDED_LEN, Pin};
+use crate::profile::Profile;
 use crate::state::{CardConfig, CardState, CreateError, MetadataSupport, SlotKey};
 use apdu_spec::piv::mgmt_key::ManagementKey;
 
@@ -389,6 +392,9 @@ struct StateFile {
     version: u32,
     serial: u32,
     firmware: String,
+    /// Absent for the default profile, so older card-sims still read such files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
     yubikey_extensions: bool,
     #[serde(default, skip_serializing_if = "is_full")]
     metadata: MetadataSupport,
@@ -490,6 +496,7 @@ impl StateFile {
             version: FORMAT_VERSION,
             serial: s.serial,
             firmware: format!("{a}.{b}.{c}"),
+            profile: (s.profile != Profile::default()).then(|| s.profile.name().to_owned()),
             yubikey_extensions: s.yubikey_extensions,
             metadata: s.metadata,
             pin: StoredPin::from_pin(&s.pin),
@@ -507,6 +514,10 @@ impl StateFile {
 
     fn into_state(self) -> Result<CardState, String> {
         let firmware = parse_firmware(&self.firmware)?;
+        let profile = match &self.profile {
+            Some(name) => name.parse::<Profile>().map_err(|e| e.to_string())?,
+            None => Profile::default(),
+        };
         let mut pin = Pin::new_pin(1);
         self.pin.restore_into(&mut pin, "PIN")?;
         let mut puk = Pin::new_puk(1);
@@ -563,6 +574,7 @@ impl StateFile {
         }
 
         Ok(CardState {
+            profile,
             serial: self.serial,
             firmware,
             yubikey_extensions: self.yubikey_extensions,

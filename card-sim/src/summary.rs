@@ -50,11 +50,21 @@ pub fn summary(state: &CardState) -> String {
         }
     };
     let mk = &state.management_key;
-    let _ = writeln!(out, "Serial:           {}", state.serial);
     let _ = writeln!(
         out,
-        "Version:          {a}.{b}.{c} (YubiKey extensions {extensions})"
+        "Profile:          {} ({})",
+        state.profile,
+        state.profile.description()
     );
+    let _ = writeln!(out, "Serial:           {}", state.serial);
+    if state.profile.firmware().is_some() {
+        let _ = writeln!(
+            out,
+            "Version:          {a}.{b}.{c} (YubiKey extensions {extensions})"
+        );
+    } else {
+        let _ = writeln!(out, "Version:          none (plain PIV card)");
+    }
     let _ = writeln!(out, "PIN:              {}", tries(&state.pin));
     let _ = writeln!(out, "PUK:              {}", tries(&state.puk));
     let _ = writeln!(

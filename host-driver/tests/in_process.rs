@@ -1,13 +1,14 @@
-//! Every PivCard operation against the in-process card, on every flavour of card: a
-//! YubiKey, cards whose metadata is missing or partial, and a plain PIV card. What only a
-//! YubiKey does (attestation, import, move, metadata) fails cleanly on the others.
+//! Every PivCard operation against the in-process card, on every flavour of card: each
+//! YubiKey model (5.7 as used with Debian's tools and as shipped, 5.4, 4.3), cards whose
+//! metadata is missing or partial, and a plain PIV card. What only some models do
+//! (attestation, import, move, metadata, Ed25519, X25519, AES) fails cleanly on the others.
 
 use std::cell::RefCell;
 
 use apdu_spec::piv::metadata::Origin;
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::templates::ImportedKey;
-use apdu_spec::piv::{Algorithm, KeyRef, ObjectId, PinPolicy, Slot, TouchPolicy};
+use apdu_spec::piv::{Algorithm, Instruction, KeyRef, ObjectId, PinPolicy, Slot, TouchPolicy};
 use card_sim::{CardConfig, Flavour};
 use host_driver::card_signer::CardSigner;
 use host_driver::hash::HashAlg;
@@ -24,20 +25,21 @@ fn card_with(config: CardConfig) -> PivCard<InProcess> {
 
 /// A fresh card of `flavour`.
 fn card(flavour: Flavour) -> PivCard<InProcess> {
-    card_with(flavour.configure(CardConfig {
+    card_with(CardConfig {
         serial: Some(4242),
-        ..CardConfig::default()
-    }))
+        ..flavour.config()
+    })
 }
 
 fn pin(s: &str) -> Secret {
     Secret::new(s.as_bytes().to_vec()).unwrap()
 }
 
-/// A fresh card of `flavour`, authenticated with the management key.
+/// A fresh card of `flavour`, authenticated with its factory management key.
 fn admin(flavour: Flavour) -> PivCard<InProcess> {
     let mut card = card(flavour);
-    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+    let algorithm = flavour.profile().factory_management_algorithm();
+    card.authenticate(&ManagementKey::factory(algorithm).unwrap())
         .unwrap();
     card
 }
@@ -83,16 +85,25 @@ card_sim::test_each_flavour!(
 fn open_detects_yubikey_features(flavour: Flavour) {
     let card = card(flavour);
     let f = card.features();
-    if flavour.yubikey_instructions() {
-        assert_eq!(f.version, Some([5, 7, 1]));
-        assert_eq!(f.serial, Some(4242));
-        assert!(f.metadata() && f.attestation() && f.move_key());
-    } else {
-        assert_eq!((f.version, f.serial), (None, None));
-        assert!(!f.metadata() && !f.attestation() && !f.move_key());
-    }
-    assert!(f.algorithms.contains(&Algorithm::EccP256.to_byte()));
-    assert!(!f.extended_apdus);
+    let profile = flavour.profile();
+    assert_eq!(f.version, profile.firmware());
+    assert_eq!(
+        f.serial,
+        profile.knows(Instruction::GetSerial).then_some(4242)
+    );
+    assert_eq!(f.metadata(), profile.knows(Instruction::GetMetadata));
+    assert_eq!(f.attestation(), profile.knows(Instruction::Attest));
+    assert_eq!(f.move_key(), profile.knows(Instruction::MoveKey));
+    // A YubiKey's SELECT lists no algorithms; the default profile's and a PIV card's do.
+    assert_eq!(
+        f.algorithms.contains(&Algorithm::EccP256.to_byte()),
+        profile.select_lists_algorithms()
+    );
+    // The YubiKey 5 ATR offers extended APDUs, which the host then sends.
+    assert_eq!(
+        f.extended_apdus,
+        matches!(flavour, Flavour::YubiKey57 | Flavour::YubiKey54)
+    );
 }
 
 fn pin_errors_carry_tries_and_blocking(flavour: Flavour) {
@@ -135,10 +146,15 @@ fn pin_errors_carry_tries_and_blocking(flavour: Flavour) {
 /// unauthenticated.
 fn management_key_algorithm_is_learnt_without_authenticating(flavour: Flavour) {
     for alg in Algorithm::SYMMETRIC {
-        let mut card = card_with(flavour.configure(CardConfig {
+        let config = CardConfig {
             management_algorithm: alg,
-            ..Default::default()
-        }));
+            ..flavour.config()
+        };
+        if !flavour.profile().supports_management_algorithm(alg) {
+            assert!(InProcess::in_memory(&config).is_err(), "{alg}");
+            continue;
+        }
+        let mut card = card_with(config);
         assert_eq!(
             card.management_algorithm().unwrap(),
             ManagementAlgorithm {
@@ -169,6 +185,17 @@ fn set_management_key_takes_effect(flavour: Flavour) {
     let set = card.set_management_key(&new, false);
     if !flavour.yubikey_instructions() {
         assert!(matches!(set, Err(Error::Unsupported(_))), "{set:?}");
+        return;
+    }
+    if !flavour
+        .profile()
+        .supports_management_algorithm(Algorithm::Aes256)
+    {
+        // Refused by the card (6A80); the old key stays.
+        assert!(set.is_err(), "{set:?}");
+        card.reset_connection().unwrap();
+        card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+            .unwrap();
         return;
     }
     set.unwrap();
@@ -301,9 +328,10 @@ fn ecdsa_and_ed25519_signatures_verify(flavour: Flavour) {
     let p384 = card
         .generate(Slot::KeyManagement, Algorithm::EccP384, None, None)
         .unwrap();
-    let ed = card
-        .generate(Slot::CardAuthentication, Algorithm::Ed25519, None, None)
-        .unwrap();
+    let ed = card.generate(Slot::CardAuthentication, Algorithm::Ed25519, None, None);
+    if !flavour.profile().supports_key_algorithm(Algorithm::Ed25519) {
+        assert!(ed.is_err(), "Ed25519 came with YubiKey 5.7: {ed:?}");
+    }
     card.verify_pin(&pin("123456")).unwrap();
     let msg = b"mail body";
     let PublicKey::P256(k) = &p256 else { panic!() };
@@ -336,6 +364,7 @@ fn ecdsa_and_ed25519_signatures_verify(flavour: Flavour) {
             &p384::ecdsa::Signature::from_der(sig.as_bytes()).unwrap(),
         )
         .unwrap();
+    let Ok(ed) = ed else { return };
     let PublicKey::Ed25519(k) = &ed else { panic!() };
     let sig = card
         .sign_message(
@@ -380,9 +409,10 @@ fn ecdh_and_x25519_agree_with_the_host(flavour: Flavour) {
     let p256 = card
         .generate(Slot::KeyManagement, Algorithm::EccP256, None, None)
         .unwrap();
-    let x = card
-        .generate(Slot::retired(1).unwrap(), Algorithm::X25519, None, None)
-        .unwrap();
+    let x = card.generate(Slot::retired(1).unwrap(), Algorithm::X25519, None, None);
+    if !flavour.profile().supports_key_algorithm(Algorithm::X25519) {
+        assert!(x.is_err(), "X25519 came with YubiKey 5.7: {x:?}");
+    }
     card.verify_pin(&pin("123456")).unwrap();
     let PublicKey::P256(card_public) = &p256 else {
         panic!()
@@ -399,6 +429,7 @@ fn ecdh_and_x25519_agree_with_the_host(flavour: Flavour) {
         .unwrap();
     let expected = p256::ecdh::diffie_hellman(host.to_nonzero_scalar(), card_public.as_affine());
     assert_eq!(shared.as_slice(), expected.raw_secret_bytes().as_slice());
+    let Ok(x) = x else { return };
     let PublicKey::X25519(card_x) = x else {
         panic!()
     };
@@ -432,7 +463,7 @@ fn key_info_reports_metadata_and_import_is_marked(flavour: Flavour) {
         .unwrap();
     let info = card.key_info(Slot::Authentication).unwrap();
     match flavour {
-        Flavour::YubiKey => {
+        Flavour::YubiKey | Flavour::YubiKey57 | Flavour::YubiKey54 => {
             let info = info.unwrap();
             assert_eq!(
                 (info.algorithm, info.public_key, info.origin, info.source),
@@ -461,7 +492,7 @@ fn key_info_reports_metadata_and_import_is_marked(flavour: Flavour) {
             }),
             "the card tells only that it generated a key"
         ),
-        Flavour::MetadataAbsent | Flavour::PlainPiv => {
+        Flavour::MetadataAbsent | Flavour::YubiKey43 | Flavour::PlainPiv => {
             assert_eq!(info, None, "nothing tells of a key without a certificate");
             assert!(matches!(
                 card.metadata(KeyRef::PIN),
@@ -469,23 +500,29 @@ fn key_info_reports_metadata_and_import_is_marked(flavour: Flavour) {
             ));
         }
     }
-    let import = card.import_key(
-        Slot::Signature,
-        Algorithm::Ed25519,
-        ImportedKey::Ed25519(vec![7; 32]),
-        None,
-        None,
-    );
+    // An Ed25519 key where the model has them, a P-256 key before 5.7.
+    let (algorithm, secret, imported) =
+        if flavour.profile().supports_key_algorithm(Algorithm::Ed25519) {
+            let public = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+            let secret = ImportedKey::Ed25519(vec![7; 32]);
+            (Algorithm::Ed25519, secret, PublicKey::Ed25519(public))
+        } else {
+            let public = p256::SecretKey::from_slice(&[7; 32]).unwrap().public_key();
+            (
+                Algorithm::EccP256,
+                ImportedKey::Ecc(vec![7; 32]),
+                PublicKey::P256(public),
+            )
+        };
+    let import = card.import_key(Slot::Signature, algorithm, secret, None, None);
     if !flavour.yubikey_instructions() {
         assert!(matches!(import, Err(Error::Unsupported(_))), "{import:?}");
         return;
     }
     import.unwrap();
     let info = card.key_info(Slot::Signature).unwrap();
-    let imported =
-        PublicKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key());
     match flavour {
-        Flavour::YubiKey => {
+        _ if flavour.full_metadata() => {
             let info = info.unwrap();
             assert_eq!(info.origin, Some(Origin::Imported));
             assert_eq!(info.public_key, Some(imported));
@@ -536,7 +573,7 @@ fn move_and_delete_keys(flavour: Flavour) {
         .generate(Slot::Authentication, Algorithm::EccP256, None, None)
         .unwrap();
     let moved = card.move_key(Slot::Authentication, Slot::retired(3).unwrap());
-    if !flavour.yubikey_instructions() {
+    if !flavour.profile().knows(Instruction::MoveKey) {
         assert!(matches!(moved, Err(Error::Unsupported(_))), "{moved:?}");
         assert!(matches!(
             card.delete_key(Slot::Authentication),
@@ -695,7 +732,7 @@ fn attestation_is_verified_against_the_f9_certificate(flavour: Flavour) {
     assert_eq!(info.subject, "CN=YubiKey PIV Attestation 9a");
     assert_eq!(
         (info.firmware, info.serial, info.policy),
-        (Some([5, 7, 1]), Some(4242), Some((2, 1)))
+        (flavour.profile().firmware(), Some(4242), Some((2, 1)))
     );
     // F9 is its own root here: it must verify when offered as the trusted root, and an
     // unrelated root must not do.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use apdu_spec::piv::mgmt_key::ManagementKey;
 use apdu_spec::piv::{Algorithm, Slot};
-use card_sim::{CardConfig, Flavour};
+use card_sim::Flavour;
 use host_driver::card_signer::CardSigner;
 use host_driver::smime::sign::{Form, SignRequest, digest_for, sign};
 use host_driver::{InProcess, PivCard, Secret};
@@ -23,9 +23,9 @@ fn enrolled_card(
     slot: Slot,
 ) -> (PivCard<InProcess>, Vec<u8>) {
     let ca = TestCa::new(dir);
-    let config = flavour.configure(CardConfig::default());
-    let mut card = PivCard::open(InProcess::in_memory(&config).unwrap()).unwrap();
-    card.authenticate(&ManagementKey::factory(Algorithm::Tdes).unwrap())
+    let mut card = PivCard::open(InProcess::in_memory(&flavour.config()).unwrap()).unwrap();
+    let management = flavour.profile().factory_management_algorithm();
+    card.authenticate(&ManagementKey::factory(management).unwrap())
         .unwrap();
     let public = card.generate(slot, algorithm, None, None).unwrap();
     let public_file = dir.join("user.pub");

@@ -9,9 +9,7 @@
 
 mod common;
 
-use common::{Bench, DEFAULT_PIN, parse_pkcs11_slot};
-
-const MESSAGE: &[u8] = b"card-sim interop: the quick brown fox jumps over the lazy dog\n";
+use common::{Bench, DEFAULT_PIN, openssl_verify, parse_pkcs11_slot, pkcs11_sign};
 
 #[test]
 fn parses_pkcs11_slot_listing() {
@@ -107,41 +105,6 @@ fn pkcs11_lists_slot_token_and_objects() {
     for id in ["ID:         01", "ID:         02", "ID:         03"] {
         assert!(objects.contains(id), "{objects}");
     }
-}
-
-/// Signs MESSAGE with the key `id` and `mechanism`, returning the signature file's path.
-fn pkcs11_sign(bench: &Bench, id: &str, mechanism: &str, extra: &[&str], name: &str) -> String {
-    let input = bench.path("message");
-    bench.write("message", MESSAGE);
-    let sig = bench.path(name);
-    let mut args = vec![
-        "--login",
-        "--pin",
-        DEFAULT_PIN,
-        "--sign",
-        "--id",
-        id,
-        "-m",
-        mechanism,
-        "-i",
-        &input,
-        "-o",
-        &sig,
-    ];
-    args.extend_from_slice(extra);
-    bench.pkcs11_ok(&args);
-    sig
-}
-
-fn openssl_verify(bench: &Bench, digest: &str, public: &str, sig: &str, sigopts: &[&str]) {
-    let input = bench.path("message");
-    let mut args = vec!["dgst", digest, "-verify", public, "-signature", sig];
-    for opt in sigopts {
-        args.extend_from_slice(&["-sigopt", opt]);
-    }
-    args.push(&input);
-    let text = bench.openssl_ok(&args);
-    assert!(text.contains("Verified OK"), "{text}");
 }
 
 #[test]

@@ -4,10 +4,7 @@
 
 mod common;
 
-use common::{
-    Bench, DEFAULT_MGMT_KEY, DEFAULT_PIN, DEFAULT_PUK, contains_bytes, log_tail,
-    test_signature_with_pin,
-};
+use common::{Bench, DEFAULT_MGMT_KEY, DEFAULT_PIN, DEFAULT_PUK, contains_bytes, log_tail};
 
 /// The algorithms `yubico-piv-tool --help` offers for `-A`.
 fn offered_algorithms() -> Vec<String> {
@@ -166,7 +163,7 @@ fn test_signature_and_decipher() {
             bench.key_with_certificate("9a", algorithm, &format!("/CN=sign {algorithm}"));
         let (_, decipher_cert) =
             bench.key_with_certificate("9d", algorithm, &format!("/CN=decipher {algorithm}"));
-        let text = bench.piv_tool_ok(&test_signature_with_pin("9a", &sign_cert));
+        let text = bench.piv_tool_test_signature("9a", &sign_cert);
         let expected = if algorithm.starts_with("RSA") {
             "Successful RSA verification."
         } else {

@@ -22,7 +22,12 @@ fn policies(
     Ok((pin, touch.unwrap_or(TouchPolicy::Default)))
 }
 
+/// An algorithm the card's model lacks is refused as the model does: 6A80 where it came
+/// in the data field (GENERATE), 6A86 where it came in P1 (IMPORT).
 pub fn generate(piv: &mut Piv, generate: GenerateAsymmetricKeyPair) -> Result<Vec<u8>, StatusWord> {
+    if !piv.state.profile.supports_key_algorithm(generate.algorithm) {
+        return Err(StatusWord::INCORRECT_DATA);
+    }
     let (pin_policy, touch_policy) = policies(generate.pin_policy, generate.touch_policy)?;
     let key =
         PrivateKey::generate(generate.algorithm).map_err(|_| StatusWord::NO_PRECISE_DIAGNOSIS)?;
@@ -41,6 +46,9 @@ pub fn generate(piv: &mut Piv, generate: GenerateAsymmetricKeyPair) -> Result<Ve
 }
 
 pub fn import(piv: &mut Piv, import: ImportKey) -> Result<Vec<u8>, StatusWord> {
+    if !piv.state.profile.supports_key_algorithm(import.algorithm) {
+        return Err(StatusWord::INCORRECT_P1P2);
+    }
     let key = PrivateKey::import(import.algorithm, &import.key)
         .map_err(|_| StatusWord::INCORRECT_DATA)?;
     let (pin_policy, touch_policy) = policies(import.pin_policy, import.touch_policy)?;

@@ -5,6 +5,7 @@
 mod auth;
 mod data;
 mod keys;
+mod otp;
 mod pin;
 mod select;
 mod yubikey;
@@ -15,6 +16,9 @@ use apdu_spec::{CommandApdu, StatusWord};
 use crate::card::Piv;
 
 pub fn dispatch(piv: &mut Piv, apdu: &CommandApdu) -> Result<Vec<u8>, StatusWord> {
+    if piv.session.otp_selected && apdu.ins != Instruction::Select as u8 {
+        return otp::command(piv, apdu);
+    }
     let ins = Instruction::from_byte(apdu.ins).ok_or(StatusWord::INS_NOT_SUPPORTED)?;
     let available = (ins == Instruction::Select || piv.session.selected) && piv.state.answers(ins);
     if !available {

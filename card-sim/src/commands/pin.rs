@@ -19,6 +19,10 @@ use crate::state::CardState;
 
 pub fn verify(piv: &mut Piv, verify: Verify) -> Result<Vec<u8>, StatusWord> {
     let pin = match verify {
+        // Before YubiKey 5.4.3, P1 had to be 00.
+        Verify::LogOut if !piv.state.profile.logs_out_with_verify() => {
+            return Err(StatusWord::INCORRECT_P1P2);
+        }
         Verify::LogOut => {
             piv.session.log_out_pin();
             return Ok(Vec::new());

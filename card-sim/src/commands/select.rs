@@ -1,4 +1,5 @@
-//! SELECT (A4): by the full PIV AID or any prefix of at least five bytes.
+//! SELECT (A4): by the full PIV AID or any prefix of at least five bytes; on a YubiKey also
+//! its OTP application (see [`super::otp`]).
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::command::Select;
@@ -7,6 +8,14 @@ use crate::card::Piv;
 use crate::session::Session;
 
 pub fn select(piv: &mut Piv, select: Select) -> Result<Vec<u8>, StatusWord> {
+    if piv.state.profile.is_yubikey() && super::otp::is_otp(&select.aid) {
+        return Ok(super::otp::select(piv));
+    }
+    if !select.selects_piv() && !piv.state.profile.is_yubikey() {
+        // A Java Card hands a SELECT of an application it lacks to the selected one, which
+        // refuses it and keeps its state (Java Card Runtime Environment, §4.5).
+        return Err(StatusWord::NOT_FOUND);
+    }
     if !select.selects_piv() {
         // Another application: PIV is deselected and its logins are gone.
         piv.session = Session {

@@ -117,7 +117,15 @@ pub fn attest(piv: &mut Piv, attest: Attest) -> Result<Vec<u8>, StatusWord> {
     .map_err(|_| StatusWord::REFERENCE_DATA_NOT_USABLE)
 }
 
+/// A key of an algorithm the model lacks (AES before 5.4) is incorrect data.
 pub fn set_management_key(piv: &mut Piv, set: SetManagementKey) -> Result<Vec<u8>, StatusWord> {
+    if !piv
+        .state
+        .profile
+        .supports_management_algorithm(set.key.algorithm())
+    {
+        return Err(StatusWord::INCORRECT_DATA);
+    }
     piv.commit(|s| {
         s.management_key = set.key;
         Ok(())

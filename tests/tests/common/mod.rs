@@ -80,7 +80,12 @@ pub fn log_tail(card: &SimCard) -> String {
 
 /// Runs `program` with extra environment variables; a missing program fails the test.
 pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(program);
+    run_env_in(Command::new(program), args, env)
+}
+
+/// Runs `cmd` with `args` and extra environment variables, input from nowhere.
+fn run_env_in(mut cmd: Command, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let program = cmd.get_program().to_string_lossy().into_owned();
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -131,6 +136,11 @@ impl Bench {
     /// A factory-fresh card (default creation choices).
     pub fn new() -> Bench {
         Self::with(&[])
+    }
+
+    /// A card of the card-sim profile `profile` (`card-sim init --profile`), serial 1234567.
+    pub fn of_profile(profile: &str) -> Bench {
+        Self::with(&["--profile", profile, "--serial", "1234567"])
     }
 
     /// A card made with `card-sim init <init_args>`.
@@ -202,6 +212,12 @@ impl Bench {
             log_tail(&self.card)
         );
         text
+    }
+
+    /// `yubico-piv-tool -a verify-pin -a test-signature` of the key in `slot` against its
+    /// certificate `cert`; must succeed. Returns the tool's output.
+    pub fn piv_tool_test_signature(&self, slot: &str, cert: &str) -> String {
+        self.piv_tool_ok(&test_signature_with_pin(slot, cert))
     }
 
     /// An OpenSC tool with our opensc.conf; must succeed.
@@ -280,6 +296,24 @@ impl Bench {
         (self.read(&card), self.read(&host))
     }
 
+    /// `smime-card --reader <our reader> <args>`, with the default PIN in `$CARD_PIN`.
+    pub fn smime_card(&self, args: &[&str]) -> Output {
+        let binary = e2e::smime_card_binary().to_str().expect("utf-8 path");
+        let mut full = vec!["--reader", self.reader()];
+        full.extend_from_slice(args);
+        let mut cmd = Command::new(binary);
+        cmd.env_remove("SMIME_CARD_READER")
+            .env_remove("SMIME_CARD_SIM")
+            .current_dir(self.dir.path());
+        run_env_in(cmd, &full, &[("CARD_PIN", DEFAULT_PIN)])
+    }
+
+    /// `smime-card` that must succeed; returns stdout and stderr together.
+    pub fn smime_card_ok(&self, args: &[&str]) -> String {
+        let out = self.smime_card(args);
+        self.expect_ok("smime-card", args, &out)
+    }
+
     pub fn openssl_ok(&self, args: &[&str]) -> String {
         let out = e2e::run("openssl", args);
         self.expect_ok("openssl", args, &out)
@@ -347,6 +381,44 @@ impl Bench {
         );
         (public, cert)
     }
+}
+
+/// What the PKCS#11 signature tests sign.
+pub const MESSAGE: &[u8] = b"card-sim interop: the quick brown fox jumps over the lazy dog\n";
+
+/// Signs MESSAGE with the key `id` and `mechanism`, returning the signature file's path.
+pub fn pkcs11_sign(bench: &Bench, id: &str, mechanism: &str, extra: &[&str], name: &str) -> String {
+    let input = bench.path("message");
+    bench.write("message", MESSAGE);
+    let sig = bench.path(name);
+    let mut args = vec![
+        "--login",
+        "--pin",
+        DEFAULT_PIN,
+        "--sign",
+        "--id",
+        id,
+        "-m",
+        mechanism,
+        "-i",
+        &input,
+        "-o",
+        &sig,
+    ];
+    args.extend_from_slice(extra);
+    bench.pkcs11_ok(&args);
+    sig
+}
+
+pub fn openssl_verify(bench: &Bench, digest: &str, public: &str, sig: &str, sigopts: &[&str]) {
+    let input = bench.path("message");
+    let mut args = vec!["dgst", digest, "-verify", public, "-signature", sig];
+    for opt in sigopts {
+        args.extend_from_slice(&["-sigopt", opt]);
+    }
+    args.push(&input);
+    let text = bench.openssl_ok(&args);
+    assert!(text.contains("Verified OK"), "{text}");
 }
 
 /// Finds `reader`'s slot in a `pkcs11-tool -L` listing: its id (as printed, `0x5`) and the
