@@ -10,6 +10,7 @@
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -39,6 +40,25 @@ pub fn socket_path(state: &Path) -> io::Result<PathBuf> {
     Ok(state.with_file_name(name))
 }
 
+/// The longest path a socket address holds (`sun_path`, less its terminating NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
+/// Runs `f` with a name of `path` short enough for a socket address: `path` itself, or
+/// when it is longer, the same file reached through `/proc/self/fd` and its directory
+/// held open. A state file deep in a build tree must not lose its control socket.
+fn with_socket_name<T>(path: &Path, f: impl FnOnce(&Path) -> io::Result<T>) -> io::Result<T> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return f(path);
+    };
+    if path.as_os_str().len() <= SOCKET_PATH_MAX {
+        return f(path);
+    }
+    let dir = fs::File::open(dir)?;
+    f(&Path::new("/proc/self/fd")
+        .join(dir.as_raw_fd().to_string())
+        .join(name))
+}
+
 /// A listening control socket; removed, and its thread stopped, when dropped.
 pub struct ControlSocket {
     path: PathBuf,
@@ -65,7 +85,7 @@ impl ControlSocket {
             .prefix(".card-sim-ctl-")
             .tempdir_in(dir)?;
         let staged = private.path().join("ctl");
-        let listener = UnixListener::bind(&staged)?;
+        let listener = with_socket_name(&staged, |name| UnixListener::bind(name))?;
         fs::set_permissions(&staged, fs::Permissions::from_mode(0o600))?;
         fs::rename(&staged, path)?;
         listener.set_nonblocking(true)?;
@@ -184,10 +204,11 @@ pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> 
         path: path.clone(),
         source,
     };
-    let mut stream = UnixStream::connect(&path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => not_serving(),
-        _ => io_error(e),
-    })?;
+    let mut stream =
+        with_socket_name(&path, |name| UnixStream::connect(name)).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => not_serving(),
+            _ => io_error(e),
+        })?;
     stream
         .write_all(format!("{command}\n").as_bytes())
         .map_err(io_error)?;
@@ -219,6 +240,24 @@ mod tests {
         let state = dir.join("card.json");
         fs::write(&state, b"{}").unwrap();
         state
+    }
+
+    #[test]
+    fn a_state_file_deep_in_a_tree_keeps_its_control_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("d".repeat(60)).join("e".repeat(60));
+        fs::create_dir_all(&deep).unwrap();
+        let state = state_in(&deep);
+        let path = socket_path(&state).unwrap();
+        assert!(
+            path.as_os_str().len() > SOCKET_PATH_MAX,
+            "{}",
+            path.display()
+        );
+        let _socket = ControlSocket::bind(&path, Control::default()).unwrap();
+        assert!(path.exists());
+        let status = request(&state, &Command::Status).unwrap();
+        assert!(status.starts_with("card=present"), "{status}");
     }
 
     fn send_line(path: &Path, line: &[u8]) -> String {
