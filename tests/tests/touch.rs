@@ -2,8 +2,9 @@
 //! served card wait, inside the command, until it is touched; a command nobody touches the
 //! card for fails as on a YubiKey, and the card goes on serving.
 //!
-//! `card-sim serve --auto-touch DELAY` does the touching here, later than the vpcd link's
-//! frame deadline (5 s), so the wait is seen to hold the link, not break it.
+//! A person touches with `card-sim touch --state FILE`; `card-sim serve --auto-touch DELAY`
+//! touches later than the vpcd link's frame deadline (5 s), so the wait is seen to hold the
+//! link, not break it.
 
 mod common;
 
@@ -49,6 +50,37 @@ fn a_touch_always_key_signs_for_yubico_piv_tool_once_the_card_is_touched() {
         !log.contains("dropping the connection"),
         "the wait held the link: {log}"
     );
+}
+
+#[test]
+fn card_sim_touch_releases_a_signature_yubico_piv_tool_waits_for() {
+    let bench = Bench::serving(&[]);
+    let cert = touch_key(&bench, "always");
+    let untouched = bench.card.ctl_ok(&["touch"]);
+    assert!(untouched.contains("no operation was waiting"), "{untouched}");
+
+    let reader = bench.reader();
+    let signing = std::thread::spawn(move || {
+        let mut args = vec!["-r", reader];
+        args.extend(test_signature_with_pin("9a", &cert));
+        e2e::run("yubico-piv-tool", &args)
+    });
+    let touched = e2e::run(
+        e2e::card_sim_binary().to_str().expect("utf-8 path"),
+        &[
+            "touch",
+            "--state",
+            bench.card.state.to_str().expect("utf-8 path"),
+            "--wait",
+            "60",
+        ],
+    );
+    let text = e2e::output_text(&touched);
+    assert!(touched.status.success(), "card-sim touch: {text}");
+    let signed = signing.join().unwrap();
+    let text = e2e::output_text(&signed);
+    assert!(signed.status.success(), "{text}");
+    assert!(text.contains("Successful ECDSA verification."), "{text}");
 }
 
 #[test]
