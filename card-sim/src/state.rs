@@ -143,8 +143,15 @@ pub enum CreateError {
         profile: Profile,
         algorithm: Algorithm,
     },
-    #[error("a {0} card has no GET METADATA: the metadata choice applies to YubiKey 5.3 and later")]
+    #[error("a {0} card has no GET METADATA: partial metadata applies to YubiKey 5.3 and later")]
     NoMetadataOnModel(Profile),
+    /// A YubiKey model without its instructions would be no model at all: its ATR, firmware
+    /// and management key would still claim one.
+    #[error(
+        "a {0} card always has YubiKey's instructions: turning them off applies to the \
+         yubikey profile (piv is a card without them)"
+    )]
+    ExtensionsOnModel(Profile),
     #[error("retry counts must be 1 to 255")]
     ZeroTries,
     #[error("the system random number generator failed: {0}")]
@@ -167,8 +174,12 @@ impl CardState {
                 algorithm: config.management_algorithm,
             });
         }
-        if config.metadata != MetadataSupport::Full && !profile.knows(Instruction::GetMetadata) {
+        // A model without GET METADATA is already "absent"; only "partial" needs the instruction.
+        if config.metadata == MetadataSupport::Partial && !profile.knows(Instruction::GetMetadata) {
             return Err(CreateError::NoMetadataOnModel(profile));
+        }
+        if !config.yubikey_extensions && profile.is_yubikey() && profile != Profile::YubiKey {
+            return Err(CreateError::ExtensionsOnModel(profile));
         }
         if config.pin_tries == 0 || config.puk_tries == 0 {
             return Err(CreateError::ZeroTries);

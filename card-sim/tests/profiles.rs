@@ -335,3 +335,47 @@ fn show_names_the_profile_and_a_plain_card_has_no_version() {
     assert!(piv.contains("Version:          none"), "{piv}");
     assert!(piv.contains("  (none)"), "no attestation key in F9: {piv}");
 }
+
+#[test]
+fn init_choices_are_judged_by_what_the_model_is() {
+    // A 4.3 has no GET METADATA: "absent" is what it is already.
+    let absent = CardState::factory_new(&CardConfig {
+        metadata: MetadataSupport::Absent,
+        ..Profile::YubiKey43.config()
+    })
+    .unwrap();
+    assert!(!absent.answers(Instruction::GetMetadata));
+    // A YubiKey model keeps its instructions; only the default profile turns them off.
+    for profile in [Profile::YubiKey57, Profile::YubiKey54, Profile::YubiKey43] {
+        let refused = CardState::factory_new(&CardConfig {
+            yubikey_extensions: false,
+            ..profile.config()
+        });
+        assert!(
+            matches!(refused, Err(CreateError::ExtensionsOnModel(p)) if p == profile),
+            "{profile}: {refused:?}"
+        );
+    }
+    for profile in [Profile::YubiKey, Profile::Piv] {
+        CardState::factory_new(&CardConfig {
+            yubikey_extensions: false,
+            ..profile.config()
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_card_without_yubikey_extensions_has_no_otp_application() {
+    let otp = hex::decode("00A4040008A000000527200101").unwrap();
+    let mut plain = Card::in_memory(&CardConfig {
+        yubikey_extensions: false,
+        ..Profile::YubiKey.config()
+    })
+    .unwrap();
+    let answer = Response::parse(&plain.transmit(&otp)).unwrap();
+    assert_eq!(answer.sw, StatusWord::NOT_FOUND);
+    let mut yubikey = card(Profile::YubiKey);
+    let answer = Response::parse(&yubikey.transmit(&otp)).unwrap();
+    assert_eq!(answer.sw, StatusWord::SUCCESS);
+}

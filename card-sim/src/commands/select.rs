@@ -8,7 +8,8 @@ use crate::card::Piv;
 use crate::session::Session;
 
 pub fn select(piv: &mut Piv, select: Select) -> Result<Vec<u8>, StatusWord> {
-    if piv.state.profile.is_yubikey() && super::otp::is_otp(&select.aid) {
+    // The OTP application is part of what YubiKey's extensions turn off.
+    if piv.state.yubikey_extensions && super::otp::is_otp(&select.aid) {
         return Ok(super::otp::select(piv));
     }
     if !select.selects_piv() && !piv.state.profile.is_yubikey() {
