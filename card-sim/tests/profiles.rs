@@ -95,13 +95,7 @@ fn unsupported_algorithms_are_refused_as_the_model_does() {
             assert_eq!(sw, expected, "{profile} generating {algorithm}");
         }
     }
-    let import = ImportKey {
-        slot: Slot::Signature,
-        algorithm: Algorithm::Ed25519,
-        key: ImportedKey::Ed25519(vec![7; 32]),
-        pin_policy: None,
-        touch_policy: None,
-    };
+    let import = ed25519_import();
     for (profile, expected) in [
         (Profile::YubiKey57, StatusWord::SUCCESS),
         (Profile::YubiKey54, StatusWord::INCORRECT_P1P2),
@@ -110,6 +104,17 @@ fn unsupported_algorithms_are_refused_as_the_model_does() {
         let mut card = card(profile);
         authenticate(&mut card);
         assert_eq!(send(&mut card, import.to_apdu()).sw, expected, "{profile}");
+    }
+}
+
+/// An Ed25519 key for 9C: an algorithm that came with YubiKey 5.7.
+fn ed25519_import() -> ImportKey {
+    ImportKey {
+        slot: Slot::Signature,
+        algorithm: Algorithm::Ed25519,
+        key: ImportedKey::Ed25519(vec![7; 32]),
+        pin_policy: None,
+        touch_policy: None,
     }
 }
 
@@ -378,4 +383,27 @@ fn a_card_without_yubikey_extensions_has_no_otp_application() {
     let mut yubikey = card(Profile::YubiKey);
     let answer = Response::parse(&yubikey.transmit(&otp)).unwrap();
     assert_eq!(answer.sw, StatusWord::SUCCESS);
+}
+
+#[test]
+fn import_of_an_algorithm_the_model_lacks_is_refused_before_the_management_key() {
+    let ed25519 = ed25519_import();
+    for (profile, expected) in [
+        (Profile::YubiKey54, StatusWord::INCORRECT_P1P2),
+        (Profile::YubiKey43, StatusWord::INCORRECT_P1P2),
+        (
+            Profile::YubiKey57,
+            StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        ),
+    ] {
+        let mut card = card(profile);
+        assert_eq!(send(&mut card, ed25519.to_apdu()).sw, expected, "{profile}");
+    }
+    // P1 is judged before the data field too.
+    let mut garbled = ed25519.to_apdu();
+    garbled.data = vec![0xFF].into();
+    assert_eq!(
+        send(&mut card(Profile::YubiKey54), garbled).sw,
+        StatusWord::INCORRECT_P1P2
+    );
 }

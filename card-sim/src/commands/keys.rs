@@ -3,7 +3,7 @@
 use apdu_spec::StatusWord;
 use apdu_spec::piv::command::{GenerateAsymmetricKeyPair, ImportKey, MoveKey};
 use apdu_spec::piv::metadata::Origin;
-use apdu_spec::piv::{PinPolicy, TouchPolicy};
+use apdu_spec::piv::{Algorithm, PinPolicy, TouchPolicy};
 
 use crate::card::Piv;
 use crate::keys::PrivateKey;
@@ -45,10 +45,20 @@ pub fn generate(piv: &mut Piv, generate: GenerateAsymmetricKeyPair) -> Result<Ve
     Ok(public)
 }
 
-pub fn import(piv: &mut Piv, import: ImportKey) -> Result<Vec<u8>, StatusWord> {
-    if !piv.state.profile.supports_key_algorithm(import.algorithm) {
-        return Err(StatusWord::INCORRECT_P1P2);
+/// IMPORT's P1 names the algorithm: one the model lacks is refused with the other
+/// parameters, before the management key is asked for.
+pub fn import_algorithm_on_model(piv: &Piv, p1: u8) -> Result<(), StatusWord> {
+    match Algorithm::from_byte(p1) {
+        Some(algorithm) if !piv.state.profile.supports_key_algorithm(algorithm) => {
+            Err(StatusWord::INCORRECT_P1P2)
+        }
+        // Not an algorithm at all: the command's parser refuses it.
+        _ => Ok(()),
     }
+}
+
+/// The model's algorithm was checked in [`import_algorithm_on_model`].
+pub fn import(piv: &mut Piv, import: ImportKey) -> Result<Vec<u8>, StatusWord> {
     let key = PrivateKey::import(import.algorithm, &import.key)
         .map_err(|_| StatusWord::INCORRECT_DATA)?;
     let (pin_policy, touch_policy) = policies(import.pin_policy, import.touch_policy)?;

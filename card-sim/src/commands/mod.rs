@@ -24,9 +24,13 @@ pub fn dispatch(piv: &mut Piv, apdu: &CommandApdu) -> Result<Vec<u8>, StatusWord
     if !available {
         return Err(StatusWord::INS_NOT_SUPPORTED);
     }
-    let command = PivCommand::parse(apdu);
-    // As a YubiKey does, the card judges P1-P2 first, then the management key, and the
-    // data field last.
+    // As a YubiKey does, the card judges P1-P2 first (with IMPORT's P1, whether the model
+    // has the algorithm), then the management key, and the data field last.
+    let command = match ins {
+        Instruction::ImportKey => keys::import_algorithm_on_model(piv, apdu.p1),
+        _ => Ok(()),
+    }
+    .and_then(|()| PivCommand::parse(apdu));
     if needs_management_key(ins) && command.as_ref().err() != Some(&StatusWord::INCORRECT_P1P2) {
         require_management(piv)?;
     }
