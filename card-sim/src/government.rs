@@ -77,8 +77,8 @@ impl Fascn<'_> {
 
 /// The CHUID (5FC102) of a card whose serial number is `serial`: agency 0032, system 0001
 /// (the TIG's example issuer), the credential number taken from the serial, and an
-/// expiration date five years after `issued` (`YYYYMMDD`).
-pub fn chuid(serial: u32, guid: [u8; 16], issued: &str) -> Vec<u8> {
+/// expiration date five years after `issued`.
+pub fn chuid(serial: u32, guid: [u8; 16], issued: der::DateTime) -> Vec<u8> {
     let credential = format!("{:06}", serial % 1_000_000);
     let person = format!("{serial:010}");
     let fasc_n = Fascn {
@@ -92,13 +92,23 @@ pub fn chuid(serial: u32, guid: [u8; 16], issued: &str) -> Vec<u8> {
         organization: "0032",
         association: "1",
     };
-    let year: u32 = issued[..4].parse().unwrap_or(2026);
     let chuid = Chuid {
         fasc_n: fasc_n.encode().to_vec(),
         guid: Some(guid),
-        expiration: Some(format!("{}{}", year + 5, &issued[4..])),
+        expiration: Some(five_years_after(issued)),
     };
     tlv::encode(ObjectId::CHUID.content_tag(), &chuid.encode())
+}
+
+/// The same day five years on as `YYYYMMDD` (the CHUID's expiration date), the 28th for
+/// a card issued on 29 February when that year has none; the year stays within four digits.
+fn five_years_after(issued: der::DateTime) -> String {
+    let (year, month) = (issued.year().saturating_add(5).min(9999), issued.month());
+    let day = match der::DateTime::new(year, month, issued.day(), 0, 0, 0) {
+        Ok(date) => date.day(),
+        Err(_) => 28,
+    };
+    format!("{year:04}{month:02}{day:02}")
 }
 
 /// The Card Capability Container (5FC107, SP 800-73-4 Table 8): the card identifier (GSC-RID
@@ -126,6 +136,19 @@ mod tests {
     use super::*;
     use apdu_spec::piv::chuid::FASC_N_NON_FEDERAL;
 
+    fn date(year: u16, month: u8, day: u8) -> der::DateTime {
+        der::DateTime::new(year, month, day, 0, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn expiry_is_a_real_date_five_years_on() {
+        assert_eq!(five_years_after(date(2026, 11, 29)), "20311129");
+        // 2033 is no leap year, 2036 is.
+        assert_eq!(five_years_after(date(2028, 2, 29)), "20330228");
+        assert_eq!(five_years_after(date(2031, 2, 28)), "20360228");
+        assert_eq!(five_years_after(date(9998, 1, 1)), "99990101");
+    }
+
     #[test]
     fn fasc_n_encoding_matches_the_non_federal_constant() {
         let nines = Fascn {
@@ -144,7 +167,7 @@ mod tests {
 
     #[test]
     fn chuid_carries_agency_guid_and_expiration() {
-        let object = chuid(12345678, [7; 16], "20261129");
+        let object = chuid(12345678, [7; 16], date(2026, 11, 29));
         let outer = tlv::Tlv::parse_exact(&object).unwrap();
         let parsed = Chuid::parse(outer.value).unwrap();
         assert_eq!(parsed.guid, Some([7; 16]));

@@ -125,12 +125,10 @@ const DISCOVERY: [u8; 20] = [
     0x2F, 0x02, 0x40, 0x00,
 ];
 
-/// Today as `YYYYMMDD`, for the expiration of a government CHUID.
-fn today() -> String {
-    der::DateTime::from_system_time(std::time::SystemTime::now())
-        .map(|d| format!("{:04}{:02}{:02}", d.year(), d.month(), d.day()))
-        // Only a clock before 1970 or after 9999 fails; any date serves then.
-        .unwrap_or_else(|_| "20260101".into())
+/// Today, the issue date of a government CHUID.
+fn today() -> der::DateTime {
+    // Only a clock before 1970 or after 9999 fails; any date serves then.
+    der::DateTime::from_system_time(std::time::SystemTime::now()).unwrap_or(der::DateTime::INFINITY)
 }
 
 /// Why a card could not be made.
@@ -247,7 +245,7 @@ impl CardState {
                 ObjectId::CARD_CAPABILITY_CONTAINER,
                 government::ccc(card_id),
             );
-            government::chuid(self.serial, guid, &today())
+            government::chuid(self.serial, guid, today())
         } else {
             tlv::encode(
                 ObjectId::CHUID.content_tag(),
