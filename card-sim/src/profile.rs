@@ -149,6 +149,14 @@ impl Profile {
         }
     }
 
+    /// Whether a fresh card carries a CHUID. A card at issue does; a YubiKey has none until
+    /// a client writes one (GET DATA 6A82). The default profile keeps the one it always
+    /// had: yubico-piv-tool's status shows it, and OpenSC, to which the generic ATR names no
+    /// YubiKey, takes the token's serial number from its GUID.
+    pub fn issues_chuid(self) -> bool {
+        matches!(self, Self::YubiKey | Self::Piv)
+    }
+
     /// Whether SELECT answers with a label and the algorithm list (SP 800-73-4 §3.1.1). A
     /// YubiKey sends only the PIX and the allocation authority.
     pub fn select_lists_algorithms(self) -> bool {

@@ -159,8 +159,9 @@ pub enum CreateError {
 }
 
 impl CardState {
-    /// A factory-fresh card: default PIN, PUK and management key, a unique serial and
-    /// CHUID GUID, the discovery object, and an attestation key with its certificate.
+    /// A factory-fresh card: default PIN, PUK and management key, a unique serial (and
+    /// CHUID GUID where the profile issues a CHUID), the discovery object, and an
+    /// attestation key with its certificate.
     pub fn factory_new(config: &CardConfig) -> Result<Self, CreateError> {
         let profile = config.profile;
         let management_key = ManagementKey::factory(config.management_algorithm).ok_or(
@@ -232,15 +233,20 @@ impl CardState {
         Ok(())
     }
 
-    /// The objects a fresh card has: discovery and a CHUID with a new GUID; a government
-    /// card's CHUID names its agency and expires, and it has a CCC.
+    /// The objects a fresh card has: discovery; a CHUID with a new GUID where the profile
+    /// issues one, naming its agency and expiring on a government card, which also has a
+    /// CCC.
     fn install_factory_objects(&mut self) -> Result<(), getrandom::Error> {
+        // Small objects of fixed size; they always fit.
+        let _ = self.objects.put(ObjectId::DISCOVERY, DISCOVERY.to_vec());
+        if !self.profile.issues_chuid() {
+            return Ok(());
+        }
         let mut guid = [0u8; 16];
         getrandom::fill(&mut guid)?;
         let chuid = if self.profile == Profile::Piv {
             let mut card_id = [0u8; 14];
             getrandom::fill(&mut card_id)?;
-            // Small objects of fixed size; they always fit.
             let _ = self.objects.put(
                 ObjectId::CARD_CAPABILITY_CONTAINER,
                 government::ccc(card_id),
@@ -252,7 +258,6 @@ impl CardState {
                 &Chuid::new(guid, "20991231").encode(),
             )
         };
-        let _ = self.objects.put(ObjectId::DISCOVERY, DISCOVERY.to_vec());
         let _ = self.objects.put(ObjectId::CHUID, chuid);
         Ok(())
     }

@@ -407,3 +407,33 @@ fn import_of_an_algorithm_the_model_lacks_is_refused_before_the_management_key()
         StatusWord::INCORRECT_P1P2
     );
 }
+
+#[test]
+fn a_yubikey_model_has_no_chuid_until_a_client_writes_one() {
+    for profile in Profile::ALL {
+        let mut card = card(profile);
+        let chuid = get_data(&mut card, ObjectId::CHUID).sw;
+        let expected = if matches!(profile, Profile::YubiKey | Profile::Piv) {
+            StatusWord::SUCCESS
+        } else {
+            StatusWord::NOT_FOUND
+        };
+        assert_eq!(chuid, expected, "{profile}");
+        assert_eq!(
+            get_data(&mut card, ObjectId::DISCOVERY).sw,
+            StatusWord::SUCCESS,
+            "{profile}"
+        );
+    }
+    let mut card = card(Profile::YubiKey57);
+    authenticate(&mut card);
+    let guid = [0x34, 0x01, 0x07];
+    assert_eq!(
+        put_data(&mut card, ObjectId::CHUID, &guid),
+        StatusWord::SUCCESS
+    );
+    assert_eq!(
+        ok(get_data(&mut card, ObjectId::CHUID)),
+        [&[0x53, 0x03][..], &guid].concat()
+    );
+}

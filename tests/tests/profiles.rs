@@ -108,6 +108,8 @@ fn yubikey_5_4_with_yubico_piv_tool_opensc_and_smime_card() {
     let status = bench.piv_tool_ok(&["-a", "status"]);
     assert!(status.contains("Version:\t5.4.3"), "{status}");
     assert!(status.contains("Serial Number:\t1234567"), "{status}");
+    // A YubiKey ships without a CHUID.
+    assert!(status.contains("CHUID:\tNo data available"), "{status}");
     let (public, _) = bench.key_with_certificate("9a", "ECCP256", "/CN=five four");
     let (attestation, _) = bench.attest_verified("9a");
     attestation_names_firmware(&bench, &attestation, [5, 4, 3]);
