@@ -17,8 +17,9 @@ use card_sim::vpcd::{self, AllowedListener};
 use card_sim::{CardConfig, Control, ControlledCard, FileStore, Profile, StoreError, summary};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// A virtual PIV smart card (a YubiKey 5.7 PIV applet, byte for byte where clients look)
-/// that plugs into pcscd through vsmartcard's vpcd reader driver.
+/// A virtual PIV smart card that plugs into pcscd through vsmartcard's vpcd reader driver.
+/// It plays a YubiKey 5.7, 5.4 or 4.3 PIV applet or a plain SP 800-73-4 card (`init
+/// --profile`), byte for byte where clients look.
 ///
 /// Exit codes: 0 success, 1 the state file (or a trace) could not be read, written or
 /// created, another user's program holds the vpcd port, a control command failed or a
@@ -34,8 +35,10 @@ struct Cli {
 enum Command {
     /// Connect the card to vpcd and answer the reader until SIGINT or SIGTERM.
     ///
-    /// A missing state file becomes a factory-fresh card (PIN 123456, PUK 12345678,
-    /// management key 010203040506070801020304050607080102030405060708, 3DES).
+    /// A missing state file becomes a factory-fresh card of the default profile, yubikey
+    /// (PIN 123456, PUK 12345678, management key
+    /// 010203040506070801020304050607080102030405060708, 3DES); `card-sim init` makes a
+    /// card of another profile or with other choices; an existing file keeps its profile.
     /// Every change is saved at once, atomically. Set RUST_LOG=debug to log every APDU
     /// (only public data shown; PINs, keys, objects and results by their length).
     ///
@@ -88,6 +91,7 @@ enum Command {
     },
     /// Create a factory-fresh card with the given choices (refuses to overwrite a card).
     Init {
+        /// The state file to create.
         #[arg(long)]
         state: PathBuf,
         /// The card model: yubikey (5.7 with a 3DES management key, for Debian's tools),
@@ -111,17 +115,20 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..))]
         puk_tries: u8,
         /// Answer only SP 800-73-4 commands, like a plain PIV card: no version, serial,
-        /// metadata, attestation, import, move or reset instructions.
+        /// metadata, attestation, import, move or reset instructions, no OTP application.
+        /// Only with the yubikey profile: the models always have them.
         #[arg(long)]
         no_yubikey_extensions: bool,
         /// How GET METADATA answers: as a YubiKey (full), not at all (absent: 6D00, as
         /// YubiKeys before 5.3), or without the algorithm, policies and public key
-        /// (partial, as some other PIV applets). Clients must then learn them elsewhere.
+        /// (partial, as some other PIV applets; not on yubikey-4.3 or piv, which have no
+        /// GET METADATA). Clients must then learn them elsewhere.
         #[arg(long, value_enum, default_value_t = Metadata::Full)]
         metadata: Metadata,
     },
     /// Print a summary of the card: serial, version, tries left, slots. Never a secret.
     Show {
+        /// The card's state file.
         #[arg(long)]
         state: PathBuf,
     },
@@ -136,6 +143,7 @@ enum Command {
     },
     /// Touch the served card's button (as `card-sim ctl --state FILE touch`).
     Touch {
+        /// The state file of the card being served.
         #[arg(long)]
         state: PathBuf,
         #[command(flatten)]
@@ -173,6 +181,7 @@ enum CtlCommand {
     /// Break the link part-way through the next answers: the card acted on the command,
     /// and comes back at once, as one pulled and pushed back.
     Drop {
+        /// How many answers.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
     },
@@ -560,5 +569,34 @@ mod tests {
         init(&state, &CardConfig::default()).unwrap();
         let again = init(&state, &CardConfig::default()).unwrap_err();
         assert!(again.contains("already exists"), "{again}");
+    }
+
+    #[test]
+    fn help_describes_every_argument_and_the_profiles() {
+        use clap::CommandFactory;
+        fn undescribed(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                if arg.get_help().is_none() {
+                    found.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undescribed(sub, &format!("{path} {}", sub.get_name()), found);
+            }
+        }
+        let mut cli = Cli::command();
+        cli.build();
+        let mut found = Vec::new();
+        undescribed(&cli, "card-sim", &mut found);
+        assert!(found.is_empty(), "arguments without help: {found:?}");
+
+        let about = cli.get_long_about().unwrap().to_string();
+        for model in ["5.7", "5.4", "4.3", "SP 800-73-4", "--profile"] {
+            assert!(about.contains(model), "{about}");
+        }
+        let serve = cli.find_subcommand("serve").unwrap();
+        let serve = serve.get_long_about().unwrap().to_string();
+        assert!(serve.contains("default profile"), "{serve}");
+        assert!(serve.contains("card-sim init"), "{serve}");
     }
 }
