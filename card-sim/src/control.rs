@@ -23,7 +23,7 @@ mod layer;
 mod power_cut;
 mod socket;
 
-pub use command::{Command, ParseError};
+pub use command::{Command, ParseError, parse_instruction, parse_status_word};
 pub use layer::{ControlledCard, Outcome, Presence};
 pub use socket::{ControlSocket, RequestError, request, socket_path};
 

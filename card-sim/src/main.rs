@@ -210,18 +210,14 @@ impl From<CtlCommand> for control::Command {
     }
 }
 
+/// A status word as the control protocol reads one.
 fn hex_status_word(s: &str) -> Result<StatusWord, String> {
-    match u16::from_str_radix(s, 16) {
-        Ok(sw) if s.len() == 4 => Ok(StatusWord(sw)),
-        _ => Err("expected 4 hex digits, such as 6581".into()),
-    }
+    control::parse_status_word(s).ok_or_else(|| "expected 4 hex digits, such as 6581".into())
 }
 
+/// An instruction as the control protocol reads one.
 fn hex_instruction(s: &str) -> Result<u8, String> {
-    match u8::from_str_radix(s, 16) {
-        Ok(ins) if s.len() == 2 => Ok(ins),
-        _ => Err("expected 2 hex digits, such as DB".into()),
-    }
+    control::parse_instruction(s).ok_or_else(|| "expected 2 hex digits, such as DB".into())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -503,6 +499,30 @@ mod tests {
         for bad in ["", "s", "ms", "-1s", "1.5s", "2m", "fast"] {
             assert!(duration(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ctl_fail_takes_hex_digits_only() {
+        let fail = |args: &[&str]| {
+            Cli::try_parse_from(
+                ["card-sim", "ctl", "--state", "c.json", "fail"]
+                    .iter()
+                    .chain(args),
+            )
+            .map(|cli| match cli.command {
+                Command::Ctl {
+                    command: CtlCommand::Fail { sw, ins, .. },
+                    ..
+                } => (sw, ins),
+                _ => panic!("{args:?} did not parse as ctl fail"),
+            })
+        };
+        assert_eq!(
+            fail(&["--sw", "6581", "--ins", "db"]).unwrap(),
+            (StatusWord::MEMORY_FAILURE, Some(0xDB))
+        );
+        assert!(fail(&["--sw", "+FFF"]).is_err());
+        assert!(fail(&["--sw", "6581", "--ins", "+B"]).is_err());
     }
 
     #[test]

@@ -57,7 +57,10 @@ fn card_sim_touch_releases_a_signature_yubico_piv_tool_waits_for() {
     let bench = Bench::serving(&[]);
     let cert = touch_key(&bench, "always");
     let untouched = bench.card.ctl_ok(&["touch"]);
-    assert!(untouched.contains("no operation was waiting"), "{untouched}");
+    assert!(
+        untouched.contains("no operation was waiting"),
+        "{untouched}"
+    );
 
     let reader = bench.reader();
     let signing = std::thread::spawn(move || {

@@ -20,6 +20,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use apdu_spec::StatusWord;
+use hex::FromHex;
 
 /// One line of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,12 +135,18 @@ impl<'a> Arguments<'a> {
     }
 }
 
-fn hex_u16(v: &str) -> Option<u16> {
-    (v.len() == 4).then(|| u16::from_str_radix(v, 16).ok())?
+/// A status word in 4 hex digits, such as 6581: hex digits only, no sign or prefix
+/// (`u16::from_str_radix` would take `+FFF`). The protocol and `card-sim ctl` both read
+/// one this way.
+pub fn parse_status_word(v: &str) -> Option<StatusWord> {
+    <[u8; 2]>::from_hex(v)
+        .ok()
+        .map(|sw| StatusWord(u16::from_be_bytes(sw)))
 }
 
-fn hex_u8(v: &str) -> Option<u8> {
-    (v.len() == 2).then(|| u8::from_str_radix(v, 16).ok())?
+/// An instruction in 2 hex digits, such as DB, read as [`parse_status_word`] reads.
+pub fn parse_instruction(v: &str) -> Option<u8> {
+    <[u8; 1]>::from_hex(v).ok().map(|[ins]| ins)
 }
 
 impl FromStr for Command {
@@ -161,11 +168,11 @@ impl FromStr for Command {
             "clear" => plain(Command::Clear, "clear", words),
             "fail" => {
                 let args = Arguments::new("fail", words, &["sw", "count", "ins"])?;
-                let sw = args.get("sw", "a status word in 4 hex digits", hex_u16)?;
+                let sw = args.get("sw", "a status word in 4 hex digits", parse_status_word)?;
                 Ok(Command::Fail {
-                    sw: StatusWord(args.require("sw", sw)?),
+                    sw: args.require("sw", sw)?,
                     count: args.count()?.unwrap_or(1),
-                    ins: args.get("ins", "an instruction in 2 hex digits", hex_u8)?,
+                    ins: args.get("ins", "an instruction in 2 hex digits", parse_instruction)?,
                 })
             }
             "delay" => {
@@ -296,5 +303,21 @@ mod tests {
         assert_eq!(error("remove now"), "remove takes no argument \"now\"");
         assert_eq!(error("delay count=2"), "delay needs ms=");
         assert_eq!(error("touch wait=-1"), "wait=-1 is not seconds");
+    }
+
+    #[test]
+    fn hex_values_are_hex_digits_and_nothing_else() {
+        assert_eq!(parse_status_word("6a82"), Some(StatusWord::NOT_FOUND));
+        assert_eq!(parse_instruction("DB"), Some(0xDB));
+        for bad in ["+FFF", "-FFF", " FFF", "0x6A", "6A8", "6A820", ""] {
+            assert_eq!(parse_status_word(bad), None, "{bad:?}");
+        }
+        for bad in ["+F", "-1", " F", "F", "DBB", ""] {
+            assert_eq!(parse_instruction(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            "fail sw=+FFF".parse::<Command>().unwrap_err().to_string(),
+            "sw=+FFF is not a status word in 4 hex digits"
+        );
     }
 }
