@@ -12,7 +12,7 @@ use card_sim::control::{self, ControlSocket};
 use card_sim::recorded::Recorded;
 use card_sim::replay::Replay;
 use card_sim::state::{CardState, MetadataSupport};
-use card_sim::touch::{Button, Mode, Timing};
+use card_sim::touch::{Button, LONGEST_WAIT, Mode, Timing};
 use card_sim::vpcd::{self, AllowedListener};
 use card_sim::{CardConfig, Control, ControlledCard, FileStore, Profile, StoreError, summary};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -189,8 +189,10 @@ enum CtlCommand {
 
 #[derive(Args)]
 struct TouchArgs {
-    /// First wait up to SECONDS for an operation to wait for a touch; fail if none does.
-    #[arg(long, value_name = "SECONDS")]
+    /// First wait up to SECONDS (at most 86400, a day) for an operation to wait for a
+    /// touch; fail if none does.
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(..=LONGEST_WAIT.as_secs()))]
     wait: Option<u64>,
 }
 
@@ -257,17 +259,21 @@ impl From<Metadata> for MetadataSupport {
     }
 }
 
-/// A duration as `2s`, `500ms`, or a bare number of seconds. Hand-written: these three
-/// forms are all a touch delay needs, too few for another dependency.
+/// A duration as `2s`, `500ms`, or a bare number of seconds, at most a day (a touch is not
+/// waited for longer). Hand-written: these three forms are all a touch delay needs, too few
+/// for another dependency.
 fn duration(s: &str) -> Result<Duration, String> {
     let (number, unit): (&str, fn(u64) -> Duration) = match s.strip_suffix("ms") {
         Some(ms) => (ms, Duration::from_millis),
         None => (s.strip_suffix('s').unwrap_or(s), Duration::from_secs),
     };
-    number
-        .parse()
-        .map(unit)
-        .map_err(|_| format!("expected a duration such as 0, 500ms or 2s, not {s:?}"))
+    match number.parse().map(unit) {
+        Ok(d) if d <= LONGEST_WAIT => Ok(d),
+        Ok(_) => Err(format!("{s} is longer than a day (86400s)")),
+        Err(_) => Err(format!(
+            "expected a duration such as 0, 500ms or 2s, not {s:?}"
+        )),
+    }
 }
 
 /// A profile by its name.
@@ -496,9 +502,15 @@ mod tests {
         assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(duration("3"), Ok(Duration::from_secs(3)));
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("86400s"), Ok(LONGEST_WAIT));
         for bad in ["", "s", "ms", "-1s", "1.5s", "2m", "fast"] {
             assert!(duration(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            duration("18446744073709551615s"),
+            Err("18446744073709551615s is longer than a day (86400s)".into())
+        );
+        assert!(duration("86400001ms").is_err());
     }
 
     #[test]
@@ -549,6 +561,25 @@ mod tests {
             serve(&["--auto-touch", "500ms", "--touch-timeout", "2s"]),
             (Some(Duration::from_millis(500)), Duration::from_secs(2))
         );
+        let huge = "18446744073709551615s";
+        for flag in ["--auto-touch", "--touch-timeout"] {
+            assert!(
+                Cli::try_parse_from(["card-sim", "serve", "--state", "c.json", flag, huge])
+                    .is_err(),
+                "{flag} {huge}"
+            );
+        }
+        for command in [
+            &["ctl", "--state", "c.json", "touch"][..],
+            &["touch", "--state", "c.json"],
+        ] {
+            let wait = |secs: &str| {
+                Cli::try_parse_from(["card-sim"].iter().chain(command).chain(&["--wait", secs]))
+            };
+            assert!(wait("86400").is_ok(), "{command:?}");
+            assert!(wait("86401").is_err(), "{command:?}");
+            assert!(wait("18446744073709551615").is_err(), "{command:?}");
+        }
     }
 
     #[test]

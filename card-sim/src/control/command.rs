@@ -8,7 +8,7 @@
 //! delay ms=500 [count=N]                 hold back the next N answers (default: all, until clear)
 //! drop [count=N]                         break the link part-way through the next N answers
 //! power-cut                              cut the power in the middle of the next state write
-//! touch [wait=SECONDS]                   touch (first waiting until an operation waits)
+//! touch [wait=SECONDS]                   touch (first waiting, up to a day, until an operation waits)
 //! status                                 what is planned
 //! clear                                  forget every planned fault
 //! ```
@@ -21,6 +21,8 @@ use std::str::FromStr;
 
 use apdu_spec::StatusWord;
 use hex::FromHex;
+
+use crate::touch::LONGEST_WAIT;
 
 /// One line of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +194,9 @@ impl FromStr for Command {
             "touch" => {
                 let args = Arguments::new("touch", words, &["wait"])?;
                 Ok(Command::Touch {
-                    wait: args.get("wait", "seconds", |v| v.parse().ok())?,
+                    wait: args.get("wait", "seconds, at most a day (86400)", |v| {
+                        v.parse().ok().filter(|s| *s <= LONGEST_WAIT.as_secs())
+                    })?,
                 })
             }
             other => Err(ParseError::Unknown(other.to_owned())),
@@ -302,7 +306,18 @@ mod tests {
         );
         assert_eq!(error("remove now"), "remove takes no argument \"now\"");
         assert_eq!(error("delay count=2"), "delay needs ms=");
-        assert_eq!(error("touch wait=-1"), "wait=-1 is not seconds");
+        assert_eq!(
+            error("touch wait=-1"),
+            "wait=-1 is not seconds, at most a day (86400)"
+        );
+        assert_eq!(
+            error("touch wait=18446744073709551615"),
+            "wait=18446744073709551615 is not seconds, at most a day (86400)"
+        );
+        assert_eq!(
+            "touch wait=86400".parse(),
+            Ok(Command::Touch { wait: Some(86400) })
+        );
     }
 
     #[test]
