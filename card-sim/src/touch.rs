@@ -55,6 +55,8 @@ struct Presses {
     touches: u64,
     /// Nobody will touch any more (the card is shutting down): waits end untouched.
     given_up: bool,
+    /// Times the waits in progress were called off ([`Button::cancel`]).
+    cancels: u64,
 }
 
 #[derive(Debug)]
@@ -85,6 +87,7 @@ impl Button {
                     waiting: 0,
                     touches: 0,
                     given_up: false,
+                    cancels: 0,
                 }),
                 changed: Condvar::new(),
             }),
@@ -125,6 +128,14 @@ impl Button {
         self.inner.changed.notify_all();
     }
 
+    /// Ends the waits for a touch in progress, untouched, even if a press comes before they
+    /// see it; later waits wait as ever. The card was pulled: the operation it holds back
+    /// has no card left to finish on, and a touch must not let it.
+    pub fn cancel(&self) {
+        self.lock().cancels += 1;
+        self.inner.changed.notify_all();
+    }
+
     /// Whether an operation is waiting for a touch now (the card is blinking).
     pub fn is_waiting(&self) -> bool {
         self.lock().waiting > 0
@@ -150,13 +161,13 @@ impl Button {
         let mut presses = self.lock();
         presses.waiting += 1;
         self.inner.changed.notify_all();
-        let seen = presses.touches;
+        let (seen, cancels) = (presses.touches, presses.cancels);
         let touched = loop {
+            if presses.given_up || presses.cancels != cancels {
+                break false;
+            }
             if presses.touches != seen {
                 break true;
-            }
-            if presses.given_up {
-                break false;
             }
             let now = Instant::now();
             let touches_itself = match presses.mode {
@@ -269,6 +280,20 @@ mod tests {
 
         let never = Button::auto(Duration::MAX);
         assert!(!never.wait_for_touch(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn a_cancel_ends_the_wait_in_progress_and_no_later_one() {
+        let button = Button::default();
+        let canceller = once_waiting(&button, |b| {
+            b.cancel();
+            b.press();
+        });
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
+        canceller.join().unwrap();
+        let presser = once_waiting(&button, |b| assert!(b.press()));
+        assert!(button.wait_for_touch(Duration::from_secs(10)));
+        presser.join().unwrap();
     }
 
     #[test]

@@ -135,6 +135,24 @@ fn a_pulled_card_answers_nothing_and_comes_back_logged_out() {
     assert!(!card.card().pin_verified());
 }
 
+/// The vpcd link never asks whether the card is present: it sees a pulled card in the
+/// commands that get no answer. Pulled a second time, the card loses its login again.
+#[test]
+fn a_card_pulled_twice_without_being_asked_for_loses_its_login_each_time() {
+    let mut card = ControlledCard::in_memory(&CardConfig::default(), Control::default()).unwrap();
+    for pull in 1..=2 {
+        select(&mut card);
+        assert_eq!(
+            answered(card.exchange(&verify("123456"))),
+            StatusWord::SUCCESS
+        );
+        card.control().remove();
+        assert_eq!(card.exchange(&verify("123456")), Outcome::Removed);
+        assert!(!card.card().pin_verified(), "logged out by pull {pull}");
+        card.control().insert();
+    }
+}
+
 /// The try a wrong VERIFY spends is saved before the comparison. A power cut tears that
 /// write: the comparison never happens and no answer leaves, so the host learns nothing,
 /// and the counter the card comes back with is the one on disk, whole.
