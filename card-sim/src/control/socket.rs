@@ -26,7 +26,8 @@ use crate::store::real_path;
 
 /// The longest line taken: every command fits many times over.
 const MAX_LINE: u64 = 1024;
-/// How long a client may take to send its line.
+/// How long a client may take to send its line, and a server to answer one that does not
+/// wait (every command but `touch wait=`, which may take its wait more).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the accepting thread looks up to see whether it is to stop.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -190,6 +191,9 @@ pub enum RequestError {
     NotServing(PathBuf),
     #[error("control socket {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
+    /// The server took the command and never answered: it is stopped, or stuck.
+    #[error("the card-sim serve of {} did not answer within {} s", .state.display(), .after.as_secs())]
+    NoReply { state: PathBuf, after: Duration },
     /// The server's `error:` reply.
     #[error("{0}")]
     Refused(String),
@@ -198,6 +202,21 @@ pub enum RequestError {
 /// Sends `command` to the server of the card whose state is in `state`; the text of its
 /// `ok` reply.
 pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> {
+    let waits = match *command {
+        Command::Touch { wait: Some(secs) } => Duration::from_secs(secs),
+        _ => Duration::ZERO,
+    };
+    request_within(state, command, READ_TIMEOUT.saturating_add(waits))
+}
+
+/// [`request`], waiting at most `patience` for the reply: a stopped server (SIGSTOP, a
+/// debugger) takes the command into its socket's backlog and would hold the client for
+/// ever.
+fn request_within(
+    state: &Path,
+    command: &Command,
+    patience: Duration,
+) -> Result<String, RequestError> {
     let not_serving = || RequestError::NotServing(state.to_owned());
     let path = socket_path(state).map_err(|_| not_serving())?;
     let io_error = |source| RequestError::Io {
@@ -209,6 +228,7 @@ pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> 
             io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => not_serving(),
             _ => io_error(e),
         })?;
+    stream.set_read_timeout(Some(patience)).map_err(io_error)?;
     stream
         .write_all(format!("{command}\n").as_bytes())
         .map_err(io_error)?;
@@ -216,7 +236,13 @@ pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> 
     BufReader::new(stream)
         .take(MAX_LINE)
         .read_line(&mut reply)
-        .map_err(io_error)?;
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RequestError::NoReply {
+                state: state.to_owned(),
+                after: patience,
+            },
+            _ => io_error(e),
+        })?;
     let reply = reply.trim_end();
     if let Some(text) = reply.strip_prefix("ok") {
         Ok(text.trim_start().to_owned())
@@ -348,6 +374,20 @@ mod tests {
             .unwrap();
         assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&path).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_server_that_never_answers_is_given_up_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(dir.path());
+        // Listening, as a stopped server's socket does, but accepting nothing.
+        let _stopped = UnixListener::bind(socket_path(&state).unwrap()).unwrap();
+        let patience = Duration::from_millis(50);
+        let silent = request_within(&state, &Command::Status, patience).unwrap_err();
+        assert!(
+            matches!(silent, RequestError::NoReply { after, .. } if after == patience),
+            "{silent}"
+        );
     }
 
     #[test]
