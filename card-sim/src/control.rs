@@ -23,7 +23,7 @@ mod layer;
 mod power_cut;
 mod socket;
 
-pub use command::{Command, ParseError};
+pub use command::{Command, ParseError, parse_instruction, parse_status_word};
 pub use layer::{ControlledCard, Outcome, Presence};
 pub use socket::{ControlSocket, RequestError, request, socket_path};
 
@@ -149,14 +149,18 @@ impl Control {
         }
     }
 
-    /// Takes the card out of the reader: commands get no answer until [`Self::insert`].
     /// The button the `touch` command presses: the card's, once under this control.
     pub fn button(&self) -> Button {
         self.shared.button.clone()
     }
 
+    /// Takes the card out of the reader: commands get no answer until [`Self::insert`].
+    /// An operation waiting for a touch ends at once, unanswered: a pulled card neither
+    /// keeps the reader busy until its touch timeout nor signs when touched meanwhile.
     pub fn remove(&self) {
+        // Out first: the wait the cancel ends must find the card gone.
         self.plan().removed = true;
+        self.shared.button.cancel();
     }
 
     /// Puts the card back; it powers up afresh, every login lost.

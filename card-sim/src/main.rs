@@ -12,7 +12,7 @@ use card_sim::control::{self, ControlSocket};
 use card_sim::recorded::Recorded;
 use card_sim::replay::Replay;
 use card_sim::state::{CardState, MetadataSupport};
-use card_sim::touch::{Button, Mode, Timing};
+use card_sim::touch::{Button, LONGEST_WAIT, Mode, Timing};
 use card_sim::vpcd::{self, AllowedListener};
 use card_sim::{CardConfig, Control, ControlledCard, FileStore, Profile, StoreError, summary};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -198,8 +198,10 @@ enum CtlCommand {
 
 #[derive(Args)]
 struct TouchArgs {
-    /// First wait up to SECONDS for an operation to wait for a touch; fail if none does.
-    #[arg(long, value_name = "SECONDS")]
+    /// First wait up to SECONDS (at most 86400, a day) for an operation to wait for a
+    /// touch; fail if none does.
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(..=LONGEST_WAIT.as_secs()))]
     wait: Option<u64>,
 }
 
@@ -219,18 +221,14 @@ impl From<CtlCommand> for control::Command {
     }
 }
 
+/// A status word as the control protocol reads one.
 fn hex_status_word(s: &str) -> Result<StatusWord, String> {
-    match u16::from_str_radix(s, 16) {
-        Ok(sw) if s.len() == 4 => Ok(StatusWord(sw)),
-        _ => Err("expected 4 hex digits, such as 6581".into()),
-    }
+    control::parse_status_word(s).ok_or_else(|| "expected 4 hex digits, such as 6581".into())
 }
 
+/// An instruction as the control protocol reads one.
 fn hex_instruction(s: &str) -> Result<u8, String> {
-    match u8::from_str_radix(s, 16) {
-        Ok(ins) if s.len() == 2 => Ok(ins),
-        _ => Err("expected 2 hex digits, such as DB".into()),
-    }
+    control::parse_instruction(s).ok_or_else(|| "expected 2 hex digits, such as DB".into())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -270,17 +268,21 @@ impl From<Metadata> for MetadataSupport {
     }
 }
 
-/// A duration as `2s`, `500ms`, or a bare number of seconds. Hand-written: these three
-/// forms are all a touch delay needs, too few for another dependency.
+/// A duration as `2s`, `500ms`, or a bare number of seconds, at most a day (a touch is not
+/// waited for longer). Hand-written: these three forms are all a touch delay needs, too few
+/// for another dependency.
 fn duration(s: &str) -> Result<Duration, String> {
     let (number, unit): (&str, fn(u64) -> Duration) = match s.strip_suffix("ms") {
         Some(ms) => (ms, Duration::from_millis),
         None => (s.strip_suffix('s').unwrap_or(s), Duration::from_secs),
     };
-    number
-        .parse()
-        .map(unit)
-        .map_err(|_| format!("expected a duration such as 0, 500ms or 2s, not {s:?}"))
+    match number.parse().map(unit) {
+        Ok(d) if d <= LONGEST_WAIT => Ok(d),
+        Ok(_) => Err(format!("{s} is longer than a day (86400s)")),
+        Err(_) => Err(format!(
+            "expected a duration such as 0, 500ms or 2s, not {s:?}"
+        )),
+    }
 }
 
 /// A profile by its name.
@@ -509,9 +511,39 @@ mod tests {
         assert_eq!(duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(duration("3"), Ok(Duration::from_secs(3)));
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("86400s"), Ok(LONGEST_WAIT));
         for bad in ["", "s", "ms", "-1s", "1.5s", "2m", "fast"] {
             assert!(duration(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            duration("18446744073709551615s"),
+            Err("18446744073709551615s is longer than a day (86400s)".into())
+        );
+        assert!(duration("86400001ms").is_err());
+    }
+
+    #[test]
+    fn ctl_fail_takes_hex_digits_only() {
+        let fail = |args: &[&str]| {
+            Cli::try_parse_from(
+                ["card-sim", "ctl", "--state", "c.json", "fail"]
+                    .iter()
+                    .chain(args),
+            )
+            .map(|cli| match cli.command {
+                Command::Ctl {
+                    command: CtlCommand::Fail { sw, ins, .. },
+                    ..
+                } => (sw, ins),
+                _ => panic!("{args:?} did not parse as ctl fail"),
+            })
+        };
+        assert_eq!(
+            fail(&["--sw", "6581", "--ins", "db"]).unwrap(),
+            (StatusWord::MEMORY_FAILURE, Some(0xDB))
+        );
+        assert!(fail(&["--sw", "+FFF"]).is_err());
+        assert!(fail(&["--sw", "6581", "--ins", "+B"]).is_err());
     }
 
     #[test]
@@ -538,6 +570,25 @@ mod tests {
             serve(&["--auto-touch", "500ms", "--touch-timeout", "2s"]),
             (Some(Duration::from_millis(500)), Duration::from_secs(2))
         );
+        let huge = "18446744073709551615s";
+        for flag in ["--auto-touch", "--touch-timeout"] {
+            assert!(
+                Cli::try_parse_from(["card-sim", "serve", "--state", "c.json", flag, huge])
+                    .is_err(),
+                "{flag} {huge}"
+            );
+        }
+        for command in [
+            &["ctl", "--state", "c.json", "touch"][..],
+            &["touch", "--state", "c.json"],
+        ] {
+            let wait = |secs: &str| {
+                Cli::try_parse_from(["card-sim"].iter().chain(command).chain(&["--wait", secs]))
+            };
+            assert!(wait("86400").is_ok(), "{command:?}");
+            assert!(wait("86401").is_err(), "{command:?}");
+            assert!(wait("18446744073709551615").is_err(), "{command:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,11 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The longest wait for a touch, or delay of one, that `card-sim` takes from its command
+/// line or control socket: a day is beyond any use, and a mistyped number of many digits
+/// gets an error instead of a card that waits for years.
+pub const LONGEST_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long the card waits for a touch, and how long a touch serves keys whose touch policy
 /// is "cached".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +55,8 @@ struct Presses {
     touches: u64,
     /// Nobody will touch any more (the card is shutting down): waits end untouched.
     given_up: bool,
+    /// Times the waits in progress were called off ([`Button::cancel`]).
+    cancels: u64,
 }
 
 #[derive(Debug)]
@@ -80,6 +87,7 @@ impl Button {
                     waiting: 0,
                     touches: 0,
                     given_up: false,
+                    cancels: 0,
                 }),
                 changed: Condvar::new(),
             }),
@@ -120,6 +128,14 @@ impl Button {
         self.inner.changed.notify_all();
     }
 
+    /// Ends the waits for a touch in progress, untouched, even if a press comes before they
+    /// see it; later waits wait as ever. The card was pulled: the operation it holds back
+    /// has no card left to finish on, and a touch must not let it.
+    pub fn cancel(&self) {
+        self.lock().cancels += 1;
+        self.inner.changed.notify_all();
+    }
+
     /// Whether an operation is waiting for a touch now (the card is blinking).
     pub fn is_waiting(&self) -> bool {
         self.lock().waiting > 0
@@ -127,13 +143,13 @@ impl Button {
 
     /// Waits until an operation waits for a touch, for at most `timeout`; whether one does.
     pub fn wait_until_waiting(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let mut presses = self.lock();
         while presses.waiting == 0 {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            if deadline.is_some_and(|at| Instant::now() >= at) {
                 return false;
-            };
-            presses = self.wait(presses, left);
+            }
+            presses = self.wait(presses, deadline);
         }
         true
     }
@@ -141,44 +157,60 @@ impl Button {
     /// Blocks until the button is touched, for at most `timeout`; whether it was.
     pub fn wait_for_touch(&self, timeout: Duration) -> bool {
         let start = Instant::now();
-        let deadline = start + timeout;
+        let deadline = start.checked_add(timeout);
         let mut presses = self.lock();
         presses.waiting += 1;
         self.inner.changed.notify_all();
-        let seen = presses.touches;
+        let (seen, cancels) = (presses.touches, presses.cancels);
         let touched = loop {
+            if presses.given_up || presses.cancels != cancels {
+                break false;
+            }
             if presses.touches != seen {
                 break true;
             }
-            if presses.given_up {
-                break false;
-            }
             let now = Instant::now();
             let touches_itself = match presses.mode {
-                Mode::Auto(delay) => Some(start + delay),
+                Mode::Auto(delay) => start.checked_add(delay),
                 Mode::Manual => None,
             };
             if touches_itself.is_some_and(|at| now >= at) {
                 break true;
             }
-            if now >= deadline {
+            if deadline.is_some_and(|at| now >= at) {
                 break false;
             }
-            let until = touches_itself.map_or(deadline, |at| at.min(deadline));
-            presses = self.wait(presses, until - now);
+            let until = match (touches_itself, deadline) {
+                (Some(touch), Some(deadline)) => Some(touch.min(deadline)),
+                (touch, deadline) => touch.or(deadline),
+            };
+            presses = self.wait(presses, until);
         };
         presses.waiting -= 1;
         touched
     }
 
+    /// Waits for a change, until `until`. `None` is a time further off than an [`Instant`]
+    /// holds (a duration of years added to now): that wait ends only with a change.
     fn wait<'a>(
         &self,
         guard: MutexGuard<'a, Presses>,
-        timeout: Duration,
+        until: Option<Instant>,
     ) -> MutexGuard<'a, Presses> {
-        match self.inner.changed.wait_timeout(guard, timeout) {
-            Ok((guard, _)) => guard,
-            Err(poisoned) => poisoned.into_inner().0,
+        // The counters stay meaningful even if a thread panicked holding the lock.
+        match until {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                match self.inner.changed.wait_timeout(guard, left) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
+                }
+            }
+            None => self
+                .inner
+                .changed
+                .wait(guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
         }
     }
 
@@ -231,6 +263,37 @@ mod tests {
         assert!(!button.wait_for_touch(Duration::from_secs(3600)));
         giver.join().unwrap();
         assert!(!button.wait_for_touch(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn a_wait_longer_than_time_can_hold_is_a_wait_without_end() {
+        let button = Button::default();
+        let presser = {
+            let button = button.clone();
+            thread::spawn(move || {
+                assert!(button.wait_until_waiting(Duration::MAX));
+                assert!(button.press());
+            })
+        };
+        assert!(button.wait_for_touch(Duration::MAX));
+        presser.join().unwrap();
+
+        let never = Button::auto(Duration::MAX);
+        assert!(!never.wait_for_touch(Duration::from_millis(20)));
+    }
+
+    #[test]
+    fn a_cancel_ends_the_wait_in_progress_and_no_later_one() {
+        let button = Button::default();
+        let canceller = once_waiting(&button, |b| {
+            b.cancel();
+            b.press();
+        });
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
+        canceller.join().unwrap();
+        let presser = once_waiting(&button, |b| assert!(b.press()));
+        assert!(button.wait_for_touch(Duration::from_secs(10)));
+        presser.join().unwrap();
     }
 
     #[test]

@@ -118,21 +118,38 @@ fn a_delayed_answer_says_how_long_to_hold_it() {
     select(&mut card);
 }
 
-#[test]
-fn a_pulled_card_answers_nothing_and_comes_back_logged_out() {
-    let mut card = ControlledCard::in_memory(&CardConfig::default(), Control::default()).unwrap();
-    select(&mut card);
+/// Selects, logs in with the PIN, pulls the card, and sees it answer nothing.
+fn log_in_and_pull(card: &mut ControlledCard) {
+    select(card);
     assert_eq!(
         answered(card.exchange(&verify("123456"))),
         StatusWord::SUCCESS
     );
     card.control().remove();
     assert_eq!(card.exchange(&verify("123456")), Outcome::Removed);
+}
+
+#[test]
+fn a_pulled_card_answers_nothing_and_comes_back_logged_out() {
+    let mut card = ControlledCard::in_memory(&CardConfig::default(), Control::default()).unwrap();
+    log_in_and_pull(&mut card);
     assert_eq!(card.presence(), Presence::Absent);
     card.control().insert();
     assert_eq!(card.presence(), Presence::Back, "said once");
     assert_eq!(card.presence(), Presence::Present);
     assert!(!card.card().pin_verified());
+}
+
+/// The vpcd link never asks whether the card is present: it sees a pulled card in the
+/// commands that get no answer. Pulled a second time, the card loses its login again.
+#[test]
+fn a_card_pulled_twice_without_being_asked_for_loses_its_login_each_time() {
+    let mut card = ControlledCard::in_memory(&CardConfig::default(), Control::default()).unwrap();
+    for pull in 1..=2 {
+        log_in_and_pull(&mut card);
+        assert!(!card.card().pin_verified(), "logged out by pull {pull}");
+        card.control().insert();
+    }
 }
 
 /// The try a wrong VERIFY spends is saved before the comparison. A power cut tears that

@@ -10,11 +10,13 @@ use std::thread;
 use std::time::Duration;
 
 use apdu_spec::StatusWord;
-use apdu_spec::piv::command::{Attest, SetManagementKey};
+use apdu_spec::piv::command::{Attest, AuthKey, GeneralAuthenticate, SetManagementKey};
 use apdu_spec::piv::mgmt_key::ManagementKey;
+use apdu_spec::piv::templates::DynamicAuth;
 use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
-use card_sim::Card;
+use card_sim::control::{Outcome, Presence};
 use card_sim::touch::{Button, Timing};
+use card_sim::{Card, Control, ControlledCard};
 use common::*;
 
 /// Long enough for a presser thread on a loaded machine; the tests that wait this long
@@ -55,6 +57,16 @@ fn sign(card: &mut Card) -> Result<Vec<u8>, StatusWord> {
     private_op(card, SLOT, Algorithm::EccP256, &HASH)
 }
 
+/// A card under the control answers as a card does while it is in the reader.
+impl Reader for ControlledCard {
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        match self.exchange(command) {
+            Outcome::Answer { response, .. } => response.to_vec(),
+            other => panic!("expected an answer, got {other:?}"),
+        }
+    }
+}
+
 /// Presses `button` once an operation waits for it, on a thread of its own.
 fn press_when_waiting(button: &Button) -> thread::JoinHandle<bool> {
     let button = button.clone();
@@ -90,6 +102,67 @@ fn without_a_touch_the_card_refuses_with_6982() {
     );
 }
 
+/// The GENERAL AUTHENTICATE that signs [`HASH`] with the key in [`SLOT`], as bytes.
+fn sign_command() -> Vec<u8> {
+    let request = DynamicAuth {
+        response: Some(vec![]),
+        challenge: Some(HASH.to_vec()),
+        ..Default::default()
+    };
+    GeneralAuthenticate::new(Algorithm::EccP256, AuthKey::Slot(SLOT), request)
+        .to_apdu()
+        .encode()
+        .unwrap()
+}
+
+/// A card under a control whose button only a press touches, its touch-always key
+/// waiting `patience` for one.
+fn controlled_card_with_key(patience: Duration) -> ControlledCard {
+    let (card, button) = card_with_key(PinPolicy::Never, TouchPolicy::Always, timeout(patience));
+    ControlledCard::new(card, Control::new(button))
+}
+
+/// Pulled while it waits for a touch, the card stops waiting: it does not keep the reader
+/// busy until its touch timeout (here: never), it answers nothing at once.
+#[test]
+fn a_card_pulled_while_waiting_for_a_touch_stops_waiting() {
+    let mut card = controlled_card_with_key(Duration::MAX);
+    let control = card.control().clone();
+    let (answered, outcome) = std::sync::mpsc::channel();
+    let card_thread = thread::spawn(move || {
+        answered.send(card.exchange(&sign_command())).unwrap();
+        card
+    });
+    assert!(control.button().wait_until_waiting(PATIENT));
+    control.remove();
+    // A bound on a wait that would otherwise never end, not a measure of speed.
+    assert_eq!(outcome.recv_timeout(PATIENT), Ok(Outcome::Removed));
+    let mut card = card_thread.join().unwrap();
+    assert!(!control.button().is_waiting());
+
+    control.insert();
+    assert_eq!(card.presence(), Presence::Back);
+    let presser = press_when_waiting(&control.button());
+    private_op(&mut card, SLOT, Algorithm::EccP256, &HASH)
+        .expect("in again, it signs once touched");
+    assert!(presser.join().unwrap());
+}
+
+/// A touch that reaches a card just pulled while it waited does not make it sign: a card
+/// out of the reader answers nothing.
+#[test]
+fn a_card_pulled_while_waiting_for_a_touch_answers_nothing_even_when_touched() {
+    let mut card = controlled_card_with_key(PATIENT);
+    let control = card.control().clone();
+    let puller = thread::spawn(move || {
+        assert!(control.button().wait_until_waiting(PATIENT));
+        control.remove();
+        control.touch();
+    });
+    assert_eq!(card.exchange(&sign_command()), Outcome::Removed);
+    puller.join().unwrap();
+}
+
 #[test]
 fn a_pin_always_login_is_used_up_by_an_operation_that_got_no_touch() {
     let (mut card, button) =
@@ -113,7 +186,8 @@ fn a_pin_always_login_is_used_up_by_an_operation_that_got_no_touch() {
 
 #[test]
 fn a_cached_touch_serves_later_operations_until_the_cache_runs_out() {
-    let cache = Duration::from_millis(300);
+    // A window no machine, however loaded, lets run out between two signatures.
+    let cache = Duration::from_secs(60);
     let (mut card, button) = card_with_key(
         PinPolicy::Never,
         TouchPolicy::Cached,
@@ -133,7 +207,11 @@ fn a_cached_touch_serves_later_operations_until_the_cache_runs_out() {
     });
     sign(&mut card).expect("the cached touch serves");
 
-    thread::sleep(cache);
+    // A window of nothing has run out by now: the key wants a touch again.
+    card.set_touch_timing(Timing {
+        timeout: IMPATIENT,
+        cache: Duration::ZERO,
+    });
     assert_eq!(
         sign(&mut card),
         Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED),

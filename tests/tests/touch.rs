@@ -57,7 +57,10 @@ fn card_sim_touch_releases_a_signature_yubico_piv_tool_waits_for() {
     let bench = Bench::serving(&[]);
     let cert = touch_key(&bench, "always");
     let untouched = bench.card.ctl_ok(&["touch"]);
-    assert!(untouched.contains("no operation was waiting"), "{untouched}");
+    assert!(
+        untouched.contains("no operation was waiting"),
+        "{untouched}"
+    );
 
     let reader = bench.reader();
     let signing = std::thread::spawn(move || {
@@ -97,10 +100,13 @@ fn without_a_touch_the_signature_fails_and_the_card_serves_on() {
     assert!(status.contains("Slot 9a"), "{status}");
 }
 
+/// The card waits a day for a touch, the longest it takes: while the test runs, only the
+/// signal can end that wait, so the card stopping at all says the signal ended it.
 #[test]
 fn a_signal_ends_a_wait_for_a_touch_and_the_card_stops_cleanly() {
-    const TOUCH_TIMEOUT: Duration = Duration::from_secs(120);
-    let mut bench = Bench::serving(&["--touch-timeout", "120s"]);
+    /// Time enough for yubico-piv-tool to reach the signature on a loaded machine.
+    const PATIENT: Duration = Duration::from_secs(60);
+    let mut bench = Bench::serving(&["--touch-timeout", "86400s"]);
     let cert = touch_key(&bench, "always");
     let reader = bench.reader();
     let signing = std::thread::spawn(move || {
@@ -115,20 +121,15 @@ fn a_signal_ends_a_wait_for_a_touch_and_the_card_stops_cleanly() {
         .contains("touch needed for the key in slot 9a")
     {
         assert!(
-            asked.elapsed() < TOUCH_TIMEOUT / 2,
+            asked.elapsed() < PATIENT,
             "the card never waited for a touch:\n{}",
             bench.card.log()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let signalled = Instant::now();
     let status = bench.card.kill(libc::SIGTERM);
     assert!(status.success(), "card-sim ended cleanly: {status}");
-    assert!(
-        signalled.elapsed() < TOUCH_TIMEOUT / 2,
-        "the signal waited out the touch timeout"
-    );
     let signed = signing.join().unwrap();
     assert!(!signed.status.success(), "no touch, no signature");
 }

@@ -8,7 +8,7 @@
 //! delay ms=500 [count=N]                 hold back the next N answers (default: all, until clear)
 //! drop [count=N]                         break the link part-way through the next N answers
 //! power-cut                              cut the power in the middle of the next state write
-//! touch [wait=SECONDS]                   touch (first waiting until an operation waits)
+//! touch [wait=SECONDS]                   touch (first waiting, up to a day, until an operation waits)
 //! status                                 what is planned
 //! clear                                  forget every planned fault
 //! ```
@@ -20,6 +20,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use apdu_spec::StatusWord;
+use hex::FromHex;
+
+use crate::touch::LONGEST_WAIT;
 
 /// One line of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,12 +137,18 @@ impl<'a> Arguments<'a> {
     }
 }
 
-fn hex_u16(v: &str) -> Option<u16> {
-    (v.len() == 4).then(|| u16::from_str_radix(v, 16).ok())?
+/// A status word in 4 hex digits, such as 6581: hex digits only, no sign or prefix
+/// (`u16::from_str_radix` would take `+FFF`). The protocol and `card-sim ctl` both read
+/// one this way.
+pub fn parse_status_word(v: &str) -> Option<StatusWord> {
+    <[u8; 2]>::from_hex(v)
+        .ok()
+        .map(|sw| StatusWord(u16::from_be_bytes(sw)))
 }
 
-fn hex_u8(v: &str) -> Option<u8> {
-    (v.len() == 2).then(|| u8::from_str_radix(v, 16).ok())?
+/// An instruction in 2 hex digits, such as DB, read as [`parse_status_word`] reads.
+pub fn parse_instruction(v: &str) -> Option<u8> {
+    <[u8; 1]>::from_hex(v).ok().map(|[ins]| ins)
 }
 
 impl FromStr for Command {
@@ -161,11 +170,11 @@ impl FromStr for Command {
             "clear" => plain(Command::Clear, "clear", words),
             "fail" => {
                 let args = Arguments::new("fail", words, &["sw", "count", "ins"])?;
-                let sw = args.get("sw", "a status word in 4 hex digits", hex_u16)?;
+                let sw = args.get("sw", "a status word in 4 hex digits", parse_status_word)?;
                 Ok(Command::Fail {
-                    sw: StatusWord(args.require("sw", sw)?),
+                    sw: args.require("sw", sw)?,
                     count: args.count()?.unwrap_or(1),
-                    ins: args.get("ins", "an instruction in 2 hex digits", hex_u8)?,
+                    ins: args.get("ins", "an instruction in 2 hex digits", parse_instruction)?,
                 })
             }
             "delay" => {
@@ -185,7 +194,9 @@ impl FromStr for Command {
             "touch" => {
                 let args = Arguments::new("touch", words, &["wait"])?;
                 Ok(Command::Touch {
-                    wait: args.get("wait", "seconds", |v| v.parse().ok())?,
+                    wait: args.get("wait", "seconds, at most a day (86400)", |v| {
+                        v.parse().ok().filter(|s| *s <= LONGEST_WAIT.as_secs())
+                    })?,
                 })
             }
             other => Err(ParseError::Unknown(other.to_owned())),
@@ -295,6 +306,33 @@ mod tests {
         );
         assert_eq!(error("remove now"), "remove takes no argument \"now\"");
         assert_eq!(error("delay count=2"), "delay needs ms=");
-        assert_eq!(error("touch wait=-1"), "wait=-1 is not seconds");
+        assert_eq!(
+            error("touch wait=-1"),
+            "wait=-1 is not seconds, at most a day (86400)"
+        );
+        assert_eq!(
+            error("touch wait=18446744073709551615"),
+            "wait=18446744073709551615 is not seconds, at most a day (86400)"
+        );
+        assert_eq!(
+            "touch wait=86400".parse(),
+            Ok(Command::Touch { wait: Some(86400) })
+        );
+    }
+
+    #[test]
+    fn hex_values_are_hex_digits_and_nothing_else() {
+        assert_eq!(parse_status_word("6a82"), Some(StatusWord::NOT_FOUND));
+        assert_eq!(parse_instruction("DB"), Some(0xDB));
+        for bad in ["+FFF", "-FFF", " FFF", "0x6A", "6A8", "6A820", ""] {
+            assert_eq!(parse_status_word(bad), None, "{bad:?}");
+        }
+        for bad in ["+F", "-1", " F", "F", "DBB", ""] {
+            assert_eq!(parse_instruction(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            "fail sw=+FFF".parse::<Command>().unwrap_err().to_string(),
+            "sw=+FFF is not a status word in 4 hex digits"
+        );
     }
 }

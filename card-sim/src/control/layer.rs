@@ -44,7 +44,10 @@ pub enum Presence {
 pub struct ControlledCard<C = Card> {
     card: C,
     control: Control,
-    /// The card was seen out of the reader and not yet seen back.
+    /// The card was seen out of the reader, and powered off then, and not yet seen back:
+    /// by [`Self::presence`] (which then says [`Presence::Back`]), or by a command the plan
+    /// lets through (the vpcd link never asks `presence`, it reconnects once the card is
+    /// in). Seen back, the card is powered off again when next seen out.
     out: bool,
 }
 
@@ -146,15 +149,23 @@ impl<C: VirtualCard> ControlledCard<C> {
                 self.leave();
                 Outcome::Removed
             }
-            Step::Fail { sw, after } => Outcome::Answer {
-                response: Zeroizing::new(sw.to_bytes().to_vec()),
-                after,
-            },
+            Step::Fail { sw, after } => {
+                self.out = false;
+                Outcome::Answer {
+                    response: Zeroizing::new(sw.to_bytes().to_vec()),
+                    after,
+                }
+            }
             Step::Pass { after, broken } => {
+                self.out = false;
                 let mut response = Zeroizing::new(self.card.transmit(command));
                 if let Some(durable) = self.control.take_power_lost() {
-                    response.zeroize();
                     self.card.restore(*durable);
+                }
+                // Out of the reader now: its power cut mid-write, or pulled while it
+                // waited for a touch. No answer leaves a card that is gone.
+                if !self.control.is_present() {
+                    response.zeroize();
                     self.leave();
                     return Outcome::Removed;
                 }

@@ -6,7 +6,8 @@
 //! and renamed into place once it is 0600, so it is never reachable with wider
 //! permissions, whatever the umask, and no other thread's files are touched by a umask
 //! change. The rename also replaces the socket a crashed `serve` left: the serve binding
-//! holds the card's lock, so no live server owns that socket.
+//! holds the card's lock, so no live server owns that socket. Anything else there stays,
+//! even if it appears while the socket is being put in place ([`put_in_place`]).
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -26,7 +27,8 @@ use crate::store::real_path;
 
 /// The longest line taken: every command fits many times over.
 const MAX_LINE: u64 = 1024;
-/// How long a client may take to send its line.
+/// How long a client may take to send its line, and a server to answer one that does not
+/// wait (every command but `touch wait=`, which may take its wait more).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the accepting thread looks up to see whether it is to stop.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -70,15 +72,6 @@ impl ControlSocket {
     /// Listens at `path` for commands to `control`. An existing socket there (left by a
     /// crashed server) is replaced; anything else there is refused.
     pub fn bind(path: &Path, control: Control) -> io::Result<Self> {
-        match fs::symlink_metadata(path) {
-            Ok(meta) if !meta.file_type().is_socket() => {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not a socket", path.display()),
-                ));
-            }
-            _ => {}
-        }
         let dir = path.parent().unwrap_or(Path::new("."));
         // tempfile makes the directory 0700.
         let private = tempfile::Builder::new()
@@ -87,7 +80,7 @@ impl ControlSocket {
         let staged = private.path().join("ctl");
         let listener = with_socket_name(&staged, |name| UnixListener::bind(name))?;
         fs::set_permissions(&staged, fs::Permissions::from_mode(0o600))?;
-        fs::rename(&staged, path)?;
+        put_in_place(&staged, path)?;
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
@@ -103,6 +96,49 @@ impl ControlSocket {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Moves the socket at `staged` to `path`, replacing nothing there but a socket. Each step
+/// is one atomic rename: a file that appears at `path` meanwhile is never lost, as it could
+/// be between a look at `path` and a plain rename.
+fn put_in_place(staged: &Path, path: &Path) -> io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    let exchange =
+        || renameat_with(CWD, staged, CWD, path, RenameFlags::EXCHANGE).map_err(io::Error::from);
+    match renameat_with(CWD, staged, CWD, path, RenameFlags::NOREPLACE) {
+        Err(Errno::EXIST) => {}
+        // A file system without renameat2's flags: a look, then a plain rename.
+        Err(Errno::INVAL) => {
+            match fs::symlink_metadata(path) {
+                Ok(found) => refuse_unless_socket(path, &found)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            return fs::rename(staged, path);
+        }
+        done => return done.map_err(io::Error::from),
+    }
+    // Swap what is there into the private directory, where nobody else changes it while it
+    // is looked at, and swap it back unless it is a socket.
+    exchange()?;
+    let found = fs::symlink_metadata(staged)?;
+    if let Err(refused) = refuse_unless_socket(path, &found) {
+        exchange()?;
+        return Err(refused);
+    }
+    fs::remove_file(staged)
+}
+
+fn refuse_unless_socket(path: &Path, found: &fs::Metadata) -> io::Result<()> {
+    if found.file_type().is_socket() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket", path.display()),
+        ))
     }
 }
 
@@ -190,6 +226,9 @@ pub enum RequestError {
     NotServing(PathBuf),
     #[error("control socket {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
+    /// The server took the command and never answered: it is stopped, or stuck.
+    #[error("the card-sim serve of {} did not answer within {} s", .state.display(), .after.as_secs())]
+    NoReply { state: PathBuf, after: Duration },
     /// The server's `error:` reply.
     #[error("{0}")]
     Refused(String),
@@ -198,6 +237,21 @@ pub enum RequestError {
 /// Sends `command` to the server of the card whose state is in `state`; the text of its
 /// `ok` reply.
 pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> {
+    let waits = match *command {
+        Command::Touch { wait: Some(secs) } => Duration::from_secs(secs),
+        _ => Duration::ZERO,
+    };
+    request_within(state, command, READ_TIMEOUT.saturating_add(waits))
+}
+
+/// [`request`], waiting at most `patience` for the reply: a stopped server (SIGSTOP, a
+/// debugger) takes the command into its socket's backlog and would hold the client for
+/// ever.
+fn request_within(
+    state: &Path,
+    command: &Command,
+    patience: Duration,
+) -> Result<String, RequestError> {
     let not_serving = || RequestError::NotServing(state.to_owned());
     let path = socket_path(state).map_err(|_| not_serving())?;
     let io_error = |source| RequestError::Io {
@@ -209,6 +263,7 @@ pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> 
             io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => not_serving(),
             _ => io_error(e),
         })?;
+    stream.set_read_timeout(Some(patience)).map_err(io_error)?;
     stream
         .write_all(format!("{command}\n").as_bytes())
         .map_err(io_error)?;
@@ -216,7 +271,13 @@ pub fn request(state: &Path, command: &Command) -> Result<String, RequestError> 
     BufReader::new(stream)
         .take(MAX_LINE)
         .read_line(&mut reply)
-        .map_err(io_error)?;
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => RequestError::NoReply {
+                state: state.to_owned(),
+                after: patience,
+            },
+            _ => io_error(e),
+        })?;
     let reply = reply.trim_end();
     if let Some(text) = reply.strip_prefix("ok") {
         Ok(text.trim_start().to_owned())
@@ -348,6 +409,49 @@ mod tests {
             .unwrap();
         assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&path).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_server_that_never_answers_is_given_up_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state_in(dir.path());
+        // Listening, as a stopped server's socket does, but accepting nothing.
+        let _stopped = UnixListener::bind(socket_path(&state).unwrap()).unwrap();
+        let patience = Duration::from_millis(50);
+        let silent = request_within(&state, &Command::Status, patience).unwrap_err();
+        assert!(
+            matches!(silent, RequestError::NoReply { after, .. } if after == patience),
+            "{silent}"
+        );
+    }
+
+    /// What is at the socket's path when the socket is put in place, not only when `bind`
+    /// begins, is kept: a file is never replaced.
+    #[test]
+    fn a_file_that_appears_before_the_socket_is_in_place_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let staged = dir.path().join("staged");
+        let _listener = UnixListener::bind(&staged).unwrap();
+        let path = dir.path().join("card.json.ctl");
+        fs::write(&path, b"mine").unwrap();
+        let refused = put_in_place(&staged, &path).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"mine");
+        assert!(
+            fs::symlink_metadata(&staged)
+                .unwrap()
+                .file_type()
+                .is_socket()
+        );
+
+        fs::remove_file(&path).unwrap();
+        drop(UnixListener::bind(&path).unwrap());
+        put_in_place(&staged, &path).unwrap();
+        assert!(
+            !staged.exists(),
+            "the stale socket is gone, the new one in its place"
+        );
+        assert!(fs::symlink_metadata(&path).unwrap().file_type().is_socket());
     }
 
     #[test]
