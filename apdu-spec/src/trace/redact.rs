@@ -1,4 +1,5 @@
-//! What a trace leaves out: the secrets a PIV session carries, and only those.
+//! What a trace leaves out: the secrets a PIV session carries, and only those, and what
+//! is sent to any other application.
 //!
 //! Redacted are the data fields of VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER
 //! (PINs, PUKs), SET MANAGEMENT KEY and IMPORT KEY; GENERAL AUTHENTICATE with the
@@ -9,8 +10,9 @@
 //! A secret spans exchanges two ways, and the redactor follows both: the blocks of a
 //! chained command after the first (an imported RSA key, an object written in parts) and
 //! the GET RESPONSE answers that carry the rest of a redacted answer. A command that names
-//! a secret-carrying instruction but does not parse keeps its header alone; so does a GET
-//! or PUT DATA whose tag list does not parse, and a GET DATA's answer to it is redacted.
+//! a secret-carrying instruction but does not parse keeps its header alone; so does a PUT
+//! DATA whose tag list does not parse (a card may read it as 5FC109), and a GET DATA's
+//! answer to such a list is redacted.
 //!
 //! Only PIV is judged by its instructions. The redactor follows SELECT, and while another
 //! application is selected (a YubiKey's OTP application takes slot keys and access codes
