@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::ObjectId;
+use zeroize::Zeroizing;
 
 /// The largest object a YubiKey stores, as GET DATA returns it (tag, length and content).
 pub const MAX_OBJECT_SIZE: usize = 3072;
@@ -11,15 +12,17 @@ pub const MAX_OBJECT_SIZE: usize = 3072;
 pub const TOTAL_CAPACITY: usize = 51_200;
 
 /// Objects by ID; each holds exactly the TLV that GET DATA returns (`53 L …`, or `7E L …`
-/// for discovery).
+/// for discovery). Each is wiped when dropped or replaced: printed information holds the
+/// PIN-protected management key, and the state is copied on every write and kept whole
+/// for a power cut.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObjectStore {
-    objects: BTreeMap<ObjectId, Vec<u8>>,
+    objects: BTreeMap<ObjectId, Zeroizing<Vec<u8>>>,
 }
 
 impl ObjectStore {
     pub fn get(&self, id: ObjectId) -> Option<&[u8]> {
-        self.objects.get(&id).map(Vec::as_slice)
+        self.objects.get(&id).map(|v| v.as_slice())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (ObjectId, &[u8])> {
@@ -27,12 +30,17 @@ impl ObjectStore {
     }
 
     pub fn used(&self) -> usize {
-        self.objects.values().map(Vec::len).sum()
+        self.objects.values().map(|v| v.len()).sum()
     }
 
     /// Stores `tlv` under `id`, within the limits (6A84 when it does not fit).
-    pub fn put(&mut self, id: ObjectId, tlv: Vec<u8>) -> Result<(), StatusWord> {
-        let replaced = self.objects.get(&id).map_or(0, Vec::len);
+    pub fn put(
+        &mut self,
+        id: ObjectId,
+        tlv: impl Into<Zeroizing<Vec<u8>>>,
+    ) -> Result<(), StatusWord> {
+        let tlv = tlv.into();
+        let replaced = self.objects.get(&id).map_or(0, |v| v.len());
         if tlv.len() > MAX_OBJECT_SIZE || self.used() - replaced + tlv.len() > TOTAL_CAPACITY {
             return Err(StatusWord::NOT_ENOUGH_MEMORY);
         }
@@ -40,7 +48,7 @@ impl ObjectStore {
         Ok(())
     }
 
-    pub fn remove(&mut self, id: ObjectId) -> Option<Vec<u8>> {
+    pub fn remove(&mut self, id: ObjectId) -> Option<Zeroizing<Vec<u8>>> {
         self.objects.remove(&id)
     }
 

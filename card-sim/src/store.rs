@@ -269,10 +269,11 @@ impl FileStore {
 
     /// Loads the state; a missing file is an error here (see [`Self::load_or_create`]).
     pub fn load(&self) -> Result<CardState, StoreError> {
-        let bytes = fs::read(&self.path).map_err(|source| StoreError::Read {
+        // The file holds every secret of the card, in hex.
+        let bytes = Zeroizing::new(fs::read(&self.path).map_err(|source| StoreError::Read {
             path: self.path.clone(),
             source,
-        })?;
+        })?);
         let corrupt = |reason: String| StoreError::Corrupt {
             path: self.path.clone(),
             reason,
@@ -349,12 +350,11 @@ impl FileStore {
             path: self.path.clone(),
             source,
         };
-        let json = Zeroizing::new(
-            serde_json::to_vec_pretty(
-                &StateFile::from_state(state).map_err(|e| err(std::io::Error::other(e)))?,
-            )
-            .map_err(|e| err(std::io::Error::other(e)))?,
-        );
+        let file = StateFile::from_state(state).map_err(|e| err(std::io::Error::other(e)))?;
+        let mut json = WipingBuffer::default();
+        serde_json::to_writer_pretty(&mut json, &file)
+            .map_err(|e| err(std::io::Error::other(e)))?;
+        let json = json.0;
         let tmp = tempfile::Builder::new()
             .prefix(&temp_prefix(&self.path))
             .rand_bytes(TEMP_RANDOM_LEN)
@@ -362,6 +362,30 @@ impl FileStore {
             .tempfile_in(parent_dir(&self.path))
             .map_err(err)?;
         Ok((tmp, json))
+    }
+}
+
+/// A buffer that wipes what it outgrows. A plain `Vec` frees its old allocation as it was
+/// when it grows, so serialising a state into one would leave parts of the file, secrets
+/// and all, in freed memory; neither serde_json nor zeroize offers such a writer.
+#[derive(Default)]
+struct WipingBuffer(Zeroizing<Vec<u8>>);
+
+impl Write for WipingBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let needed = self.0.len() + bytes.len();
+        if needed > self.0.capacity() {
+            let mut grown = Vec::with_capacity(needed.max(2 * self.0.capacity()));
+            grown.extend_from_slice(&self.0);
+            // The outgrown allocation is wiped as it is dropped.
+            self.0 = Zeroizing::new(grown);
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -403,7 +427,8 @@ struct StateFile {
     management_key: StoredManagementKey,
     factory_management_algorithm: String,
     keys: BTreeMap<String, StoredKey>,
-    objects: BTreeMap<String, String>,
+    /// Wiped, as the values: printed information holds the PIN-protected management key.
+    objects: BTreeMap<String, Zeroizing<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -488,7 +513,7 @@ impl StateFile {
         let objects = s
             .objects
             .iter()
-            .map(|(id, v)| (id.to_string(), hex::encode(v)))
+            .map(|(id, v)| (id.to_string(), Zeroizing::new(hex::encode(v))))
             .collect();
         let [a, b, c] = s.firmware;
         Ok(Self {
@@ -567,7 +592,8 @@ impl StateFile {
             if !id.is_valid() {
                 return Err(format!("object ID {id} is not a PIV object"));
             }
-            let value = hex::decode(&value_hex).map_err(|e| format!("object {id}: {e}"))?;
+            let value =
+                hex::decode(value_hex.as_bytes()).map_err(|e| format!("object {id}: {e}"))?;
             objects
                 .put(id, value)
                 .map_err(|_| format!("object {id} exceeds the card's storage"))?;

@@ -2,6 +2,7 @@
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::Slot;
+use apdu_spec::piv::reference_data::Credential;
 
 use crate::escape::Escaped;
 use crate::transport::TransportError;
@@ -56,6 +57,17 @@ pub enum Error {
         "{command} failed: the card could not write its memory (6581, memory failure); nothing on the card changed"
     )]
     NotSaved { command: &'static str },
+    /// 6581 on a check of the PIN or PUK (VERIFY, CHANGE REFERENCE DATA, RESET RETRY
+    /// COUNTER). The card spends a try and saves it before it compares, and gives it back
+    /// only by a second save: either may be the one that failed, so the try may be gone.
+    #[error(
+        "{command} failed: the card could not write its memory (6581, memory failure); the {} check may have spent a try, and nothing else was saved",
+        credential_name(*.credential)
+    )]
+    CheckNotSaved {
+        command: &'static str,
+        credential: Credential,
+    },
     #[error("{command} failed: the card answered {sw}")]
     Card {
         command: &'static str,
@@ -84,6 +96,13 @@ fn no_touch(slot: Slot, certain: bool) -> String {
             "the card refused the key in slot {slot}: no touch, or the PIN was not accepted; \
              if the key needs a touch, touch the card while it blinks"
         )
+    }
+}
+
+fn credential_name(credential: Credential) -> &'static str {
+    match credential {
+        Credential::Pin => "PIN",
+        Credential::Puk => "PUK",
     }
 }
 

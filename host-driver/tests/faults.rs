@@ -5,12 +5,15 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use apdu_spec::StatusWord;
 use apdu_spec::piv::Slot;
-use card_sim::{CardConfig, Control};
+use apdu_spec::piv::reference_data::Credential;
+use card_sim::{Card, CardConfig, CardState, Control, StateStore, StoreError};
 use host_driver::hash::HashAlg;
 use host_driver::transport::TransportError;
 use host_driver::{Error, InProcess, PivCard, PublicKey, Secret, SignatureScheme};
@@ -109,6 +112,62 @@ fn a_memory_failure_on_a_certificate_import_is_not_saved_and_the_old_one_stays_w
     assert_eq!(
         card.read_certificate(Slot::Authentication).unwrap(),
         Some(second)
+    );
+}
+
+/// A store that saves until `failing` is set, then fails every write as a worn-out memory.
+struct Failing(Arc<AtomicBool>);
+
+impl StateStore for Failing {
+    fn save(&mut self, _state: &CardState) -> Result<(), StoreError> {
+        if self.0.load(Ordering::Relaxed) {
+            return Err(StoreError::Write {
+                path: "memory".into(),
+                source: std::io::Error::other("worn out"),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_memory_failure_on_verify_says_a_try_may_be_spent_and_one_was() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let state = CardState::factory_new(&CardConfig::default()).unwrap();
+    let transport = InProcess::new(Card::new(state, Failing(failing.clone())), "failing");
+    let mut card = PivCard::open(transport).unwrap();
+
+    failing.store(true, Ordering::Relaxed);
+    let verified = card.verify_pin(&pin("123456"));
+    let Err(
+        e @ Error::CheckNotSaved {
+            command: "VERIFY",
+            credential: Credential::Pin,
+        },
+    ) = verified
+    else {
+        panic!("expected a memory failure, got {verified:?}")
+    };
+    let message = e.to_string();
+    assert!(message.contains("may have spent a try"), "{message}");
+    assert!(
+        !message.contains("nothing on the card changed"),
+        "{message}"
+    );
+    // The card spent the try before it tried to save it, and kept it spent.
+    assert_eq!(card.pin_tries_left().unwrap(), Some(2));
+
+    // A PUK check says so of the PUK.
+    let unblocked = card.unblock_pin(&pin("12345678"), &pin("654321"));
+    assert!(
+        matches!(
+            unblocked,
+            Err(Error::CheckNotSaved {
+                command: "RESET RETRY COUNTER",
+                credential: Credential::Puk,
+            })
+        ),
+        "{unblocked:?}"
     );
 }
 

@@ -162,6 +162,7 @@ fn card_error(e: &Error) -> (u8, String, Option<String>) {
         | Error::NotFound(_)
         | Error::Card { .. }
         | Error::NotSaved { .. }
+        | Error::CheckNotSaved { .. }
         | Error::Malformed(_)
         | Error::InvalidArgument(_)
         | Error::ResetRefused

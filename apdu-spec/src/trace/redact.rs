@@ -1,4 +1,5 @@
-//! What a trace leaves out: the secrets a PIV session carries, and only those.
+//! What a trace leaves out: the secrets a PIV session carries, and only those, and what
+//! is sent to any other application.
 //!
 //! Redacted are the data fields of VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER
 //! (PINs, PUKs), SET MANAGEMENT KEY and IMPORT KEY; GENERAL AUTHENTICATE with the
@@ -9,7 +10,15 @@
 //! A secret spans exchanges two ways, and the redactor follows both: the blocks of a
 //! chained command after the first (an imported RSA key, an object written in parts) and
 //! the GET RESPONSE answers that carry the rest of a redacted answer. A command that names
-//! a secret-carrying instruction but does not parse keeps its header alone.
+//! a secret-carrying instruction but does not parse keeps its header alone; so does a PUT
+//! DATA whose tag list does not parse (a card may read it as 5FC109), and a GET DATA's
+//! answer to such a list is redacted.
+//!
+//! Only PIV is judged by its instructions. The redactor follows SELECT, and while another
+//! application is selected (a YubiKey's OTP application takes slot keys and access codes
+//! as INS 01, its OATH application secrets as INS 01 too) the data of every command is
+//! redacted, headers and lengths kept: another application's instruction bytes mean what
+//! that application says, which a PIV trace cannot know.
 //!
 //! Everything else is kept: it is what a replay compares. That includes what a card
 //! computes with its private keys (signatures, decrypted content keys, shared secrets),
@@ -17,6 +26,7 @@
 
 use std::ops::Range;
 
+use crate::piv::command::Select;
 use crate::piv::{Instruction, KeyRef, ObjectId};
 use crate::{CommandApdu, StatusWord};
 
@@ -57,13 +67,23 @@ struct Chain {
     secret: Secrecy,
 }
 
-/// Redacts the exchanges of one session in order; it must see every exchange, as chains
-/// and GET RESPONSE carry a secret from one exchange to the next.
+/// The application the commands go to, as the SELECTs seen tell. A card powers on with
+/// PIV selected, or nothing that takes a command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Application {
+    #[default]
+    Piv,
+    Other,
+}
+
+/// Redacts the exchanges of one session in order; it must see every exchange, as chains,
+/// GET RESPONSE and SELECT carry a secret from one exchange to the next.
 #[derive(Debug, Default)]
 pub struct Redactor {
     chain: Option<Chain>,
     /// The last answer was redacted and announced more (61xx) for GET RESPONSE.
     secret_continues: bool,
+    selected: Application,
 }
 
 impl Redactor {
@@ -84,6 +104,7 @@ impl Redactor {
             None => (response.len(), None),
         };
         self.secret_continues = secret.response && sw.and_then(StatusWord::remaining).is_some();
+        self.follow_select(command, sw);
         RedactedExchange {
             command: match secret.command_from {
                 Some(from) => redact_command(command, from),
@@ -109,6 +130,11 @@ impl Redactor {
                 response: true,
             };
         }
+        if self.selected == Application::Other && ins != Instruction::Select as u8 {
+            // Every block of another application's chain is judged alone, all of it secret.
+            self.chain = None;
+            return Secrecy::COMMAND;
+        }
         let chained = cla & crate::apdu::CLA_CHAINING != 0;
         let secret = match self.chain.take() {
             // A later block: all of its data belongs to the secret.
@@ -123,17 +149,37 @@ impl Redactor {
         }
         secret
     }
+
+    /// Notes the application a SELECT chose. One the card refused (an error status,
+    /// 64xx to 6Fxx) changes nothing: the card keeps what it had selected, or deselects
+    /// PIV and answers nothing else, and either way the commands after it are judged as
+    /// before. Any other SELECT that does not name PIV by its AID selects something else,
+    /// whatever its answer says.
+    fn follow_select(&mut self, command: &[u8], sw: Option<StatusWord>) {
+        let Ok(apdu) = CommandApdu::parse(command) else {
+            return;
+        };
+        let refused = sw.is_some_and(|sw| matches!(sw.sw1(), 0x64..=0x6F));
+        if apdu.ins != Instruction::Select as u8 || refused {
+            return;
+        }
+        self.selected = match Select::parse(&apdu) {
+            Ok(select) if select.selects_piv() => Application::Piv,
+            _ => Application::Other,
+        };
+    }
 }
 
-/// The secrecy of a command that begins a chain or stands alone.
+/// The secrecy of a PIV command that begins a chain or stands alone.
 fn first_block_secrecy(command: &[u8], ins: u8, p2: u8) -> Secrecy {
-    let printed = |data: &[u8]| {
-        matches!(
-            ObjectId::parse_tag_list(data),
-            Ok((ObjectId::PRINTED_INFORMATION, _))
-        )
-    };
     let parsed = CommandApdu::parse(command);
+    // The object a GET or PUT DATA names: `None` when the APDU or its tag list does not
+    // parse, which a card may still have taken for printed information.
+    let object = parsed
+        .as_ref()
+        .ok()
+        .and_then(|apdu| ObjectId::parse_tag_list(&apdu.data).ok())
+        .map(|(object, _)| object);
     match Instruction::from_byte(ins) {
         Some(
             Instruction::Verify
@@ -146,25 +192,18 @@ fn first_block_secrecy(command: &[u8], ins: u8, p2: u8) -> Secrecy {
             command_from: Some(0),
             response: true,
         },
-        Some(Instruction::PutData) => match &parsed {
+        Some(Instruction::PutData) => match (object, &parsed) {
             // The tag list says which object; the content of printed information is secret.
-            Ok(apdu) if printed(&apdu.data) => Secrecy {
+            (Some(ObjectId::PRINTED_INFORMATION), Ok(apdu)) => Secrecy {
                 command_from: Some(tag_list_len(&apdu.data)),
                 response: false,
             },
-            Ok(_) => Secrecy::NONE,
-            Err(_) => Secrecy::COMMAND,
+            (Some(_), _) => Secrecy::NONE,
+            (None, _) => Secrecy::COMMAND,
         },
-        Some(Instruction::GetData) => match &parsed {
-            Ok(apdu) => Secrecy {
-                command_from: None,
-                response: printed(&apdu.data),
-            },
-            // A tag list that does not parse may still have been answered with the object.
-            Err(_) => Secrecy {
-                command_from: None,
-                response: true,
-            },
+        Some(Instruction::GetData) => Secrecy {
+            command_from: None,
+            response: object.is_none_or(|object| object == ObjectId::PRINTED_INFORMATION),
         },
         _ => Secrecy::NONE,
     }
@@ -408,6 +447,83 @@ mod tests {
         assert_eq!(one("00 DB 3F FF 09 5C03", "6700").0, "00DB3FFFxxxxxx");
         // Other malformed commands are kept, as are the ones shorter than a header.
         assert_eq!(one("00 CA 01", "6700").0, "00CA01");
+    }
+
+    #[test]
+    fn get_and_put_data_with_a_tag_list_that_does_not_parse_are_redacted() {
+        // The APDU parses, its tag list (four bytes long) does not: it may name 5FC109.
+        assert_eq!(
+            one("00 DB 3F FF 0A 5C04 005FC109 5302 8800", "6A80").0,
+            format!("00DB3FFF0A{}", "xx".repeat(10))
+        );
+        // A GET DATA of such a list is answered redacted, whatever the card made of it.
+        assert_eq!(
+            one("00 CB 3F FF 06 5C04005FC109 00", "5302 8800 9000").1,
+            "xxxxxxxx9000"
+        );
+    }
+
+    #[test]
+    fn another_applications_command_data_is_redacted_until_piv_is_selected() {
+        let mut redactor = Redactor::new();
+        // SELECT of the YubiKey OTP application is kept: an AID is no secret.
+        let (select, _) = traced(
+            &mut redactor,
+            "00 A4 04 00 07 A0000005272001",
+            "050702000000 9000",
+        );
+        assert_eq!(select, "00A4040007A0000005272001");
+        // Its slot configuration (INS 01, slot 1): an AES key and an access code.
+        let config = format!("{}{}", "5A".repeat(16), "00".repeat(36));
+        let (command, response) = traced(
+            &mut redactor,
+            &format!("00 01 01 00 34 {config}"),
+            "050702010000 9000",
+        );
+        assert_eq!(command, format!("0001010034{}", "xx".repeat(52)));
+        assert_eq!(response, "0507020100009000");
+        // An instruction PIV knows as harmless is another application's secret too.
+        let (chained, _) = traced(&mut redactor, "10 DB 3F FF 02 4142", "9000");
+        assert_eq!(chained, "10DB3FFF02xxxx");
+        // PIV selected again: its commands are judged as PIV's, SELECT by a prefix included.
+        let (select, _) = traced(&mut redactor, "00 A4 04 00 05 A000000308", "61 11");
+        assert_eq!(select, "00A4040005A000000308");
+        assert_eq!(
+            traced(
+                &mut redactor,
+                "00 CB 3F FF 05 5C035FC102 00",
+                "5302 3000 9000"
+            )
+            .0,
+            "00CB3FFF055C035FC10200"
+        );
+        assert_eq!(
+            traced(&mut redactor, "00 20 00 80 08 313233343536FFFF", "9000").0,
+            format!("0020008008{}", "xx".repeat(8))
+        );
+    }
+
+    #[test]
+    fn a_select_the_card_refused_changes_nothing() {
+        let mut redactor = Redactor::new();
+        // ykman asks for its management application; a PIV card does not have it.
+        traced(&mut redactor, "00 A4 04 00 08 A000000527471117", "6A82");
+        let cert = "00DB3FFF095C035FC10A53027000";
+        assert_eq!(traced(&mut redactor, cert, "9000").0, cert);
+        // Another application selected: a refused SELECT of PIV does not end it.
+        traced(&mut redactor, "00 A4 04 00 07 A0000005272001", "9000");
+        traced(
+            &mut redactor,
+            "00 A4 04 00 0B A00000030800001000010000",
+            "6A82",
+        );
+        assert_eq!(
+            traced(&mut redactor, "00 01 01 00 02 5A5A", "9000").0,
+            "0001010002xxxx"
+        );
+        // A power event returns the card to PIV.
+        redactor.power_event();
+        assert_eq!(traced(&mut redactor, cert, "9000").0, cert);
     }
 
     #[test]

@@ -11,7 +11,9 @@ use crate::store::{StateStore, StoreError};
 pub(super) struct Guarded {
     inner: Box<dyn StateStore>,
     /// What the store holds whole: the state of the last write that completed. A torn
-    /// write leaves the store holding this, so the card comes back with it.
+    /// write leaves the store holding this, so the card comes back with it. Kept in memory,
+    /// as a store in memory has nothing to read it back from; like every state, it wipes
+    /// its secrets when a write replaces it.
     durable: CardState,
     control: Control,
 }

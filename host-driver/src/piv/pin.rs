@@ -51,6 +51,10 @@ pub(super) fn wrong(sw: StatusWord, checked: Credential, command: &'static str) 
         (None, StatusWord::AUTH_METHOD_BLOCKED) if puk => Error::PukBlocked,
         (None, StatusWord::AUTH_METHOD_BLOCKED) => Error::PinBlocked,
         (None, StatusWord::CONDITIONS_NOT_SATISFIED) => Error::UnacceptableNewValue,
+        (None, StatusWord::MEMORY_FAILURE) => Error::CheckNotSaved {
+            command,
+            credential: checked,
+        },
         (None, sw) => Error::from_status(command, sw),
     }
 }
