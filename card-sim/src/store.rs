@@ -467,9 +467,7 @@ impl StoredPin {
     }
 
     fn restore_into(&self, pin: &mut Pin, what: &str) -> Result<(), String> {
-        let bytes = Zeroizing::new(
-            hex::decode(self.value.as_bytes()).map_err(|e| format!("{what} value: {e}"))?,
-        );
+        let bytes = decode_secret(&self.value).map_err(|e| format!("{what} value: {e}"))?;
         let value: [u8; PADDED_LEN] = bytes
             .as_slice()
             .try_into()
@@ -549,10 +547,8 @@ impl StateFile {
         self.puk.restore_into(&mut puk, "PUK")?;
 
         let mk_alg: Algorithm = self.management_key.algorithm.parse()?;
-        let mk_bytes = Zeroizing::new(
-            hex::decode(self.management_key.key.as_bytes())
-                .map_err(|e| format!("management key: {e}"))?,
-        );
+        let mk_bytes =
+            decode_secret(&self.management_key.key).map_err(|e| format!("management key: {e}"))?;
         let mut management_key = ManagementKey::new(mk_alg, &mk_bytes)
             .ok_or_else(|| format!("management key is not a valid {mk_alg} key"))?;
         management_key.touch_required = self.management_key.touch_required;
@@ -565,9 +561,7 @@ impl StateFile {
         for (slot_name, stored) in self.keys {
             let slot: Slot = slot_name.parse()?;
             let algorithm: Algorithm = stored.algorithm.parse()?;
-            let secret = Zeroizing::new(
-                hex::decode(stored.secret.as_bytes()).map_err(|e| format!("key {slot}: {e}"))?,
-            );
+            let secret = decode_secret(&stored.secret).map_err(|e| format!("key {slot}: {e}"))?;
             let key = PrivateKey::from_secret_bytes(algorithm, &secret)
                 .map_err(|e| format!("key {slot}: {e}"))?;
             let origin = match stored.origin.as_str() {
@@ -592,8 +586,7 @@ impl StateFile {
             if !id.is_valid() {
                 return Err(format!("object ID {id} is not a PIV object"));
             }
-            let value =
-                hex::decode(value_hex.as_bytes()).map_err(|e| format!("object {id}: {e}"))?;
+            let value = decode_secret(&value_hex).map_err(|e| format!("object {id}: {e}"))?;
             objects
                 .put(id, value)
                 .map_err(|_| format!("object {id} exceeds the card's storage"))?;
@@ -624,4 +617,13 @@ fn parse_firmware(s: &str) -> Result<[u8; 3], String> {
     parts
         .try_into()
         .map_err(|_| format!("firmware \"{s}\" is not major.minor.patch"))
+}
+
+/// Hex from the state file, decoded into a buffer of its final size that is wiped when
+/// dropped: `hex::decode` grows its vector as it goes and leaves the outgrown pieces of the
+/// secret unwiped in freed memory.
+fn decode_secret(hex_text: &str) -> Result<Zeroizing<Vec<u8>>, hex::FromHexError> {
+    let mut bytes = Zeroizing::new(vec![0; hex_text.len() / 2]);
+    hex::decode_to_slice(hex_text, &mut bytes)?;
+    Ok(bytes)
 }
