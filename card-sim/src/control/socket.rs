@@ -80,7 +80,13 @@ impl ControlSocket {
         let staged = private.path().join("ctl");
         let listener = with_socket_name(&staged, |name| UnixListener::bind(name))?;
         fs::set_permissions(&staged, fs::Permissions::from_mode(0o600))?;
-        put_in_place(&staged, path)?;
+        if let Err(e) = put_in_place(&staged, path) {
+            // What stood at `path` may be in the private directory now: never delete it.
+            if fs::symlink_metadata(&staged).is_ok_and(|found| !found.file_type().is_socket()) {
+                private.keep();
+            }
+            return Err(e);
+        }
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = stop.clone();
@@ -101,34 +107,55 @@ impl ControlSocket {
 
 /// Moves the socket at `staged` to `path`, replacing nothing there but a socket. Each step
 /// is one atomic rename: a file that appears at `path` meanwhile is never lost, as it could
-/// be between a look at `path` and a plain rename.
+/// be between a look at `path` and a plain rename. Where renameat2 or one of its flags is
+/// missing (NFS, some older file systems, a sandbox), it looks, then renames.
+///
+/// A failure while what stood at `path` is swapped out leaves it at `staged`: the caller
+/// must then keep `staged`'s directory, whose error names it.
 fn put_in_place(staged: &Path, path: &Path) -> io::Result<()> {
     use rustix::fs::{CWD, RenameFlags, renameat_with};
     use rustix::io::Errno;
-    let exchange =
-        || renameat_with(CWD, staged, CWD, path, RenameFlags::EXCHANGE).map_err(io::Error::from);
-    match renameat_with(CWD, staged, CWD, path, RenameFlags::NOREPLACE) {
+    let rename = |flags| renameat_with(CWD, staged, CWD, path, flags);
+    let unsupported = |e: Errno| matches!(e, Errno::INVAL | Errno::NOSYS);
+    match rename(RenameFlags::NOREPLACE) {
+        Ok(()) => return Ok(()),
         Err(Errno::EXIST) => {}
-        // A file system without renameat2's flags: a look, then a plain rename.
-        Err(Errno::INVAL) => {
-            match fs::symlink_metadata(path) {
-                Ok(found) => refuse_unless_socket(path, &found)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-            return fs::rename(staged, path);
-        }
-        done => return done.map_err(io::Error::from),
+        Err(e) if unsupported(e) => return look_then_rename(staged, path),
+        Err(e) => return Err(e.into()),
     }
     // Swap what is there into the private directory, where nobody else changes it while it
     // is looked at, and swap it back unless it is a socket.
-    exchange()?;
-    let found = fs::symlink_metadata(staged)?;
+    match rename(RenameFlags::EXCHANGE) {
+        Ok(()) => {}
+        Err(e) if unsupported(e) => return look_then_rename(staged, path),
+        Err(e) => return Err(e.into()),
+    }
+    let kept_at = |e: io::Error| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "{e}; what stood at {} is now {}",
+                path.display(),
+                staged.display()
+            ),
+        )
+    };
+    let found = fs::symlink_metadata(staged).map_err(kept_at)?;
     if let Err(refused) = refuse_unless_socket(path, &found) {
-        exchange()?;
+        rename(RenameFlags::EXCHANGE).map_err(|e| kept_at(e.into()))?;
         return Err(refused);
     }
     fs::remove_file(staged)
+}
+
+/// Where renameat2 cannot help: a look at `path`, then a plain rename over it.
+fn look_then_rename(staged: &Path, path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(found) => refuse_unless_socket(path, &found)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::rename(staged, path)
 }
 
 fn refuse_unless_socket(path: &Path, found: &fs::Metadata) -> io::Result<()> {
@@ -451,6 +478,24 @@ mod tests {
             !staged.exists(),
             "the stale socket is gone, the new one in its place"
         );
+        assert!(fs::symlink_metadata(&path).unwrap().file_type().is_socket());
+    }
+
+    #[test]
+    fn without_renameat2_a_stale_socket_is_replaced_and_a_file_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let staged = dir.path().join("staged");
+        let _listener = UnixListener::bind(&staged).unwrap();
+        let path = dir.path().join("card.json.ctl");
+        fs::write(&path, b"mine").unwrap();
+        let refused = look_then_rename(&staged, &path).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"mine");
+
+        fs::remove_file(&path).unwrap();
+        drop(UnixListener::bind(&path).unwrap());
+        look_then_rename(&staged, &path).unwrap();
+        assert!(!staged.exists());
         assert!(fs::symlink_metadata(&path).unwrap().file_type().is_socket());
     }
 
