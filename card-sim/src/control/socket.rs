@@ -83,7 +83,7 @@ impl ControlSocket {
         if let Err(e) = put_in_place(&staged, path) {
             // What stood at `path` may be in the private directory now: never delete it.
             if fs::symlink_metadata(&staged).is_ok_and(|found| !found.file_type().is_socket()) {
-                private.keep();
+                let _kept: PathBuf = private.keep();
             }
             return Err(e);
         }
