@@ -102,6 +102,17 @@ impl Profile {
         self != Self::Piv
     }
 
+    /// Whether a card of this profile may have YubiKey's extensions on (`on`) or off: a
+    /// model has them all, a plain PIV card none, and only the default profile may be
+    /// either.
+    pub fn allows_extensions(self, on: bool) -> bool {
+        match self {
+            Self::YubiKey => true,
+            Self::Piv => !on,
+            _ => on,
+        }
+    }
+
     /// Whether this model knows `ins` (before the choices of [`CardConfig`] narrow it).
     pub fn knows(self, ins: Instruction) -> bool {
         if !ins.is_yubikey_extension() {

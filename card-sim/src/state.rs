@@ -177,7 +177,9 @@ impl CardState {
         if config.metadata == MetadataSupport::Partial && !profile.knows(Instruction::GetMetadata) {
             return Err(CreateError::NoMetadataOnModel(profile));
         }
-        if !config.yubikey_extensions && profile.is_yubikey() && profile != Profile::YubiKey {
+        // A plain PIV card has no extensions to turn off: asking for them is no error.
+        let yubikey_extensions = config.yubikey_extensions && profile.is_yubikey();
+        if !profile.allows_extensions(yubikey_extensions) {
             return Err(CreateError::ExtensionsOnModel(profile));
         }
         if config.pin_tries == 0 || config.puk_tries == 0 {
@@ -193,7 +195,7 @@ impl CardState {
             serial,
             // A plain PIV card reports no version; 0.0.0 stands for none.
             firmware: profile.firmware().unwrap_or_default(),
-            yubikey_extensions: config.yubikey_extensions && profile.is_yubikey(),
+            yubikey_extensions,
             metadata: config.metadata,
             pin: Pin::new_pin(config.pin_tries),
             puk: Pin::new_puk(config.puk_tries),

@@ -541,6 +541,13 @@ impl StateFile {
             Some(name) => name.parse::<Profile>().map_err(|e| e.to_string())?,
             None => Profile::default(),
         };
+        if !profile.allows_extensions(self.yubikey_extensions) {
+            return Err(format!(
+                "yubikey_extensions {} is not possible on the {} profile",
+                self.yubikey_extensions,
+                profile.name()
+            ));
+        }
         let mut pin = Pin::new_pin(1);
         self.pin.restore_into(&mut pin, "PIN")?;
         let mut puk = Pin::new_puk(1);

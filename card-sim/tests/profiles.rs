@@ -386,6 +386,37 @@ fn a_card_without_yubikey_extensions_has_no_otp_application() {
 }
 
 #[test]
+fn a_state_file_whose_extensions_the_model_cannot_have_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for (profile, written, edited) in [
+        (
+            Profile::YubiKey57,
+            "\"yubikey_extensions\": true",
+            "\"yubikey_extensions\": false",
+        ),
+        (
+            Profile::Piv,
+            "\"yubikey_extensions\": false",
+            "\"yubikey_extensions\": true",
+        ),
+    ] {
+        let path = dir.path().join(format!("{profile}.json"));
+        let store = card_sim::FileStore::new(&path);
+        store
+            .create(&CardState::factory_new(&profile.config()).unwrap())
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(written), "{text}");
+        std::fs::write(&path, text.replace(written, edited)).unwrap();
+        let refused = store.load().unwrap_err().to_string();
+        assert!(
+            refused.contains("yubikey_extensions") && refused.contains(profile.name()),
+            "{refused}"
+        );
+    }
+}
+
+#[test]
 fn import_of_an_algorithm_the_model_lacks_is_refused_before_the_management_key() {
     let ed25519 = ed25519_import();
     for (profile, expected) in [

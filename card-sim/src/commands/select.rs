@@ -9,7 +9,8 @@ use crate::session::Session;
 
 pub fn select(piv: &mut Piv, select: Select) -> Result<Vec<u8>, StatusWord> {
     // The OTP application is part of what YubiKey's extensions turn off.
-    if piv.state.yubikey_extensions && super::otp::is_otp(&select.aid) {
+    let yubikey = piv.state.profile.is_yubikey() && piv.state.yubikey_extensions;
+    if yubikey && super::otp::is_otp(&select.aid) {
         return Ok(super::otp::select(piv));
     }
     if !select.selects_piv() && !piv.state.profile.is_yubikey() {
