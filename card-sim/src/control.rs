@@ -171,9 +171,9 @@ impl Control {
     }
 
     /// Takes the card out of the reader: commands get no answer until [`Self::insert`].
-    /// An operation waiting for a touch, now or until then, ends at once, unanswered: a
-    /// pulled card neither keeps the reader busy until its touch timeout nor signs when
-    /// touched meanwhile.
+    /// An operation waiting for a touch, now or later, ends at once, unanswered: a pulled
+    /// card neither keeps the reader busy until its touch timeout nor signs when touched
+    /// meanwhile.
     pub fn remove(&self) {
         // Out first: the wait the cancel ends must find the card gone.
         self.plan().take_out();
@@ -183,7 +183,6 @@ impl Control {
     /// Puts the card back; it powers up afresh, every login lost.
     pub fn insert(&self) {
         self.plan().removed = false;
-        self.shared.button.resume();
     }
 
     pub fn is_present(&self) -> bool {
@@ -314,6 +313,10 @@ impl Control {
         if broken {
             plan.drops -= 1;
         }
+        // Waits for a touch resume with the first command the card sees back in the reader,
+        // not at `insert`: a command from before a pull must not wait, even if it reaches
+        // its wait only once the card is back.
+        self.shared.button.resume();
         Step::Pass {
             after,
             broken,

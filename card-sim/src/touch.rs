@@ -144,7 +144,8 @@ impl Button {
         self.inner.changed.notify_all();
     }
 
-    /// Lets waits for a touch wait again after [`Self::cancel`]: the card is back.
+    /// Lets waits for a touch wait again after [`Self::cancel`]: the card is back, and the
+    /// command now starting is the first since.
     pub fn resume(&self) {
         self.lock().cancelled = false;
     }

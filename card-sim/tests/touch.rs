@@ -177,10 +177,11 @@ fn exchange_within_patience<C: VirtualCard + Send + 'static>(
 }
 
 /// A card pulled as each command reaches it: after the plan let the command through, before
-/// the card waits for a touch.
+/// the card waits for a touch. Put back at once when `put_back`.
 struct PulledOnArrival {
     card: Card,
     control: Control,
+    put_back: bool,
 }
 
 impl VirtualCard for PulledOnArrival {
@@ -198,6 +199,9 @@ impl VirtualCard for PulledOnArrival {
     }
     fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
         self.control.remove();
+        if self.put_back {
+            self.control.insert();
+        }
         VirtualCard::transmit(&mut self.card, command)
     }
     fn restore(&mut self, state: CardState) {
@@ -205,24 +209,32 @@ impl VirtualCard for PulledOnArrival {
     }
 }
 
-/// Pulled before its operation starts to wait for a touch, the card does not start: no
-/// wait until the touch timeout (here: never), no touch that could make it sign.
+/// Pulled before its operation starts to wait for a touch, the card does not start, even
+/// when put back by then: no wait until the touch timeout (here: never), no touch that could
+/// make it sign, no answer.
 #[test]
 fn a_card_pulled_before_it_waits_for_a_touch_does_not_wait() {
-    let (card, button) = card_with_key(
-        PinPolicy::Never,
-        TouchPolicy::Always,
-        timeout(Duration::MAX),
-    );
-    let control = Control::new(button);
-    let card = ControlledCard::wrap(
-        PulledOnArrival {
-            card,
-            control: control.clone(),
-        },
-        control,
-    );
-    assert_eq!(exchange_within_patience(card), Outcome::Removed);
+    for put_back in [false, true] {
+        let (card, button) = card_with_key(
+            PinPolicy::Never,
+            TouchPolicy::Always,
+            timeout(Duration::MAX),
+        );
+        let control = Control::new(button);
+        let card = ControlledCard::wrap(
+            PulledOnArrival {
+                card,
+                control: control.clone(),
+                put_back,
+            },
+            control,
+        );
+        assert_eq!(
+            exchange_within_patience(card),
+            Outcome::Removed,
+            "{put_back}"
+        );
+    }
 }
 
 /// Pulled and pushed back in while it waits for a touch, the card stops waiting and answers
