@@ -105,6 +105,17 @@ struct Plan {
     guarded: bool,
     /// Set by a write the power cut tore: the state the store still holds whole.
     power_lost: Option<Box<CardState>>,
+    /// Times the card left the reader. A command that sees it change while the card works
+    /// on it lost its card, even if the card is back by then.
+    removals: u64,
+}
+
+impl Plan {
+    /// The card leaves the reader (pulled, or its power cut).
+    fn take_out(&mut self) {
+        self.removed = true;
+        self.removals += 1;
+    }
 }
 
 /// What the plan says about one command, decided before the card sees it.
@@ -115,8 +126,13 @@ pub(crate) enum Step {
     /// Answer with this status word, without the card seeing the command.
     Fail { sw: StatusWord, after: Duration },
     /// The card answers; the answer leaves after `after`, and the link breaks part-way
-    /// through it when `broken`.
-    Pass { after: Duration, broken: bool },
+    /// through it when `broken`. `removals` is [`Plan::removals`] now: if it differs once
+    /// the card has answered, the card was pulled meanwhile and the answer is lost.
+    Pass {
+        after: Duration,
+        broken: bool,
+        removals: u64,
+    },
 }
 
 struct Shared {
@@ -155,11 +171,12 @@ impl Control {
     }
 
     /// Takes the card out of the reader: commands get no answer until [`Self::insert`].
-    /// An operation waiting for a touch ends at once, unanswered: a pulled card neither
-    /// keeps the reader busy until its touch timeout nor signs when touched meanwhile.
+    /// An operation waiting for a touch, now or later, ends at once, unanswered: a pulled
+    /// card neither keeps the reader busy until its touch timeout nor signs when touched
+    /// meanwhile.
     pub fn remove(&self) {
         // Out first: the wait the cancel ends must find the card gone.
-        self.plan().removed = true;
+        self.plan().take_out();
         self.shared.button.cancel();
     }
 
@@ -296,7 +313,20 @@ impl Control {
         if broken {
             plan.drops -= 1;
         }
-        Step::Pass { after, broken }
+        // Waits for a touch resume with the first command the card sees back in the reader,
+        // not at `insert`: a command from before a pull must not wait, even if it reaches
+        // its wait only once the card is back.
+        self.shared.button.resume();
+        Step::Pass {
+            after,
+            broken,
+            removals: plan.removals,
+        }
+    }
+
+    /// Whether the card left the reader since [`Self::step`] said `removals`.
+    pub(crate) fn removed_since(&self, removals: u64) -> bool {
+        self.plan().removals != removals
     }
 
     /// A store built through the control: it may now lose power.
@@ -313,7 +343,7 @@ impl Control {
     pub(crate) fn power_lost(&self, durable: CardState) {
         let mut plan = self.plan();
         plan.power_lost = Some(Box::new(durable));
-        plan.removed = true;
+        plan.take_out();
     }
 
     /// The state to come back with, once, after a torn write.
@@ -350,6 +380,7 @@ mod tests {
         let pass = Step::Pass {
             after: Duration::ZERO,
             broken: false,
+            removals: 0,
         };
         let fail = Step::Fail {
             sw: StatusWord::MEMORY_FAILURE,
@@ -372,7 +403,8 @@ mod tests {
                 control.step(&apdu(0xFD)),
                 Step::Pass {
                     after: by,
-                    broken: false
+                    broken: false,
+                    removals: 0,
                 }
             );
         }
@@ -381,7 +413,8 @@ mod tests {
             control.step(&apdu(0xFD)),
             Step::Pass {
                 after: Duration::ZERO,
-                broken: false
+                broken: false,
+                removals: 0,
             }
         );
     }
@@ -401,7 +434,10 @@ mod tests {
         control.remove();
         assert_eq!(control.step(&apdu(0xFD)), Step::Absent);
         control.insert();
-        assert!(matches!(control.step(&apdu(0xFD)), Step::Pass { .. }));
+        assert!(matches!(
+            control.step(&apdu(0xFD)),
+            Step::Pass { removals: 1, .. }
+        ));
     }
 
     #[test]

@@ -55,8 +55,11 @@ struct Presses {
     touches: u64,
     /// Nobody will touch any more (the card is shutting down): waits end untouched.
     given_up: bool,
-    /// Times the waits in progress were called off ([`Button::cancel`]).
+    /// Times the waits in progress were called off ([`Button::cancel`]): a wait ends when
+    /// this changes, even if [`Button::resume`] came before it saw `cancelled`.
     cancels: u64,
+    /// Called off until [`Button::resume`] (the card is out): a wait ends at once, untouched.
+    cancelled: bool,
 }
 
 #[derive(Debug)]
@@ -88,6 +91,7 @@ impl Button {
                     touches: 0,
                     given_up: false,
                     cancels: 0,
+                    cancelled: false,
                 }),
                 changed: Condvar::new(),
             }),
@@ -128,12 +132,22 @@ impl Button {
         self.inner.changed.notify_all();
     }
 
-    /// Ends the waits for a touch in progress, untouched, even if a press comes before they
-    /// see it; later waits wait as ever. The card was pulled: the operation it holds back
-    /// has no card left to finish on, and a touch must not let it.
+    /// Ends the waits for a touch in progress, and every one until [`Self::resume`],
+    /// untouched, even if a press comes before they see it. The card was pulled: an
+    /// operation on it, waiting or about to, has no card left to finish on, and a touch
+    /// must not let it.
     pub fn cancel(&self) {
-        self.lock().cancels += 1;
+        let mut presses = self.lock();
+        presses.cancels += 1;
+        presses.cancelled = true;
+        drop(presses);
         self.inner.changed.notify_all();
+    }
+
+    /// Lets waits for a touch wait again after [`Self::cancel`]: the card is back, and the
+    /// command now starting is the first since.
+    pub fn resume(&self) {
+        self.lock().cancelled = false;
     }
 
     /// Whether an operation is waiting for a touch now (the card is blinking).
@@ -159,11 +173,15 @@ impl Button {
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
         let mut presses = self.lock();
+        // Checked before counting as waiting: a pulled card never blinks.
+        if presses.cancelled {
+            return false;
+        }
         presses.waiting += 1;
         self.inner.changed.notify_all();
         let (seen, cancels) = (presses.touches, presses.cancels);
         let touched = loop {
-            if presses.given_up || presses.cancels != cancels {
+            if presses.given_up || presses.cancelled || presses.cancels != cancels {
                 break false;
             }
             if presses.touches != seen {
@@ -283,15 +301,28 @@ mod tests {
     }
 
     #[test]
-    fn a_cancel_ends_the_wait_in_progress_and_no_later_one() {
+    fn a_cancel_ends_the_wait_in_progress_even_if_resumed_at_once() {
         let button = Button::default();
         let canceller = once_waiting(&button, |b| {
             b.cancel();
+            b.resume();
             b.press();
         });
         assert!(!button.wait_for_touch(Duration::from_secs(3600)));
         canceller.join().unwrap();
         let presser = once_waiting(&button, |b| assert!(b.press()));
+        assert!(button.wait_for_touch(Duration::from_secs(10)));
+        presser.join().unwrap();
+    }
+
+    #[test]
+    fn a_cancel_ends_every_later_wait_until_resumed() {
+        let button = Button::default();
+        button.cancel();
+        // Pressed as soon as a wait starts: the first that starts is the one after resuming.
+        let presser = once_waiting(&button, |b| assert!(b.press()));
+        assert!(!button.wait_for_touch(Duration::from_secs(3600)));
+        button.resume();
         assert!(button.wait_for_touch(Duration::from_secs(10)));
         presser.join().unwrap();
     }

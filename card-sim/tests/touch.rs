@@ -16,7 +16,8 @@ use apdu_spec::piv::templates::DynamicAuth;
 use apdu_spec::piv::{Algorithm, PinPolicy, Slot, TouchPolicy};
 use card_sim::control::{Outcome, Presence};
 use card_sim::touch::{Button, Timing};
-use card_sim::{Card, Control, ControlledCard};
+use card_sim::vpcd::VirtualCard;
+use card_sim::{Card, CardState, Control, ControlledCard};
 use common::*;
 
 /// Long enough for a presser thread on a loaded machine; the tests that wait this long
@@ -160,6 +161,94 @@ fn a_card_pulled_while_waiting_for_a_touch_answers_nothing_even_when_touched() {
         control.touch();
     });
     assert_eq!(card.exchange(&sign_command()), Outcome::Removed);
+    puller.join().unwrap();
+}
+
+/// Does `exchange` on a thread of its own; what it returned, if it returned within
+/// [`PATIENT`] (a bound on a wait that would otherwise never end, not a measure of speed).
+fn exchange_within_patience<C: VirtualCard + Send + 'static>(
+    mut card: ControlledCard<C>,
+) -> Outcome {
+    let (answered, outcome) = std::sync::mpsc::channel();
+    thread::spawn(move || answered.send(card.exchange(&sign_command())).unwrap());
+    outcome
+        .recv_timeout(PATIENT)
+        .expect("the pulled card stopped working")
+}
+
+/// A card pulled as each command reaches it: after the plan let the command through, before
+/// the card waits for a touch. Put back at once when `put_back`.
+struct PulledOnArrival {
+    card: Card,
+    control: Control,
+    put_back: bool,
+}
+
+impl VirtualCard for PulledOnArrival {
+    fn atr(&self) -> Vec<u8> {
+        VirtualCard::atr(&self.card)
+    }
+    fn power_on(&mut self) {
+        VirtualCard::power_on(&mut self.card);
+    }
+    fn power_off(&mut self) {
+        VirtualCard::power_off(&mut self.card);
+    }
+    fn reset(&mut self) {
+        VirtualCard::reset(&mut self.card);
+    }
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        self.control.remove();
+        if self.put_back {
+            self.control.insert();
+        }
+        VirtualCard::transmit(&mut self.card, command)
+    }
+    fn restore(&mut self, state: CardState) {
+        VirtualCard::restore(&mut self.card, state);
+    }
+}
+
+/// Pulled before its operation starts to wait for a touch, the card does not start, even
+/// when put back by then: no wait until the touch timeout (here: never), no touch that could
+/// make it sign, no answer.
+#[test]
+fn a_card_pulled_before_it_waits_for_a_touch_does_not_wait() {
+    for put_back in [false, true] {
+        let (card, button) = card_with_key(
+            PinPolicy::Never,
+            TouchPolicy::Always,
+            timeout(Duration::MAX),
+        );
+        let control = Control::new(button);
+        let card = ControlledCard::wrap(
+            PulledOnArrival {
+                card,
+                control: control.clone(),
+                put_back,
+            },
+            control,
+        );
+        assert_eq!(
+            exchange_within_patience(card),
+            Outcome::Removed,
+            "{put_back}"
+        );
+    }
+}
+
+/// Pulled and pushed back in while it waits for a touch, the card stops waiting and answers
+/// nothing: it lost power, and with it every login, even though it is in again.
+#[test]
+fn a_card_pulled_and_pushed_back_while_waiting_for_a_touch_answers_nothing() {
+    let card = controlled_card_with_key(Duration::MAX);
+    let control = card.control().clone();
+    let puller = thread::spawn(move || {
+        assert!(control.button().wait_until_waiting(PATIENT));
+        control.remove();
+        control.insert();
+    });
+    assert_eq!(exchange_within_patience(card), Outcome::Removed);
     puller.join().unwrap();
 }
 

@@ -33,6 +33,10 @@ pub const READERS: [(u16, &str); 16] = [
     (35978, "Virtual PCD 7 00 01"),
 ];
 
+/// How long [`SimCard::kill`] waits for `card-sim` to end: a bound on ending at all, not a
+/// measure of speed, generous for a loaded machine.
+pub const STOP_LIMIT: Duration = Duration::from_secs(60);
+
 /// The `card-sim` binary: `$CARD_SIM_BIN`, or built once per test process.
 pub fn card_sim_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -251,12 +255,35 @@ impl SimCard {
         self.child.as_ref().expect("running").id()
     }
 
-    /// Sends `signal` and waits for the process to end.
+    /// Sends `signal` and waits for the process to end, for at most [`STOP_LIMIT`].
     pub fn kill(&mut self, signal: i32) -> std::process::ExitStatus {
+        self.kill_within(signal, STOP_LIMIT)
+    }
+
+    /// Sends `signal` and waits for the process to end. One that has not ended after
+    /// `limit` is killed (SIGKILL) and the test fails: a card that hangs on a signal (say,
+    /// held by a wait for a touch of a day) must fail the suite, not hang it.
+    pub fn kill_within(&mut self, signal: i32, limit: Duration) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         // SAFETY: signalling our own child process.
         unsafe { libc::kill(child.id() as i32, signal) };
-        let status = child.wait().expect("wait for card-sim");
+        // Polled: std has no wait with a timeout, and this is the one place that needs it.
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for card-sim") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "card-sim did not end within {} s of signal {signal}; killed it:\n{}",
+                    limit.as_secs(),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         self.reader.wait_for_card(false);
         // pcscd polls a vpcd reader every 400 ms. A card that comes back before pcscd has
         // finished with the old connection (after a SIGKILL mid-command, say) can go

@@ -133,3 +133,12 @@ fn a_signal_ends_a_wait_for_a_touch_and_the_card_stops_cleanly() {
     let signed = signing.join().unwrap();
     assert!(!signed.status.success(), "no touch, no signature");
 }
+
+/// A card that does not end on a signal fails the test that stops it, with the reason,
+/// instead of hanging it: card-sim leaves SIGWINCH alone, so only the limit ends this wait.
+#[test]
+#[should_panic(expected = "card-sim did not end within 1 s of signal")]
+fn a_card_that_does_not_stop_on_a_signal_fails_the_test_instead_of_hanging_it() {
+    let mut card = e2e::SimCard::start_serving(&[]);
+    card.kill_within(libc::SIGWINCH, Duration::from_secs(1));
+}

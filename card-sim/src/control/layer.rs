@@ -156,15 +156,20 @@ impl<C: VirtualCard> ControlledCard<C> {
                     after,
                 }
             }
-            Step::Pass { after, broken } => {
+            Step::Pass {
+                after,
+                broken,
+                removals,
+            } => {
                 self.out = false;
                 let mut response = Zeroizing::new(self.card.transmit(command));
                 if let Some(durable) = self.control.take_power_lost() {
                     self.card.restore(*durable);
                 }
-                // Out of the reader now: its power cut mid-write, or pulled while it
-                // waited for a touch. No answer leaves a card that is gone.
-                if !self.control.is_present() {
+                // Out of the reader since the command came, in again or not: its power cut
+                // mid-write, or pulled while it worked (say, waited for a touch). No answer
+                // leaves a card that was gone, and it lost power then.
+                if self.control.removed_since(removals) {
                     response.zeroize();
                     self.leave();
                     return Outcome::Removed;
