@@ -42,12 +42,8 @@ fn data(public: bool, bytes: &[u8]) -> String {
     match bytes.len() {
         0 => String::new(),
         n if !public || n > SHOWN_DATA => format!(" [{n} bytes]"),
-        _ => format!(" {}", hex(bytes)),
+        _ => format!(" {}", hex::encode_upper(bytes)),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// `VERIFY (00 20 00 80) [8 bytes]`

@@ -62,12 +62,6 @@ impl InProcess {
     }
 }
 
-impl Link for Card {
-    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
-        Ok(Card::transmit(self, apdu))
-    }
-}
-
 /// The card's commands within one transaction, as a reader carries them.
 struct ControlledLink<'a> {
     card: &'a mut ControlledCard,

@@ -32,10 +32,6 @@ impl<T: Transport> Traced<T> {
             path: path.to_owned(),
         })
     }
-
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
 }
 
 /// A link whose exchanges go to the trace.
