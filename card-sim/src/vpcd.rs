@@ -189,8 +189,14 @@ pub fn serve(
                 backoff = FIRST_BACKOFF;
                 reported_down = false;
                 let ended = connection(card, stream, shutdown);
-                // Whatever happened to the reader, the card lost power.
-                card.card_mut().power_off();
+                // Whatever happened to the reader, the card lost power: once, so a recorded
+                // session shows one power-off. The layer already cut it for a broken answer,
+                // and for a removal it saw itself.
+                match ended {
+                    Ended::Removed => card.leave(),
+                    Ended::Broken => {}
+                    _ => card.card_mut().power_off(),
+                }
                 match ended {
                     Ended::Shutdown => break,
                     Ended::Removed => info!("card taken out of the reader; waiting to be put back"),

@@ -183,8 +183,8 @@ impl<C: VirtualCard> ControlledCard<C> {
         }
     }
 
-    /// The card leaves the reader: it loses power.
-    fn leave(&mut self) {
+    /// The card leaves the reader: it loses power, unless it is out already.
+    pub(crate) fn leave(&mut self) {
         if !self.out {
             self.card.power_off();
             self.out = true;
