@@ -182,9 +182,9 @@ impl VirtualCard for Replay {
     }
 
     fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
-        let failed = Response::status(StatusWord::NO_PRECISE_DIAGNOSIS).encode();
+        let failed = || Response::status(StatusWord::NO_PRECISE_DIAGNOSIS).encode();
         if self.failure.is_some() {
-            return failed;
+            return failed();
         }
         match self.answer(command) {
             Ok(response) => response,
@@ -193,7 +193,7 @@ impl VirtualCard for Replay {
                 if let Some(stop) = &self.stop {
                     stop.store(true, Ordering::Relaxed);
                 }
-                failed
+                failed()
             }
         }
     }

@@ -14,7 +14,8 @@ const AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x05, 0x27, 0x20, 0x01];
 
 /// Whether `aid` names the OTP application.
 pub fn is_otp(aid: &[u8]) -> bool {
-    aid == AID || aid == [&AID[..], &[0x01]].concat()
+    aid.strip_prefix(&AID[..])
+        .is_some_and(|version| version.is_empty() || version == [0x01])
 }
 
 /// The OTP application's command (INS 01) and its P1 that reads the serial number.
